@@ -1,0 +1,1 @@
+"""bridge: the headless worker (`lmdm serve`) and the patch-side pieces that talk to it."""

@@ -1,0 +1,20 @@
+"""The `lmdm` command. Each subcommand lives in the module that owns its job; this file only gathers them."""
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lmdm")
+def main() -> None:
+    """lmdm: Live Music Diffusion Models for Max/MSP and Pure Data.
+
+    \b
+    Examples:
+      lmdm serve                      # worker with the embedded model on 127.0.0.1
+      lmdm serve --model loopback     # check your routing: input comes back one block later
+      lmdm bench --preset tiny        # naive vs cached engine, same weights
+    """
+
+
+# Subcommands register below, one line each, in the order they appear in --help.

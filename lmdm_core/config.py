@@ -1,0 +1,131 @@
+"""Configuration dataclasses and named presets for the DiT, the autoencoder and the streaming geometry.
+
+Sizes live here and nowhere else: modules take a config, never a bare number. Presets are plain functions returning
+fresh dataclasses so callers may tweak them without aliasing.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class DiTConfig:
+    """Shape of the diffusion transformer (Stable Audio Open Small layout)."""
+
+    io_channels: int = 64            # latent channels in and out
+    embed_dim: int = 1024
+    depth: int = 16
+    num_heads: int = 8               # head dim = embed_dim // num_heads
+    ff_mult: int = 4                 # SwiGLU hidden = ff_mult * embed_dim
+    rope_dims: int = 64              # rotary embedding on this many of each head's dims (partial RoPE)
+    rope_base: float = 10000.0
+    cond_token_dim: int = 768        # cross-attention conditioning tokens (T5-base width for SAOS)
+    max_cond_tokens: int = 64
+    global_cond_dim: int = 768       # global conditioning vector (seconds_total in SAOS) -> postpend token
+    timestep_features: int = 256     # Fourier features of t
+    # Input-add conditions: named groups of per-frame channels, concatenated in this order and projected by one
+    # Linear into the residual stream after project_in. "context" = inpaint mask (1) + masked latents (64).
+    input_adds: dict[str, int] = field(default_factory=lambda: {"context": 65})
+
+    @property
+    def head_dim(self) -> int:
+        return self.embed_dim // self.num_heads
+
+
+@dataclass
+class AutoencoderConfig:
+    """Oobleck-shaped audio autoencoder."""
+
+    audio_channels: int = 2
+    sample_rate: int = 44100
+    channels: int = 128
+    c_mults: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16])
+    strides: list[int] = field(default_factory=lambda: [2, 4, 4, 8, 8])
+    latent_dim: int = 64
+
+    @property
+    def hop(self) -> int:
+        """Audio samples per latent frame."""
+        h = 1
+        for s in self.strides:
+            h *= s
+        return h
+
+
+@dataclass
+class StreamConfig:
+    """Streaming geometry in latent frames, and the attention pattern."""
+
+    context: int = 192               # clean context latents before the target block
+    block: int = 48                  # latents generated per block (one chunk)
+    window_chunks: int = 4           # block-causal: a query chunk sees itself and the window_chunks-1 chunks before it
+    attention: str = "block_causal"  # "bidirectional" (naive outpainting) | "encdec" | "block_causal"
+
+    @property
+    def window(self) -> int:
+        """Latents the model sees at once: context + block."""
+        return self.context + self.block
+
+
+@dataclass
+class SamplerConfig:
+    steps: int = 8
+    cfg: float = 1.0                 # classifier-free guidance scale (1 = off)
+    logsnr_min: float = -6.0
+    logsnr_max: float = 2.0
+
+
+def _dit_presets() -> dict[str, DiTConfig]:
+    return {
+        "saos-small": DiTConfig(),
+        "small": DiTConfig(embed_dim=256, depth=8, num_heads=4, rope_dims=32, cond_token_dim=256,
+                           global_cond_dim=256, timestep_features=64),
+        "tiny": DiTConfig(embed_dim=64, depth=2, num_heads=2, rope_dims=16, cond_token_dim=32, max_cond_tokens=8,
+                          global_cond_dim=32, timestep_features=16),
+    }
+
+
+def _ae_presets() -> dict[str, AutoencoderConfig]:
+    return {
+        "saos": AutoencoderConfig(),
+        "tiny": AutoencoderConfig(channels=8, c_mults=[1, 2, 2, 4, 4]),
+    }
+
+
+def _stream_presets() -> dict[str, StreamConfig]:
+    return {
+        "paper": StreamConfig(),
+        "tiny": StreamConfig(context=24, block=8, window_chunks=3),
+    }
+
+
+def dit_preset(name: str) -> DiTConfig:
+    return _pick(_dit_presets(), name, "DiT")
+
+
+def autoencoder_preset(name: str) -> AutoencoderConfig:
+    return _pick(_ae_presets(), name, "autoencoder")
+
+
+def stream_preset(name: str) -> StreamConfig:
+    return _pick(_stream_presets(), name, "stream")
+
+
+def _pick(table: dict[str, Any], name: str, what: str) -> Any:
+    if name not in table:
+        raise KeyError(f"unknown {what} preset {name!r}; choose from {sorted(table)}")
+    return table[name]
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return asdict(cfg)
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build a config dataclass from a dict, rejecting unknown keys with a clear message."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown config keys {unknown}")
+    return cls(**data)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs lmdm into ./.venv. With --test also the system packages, npm packages and the Pd external the tests use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+py=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$py" -m venv .venv
+# Pin torch first: an open range would pull several GB of CUDA wheels on a machine without torch.
+.venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/pip install -q torch==2.13.0
+.venv/bin/pip install -q -e '.[test]'
+
+[ "${1:-}" = "--test" ] || exit 0
+
+apt_pkgs="puredata-core puredata-dev pd-lib-builder libzmq3-dev libmsgpack-dev liblo-tools jackd2 libportaudio2
+  fluidsynth timgm6mb-soundfont pkg-config"
+missing=""
+for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "installing Debian packages:$missing"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends $missing
+fi
+
+# The Pd external (pd-lib-builder) and the Max bridge's npm packages.
+[ -f bridge/pd/Makefile ] && make -s -C bridge/pd
+js=patches/max/lmdm/javascript
+if [ -f "$js/package.json" ]; then
+  (cd "$js" && { [ -f package-lock.json ] && npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent; })
+fi
+exit 0
