@@ -18,3 +18,8 @@ def main() -> None:
 
 
 # Subcommands register below, one line each, in the order they appear in --help.
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks: `lmdm bench model` (naive vs cached engine), `lmdm bench bridge` (frame round trip)."""
