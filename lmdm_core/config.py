@@ -43,6 +43,12 @@ class AutoencoderConfig:
     c_mults: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16])
     strides: list[int] = field(default_factory=lambda: [2, 4, 4, 8, 8])
     latent_dim: int = 64
+    use_snake: bool = True           # SnakeBeta activations (False: ELU)
+    final_tanh: bool = False         # tanh on the decoder output (SAOS: off)
+    latent_scale: float = 1.0        # latents are divided by this after encoding, multiplied before decoding
+    # Streaming decode: latents of lookahead held back so block joins are exact. None = the decoder's full right
+    # receptive field (exact, adds that many latents of latency); smaller trades a tiny seam for latency.
+    stream_lookahead: int | None = None
 
     @property
     def hop(self) -> int:
@@ -129,3 +135,13 @@ def from_dict(cls: type, data: dict[str, Any]) -> Any:
     if unknown:
         raise ValueError(f"{cls.__name__}: unknown config keys {unknown}")
     return cls(**data)
+
+
+@dataclass
+class TextConfig:
+    """Text conditioning: a small word-embedding encoder ("words") or precomputed T5 embeddings ("t5")."""
+
+    kind: str = "words"              # "words" | "t5"
+    dim: int = 768                   # token width handed to the DiT (= DiTConfig.cond_token_dim)
+    max_tokens: int = 64             # = DiTConfig.max_cond_tokens
+    vocab: list[str] = field(default_factory=list)   # "words": known words, index i -> embedding row i + 1
