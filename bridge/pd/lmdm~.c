@@ -1,0 +1,372 @@
+/* lmdm~: Pure Data frontend of the lmdm worker (docs/pd.md, docs/protocol.md).
+ *
+ *   [lmdm~ <in channels> <out channels> <address> <stream> -buffer <frames> -mode <mode> -noconnect]
+ *
+ * Signal inlets go to the worker, signal outlets play what it generated, at the sample index it stated; the last
+ * outlet reports status. This file only speaks Pd: the audio path is link.c, the network thread net.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "m_pd.h"
+#include "link.h"
+
+#define DEFAULT_ADDRESS "tcp://127.0.0.1:5555"
+#define DEFAULT_BUFFER 262144   /* frames per channel each way: ~6 s at 44.1 kHz, room for long model latencies */
+#define DRAIN_MS 10
+
+static t_class *lmdm_class;
+static int lmdm_instances;
+
+typedef struct {
+    t_object obj;
+    t_sample f;                   /* CLASS_MAINSIGNALIN scalar */
+    lmdm_link link;
+    int ok;
+    t_clock *drain;
+    t_outlet *info;
+    char address[LMDM_ADDR_MAX];
+    lmdm_msg welcome;             /* last welcome, kept for `bang` */
+    int welcomed;
+    t_sample **ins, **outs;
+} t_lmdm;
+
+static void out_float(t_lmdm *x, const char *sel, double v)
+{
+    t_atom a;
+    SETFLOAT(&a, (t_float)v);
+    outlet_anything(x->info, gensym(sel), 1, &a);
+}
+
+static void out_symbol(t_lmdm *x, const char *sel, const char *s)
+{
+    t_atom a;
+    SETSYMBOL(&a, gensym(s));
+    outlet_anything(x->info, gensym(sel), 1, &a);
+}
+
+static void report_welcome(t_lmdm *x)
+{
+    const lmdm_msg *w = &x->welcome;
+    t_atom a[4];
+    SETSYMBOL(&a[0], gensym(w->model.name[0] ? w->model.name : "?"));
+    SETSYMBOL(&a[1], gensym(w->model.kind[0] ? w->model.kind : "?"));
+    SETFLOAT(&a[2], (t_float)w->model.sample_rate);
+    SETFLOAT(&a[3], (t_float)w->model.channels);
+    outlet_anything(x->info, gensym("model"), 4, a);
+    out_symbol(x, "mode", w->mode[0] ? w->mode : "?");
+    out_float(x, "latency", (double)w->latency);
+    out_float(x, "block", (double)w->block);
+}
+
+static void on_event(t_lmdm *x, const lmdm_event *ev)
+{
+    const lmdm_msg *m = &ev->msg;
+    t_atom a[8];
+    switch (ev->kind) {
+    case LMDM_EV_POST:
+        post("lmdm~: %s", ev->text);
+        break;
+    case LMDM_EV_ERROR:
+        pd_error(x, "lmdm~: %s", ev->text);
+        break;
+    case LMDM_EV_WELCOME:
+        x->welcome = *m;
+        x->welcomed = 1;
+        post("lmdm~: connected to %s as '%s': model %s, latency %lld samples, block %lld", x->address,
+             m->stream, m->model.name, (long long)m->latency, (long long)m->block);
+        report_welcome(x);
+        break;
+    case LMDM_EV_CONNECTED:
+        out_float(x, "connected", ev->state);
+        break;
+    case LMDM_EV_STATUS:
+        SETFLOAT(&a[0], (t_float)m->compute_ms);
+        SETFLOAT(&a[1], (t_float)m->compute_ms_avg);
+        SETFLOAT(&a[2], (t_float)m->queue);
+        SETFLOAT(&a[3], (t_float)m->underruns);
+        SETFLOAT(&a[4], (t_float)m->gaps);
+        SETFLOAT(&a[5], (t_float)m->blocks);
+        SETFLOAT(&a[6], (t_float)m->latency);
+        outlet_anything(x->info, gensym("worker"), 7, a);
+        break;
+    case LMDM_EV_ACK:
+        SETSYMBOL(&a[0], gensym(m->name));
+        SETSYMBOL(&a[1], gensym(m->value));
+        outlet_anything(x->info, gensym("ack"), 2, a);
+        break;
+    case LMDM_EV_WORKER_ERROR:
+        SETSYMBOL(&a[0], gensym(m->code));
+        SETSYMBOL(&a[1], gensym(m->text));
+        outlet_anything(x->info, gensym("error"), 2, a);
+        break;
+    }
+}
+
+static void lmdm_drain(t_lmdm *x)
+{
+    lmdm_event ev;
+    while (lmdm_queue_pop(&x->link.events, &ev))
+        on_event(x, &ev);
+    clock_delay(x->drain, DRAIN_MS);
+}
+
+static void command(t_lmdm *x, lmdm_cmd *c)
+{
+    if (!x->ok)
+        return;
+    if (!lmdm_link_command(&x->link, c))
+        pd_error(x, "lmdm~: command queue full, message dropped");
+}
+
+static void lmdm_bang(t_lmdm *x)
+{
+    lmdm_link *l = &x->link;
+    int64_t clock = atomic_load(&l->clock);
+    t_atom a[2];
+    lmdm_cmd c = {.kind = LMDM_CMD_STATUS};
+    out_float(x, "connected", atomic_load(&l->connected));
+    out_symbol(x, "address", x->address);
+    out_symbol(x, "stream", l->stream);
+    if (x->welcomed)
+        report_welcome(x);
+    out_float(x, "underruns", (double)atomic_load(&l->underruns));
+    out_float(x, "late", (double)atomic_load(&l->late_frames));
+    /* queue: input frames not yet sent, generated frames buffered ahead of the clock */
+    SETFLOAT(&a[0], (t_float)(clock - atomic_load(&l->in_sent)));
+    {
+        int64_t ahead = atomic_load(&l->out_end) - clock;
+        SETFLOAT(&a[1], (t_float)(ahead > 0 ? ahead : 0));
+    }
+    outlet_anything(x->info, gensym("queue"), 2, a);
+    out_float(x, "clock", (double)clock);
+    if (atomic_load(&l->connected))
+        command(x, &c);   /* the worker's own figures follow as `worker ...` */
+}
+
+static void lmdm_connect(t_lmdm *x, t_symbol *s, int argc, t_atom *argv)
+{
+    lmdm_cmd c = {.kind = LMDM_CMD_CONNECT};
+    (void)s;
+    if (argc > 0 && argv[0].a_type == A_SYMBOL)
+        snprintf(x->address, sizeof x->address, "%s", atom_getsymbol(argv)->s_name);
+    snprintf(c.text, sizeof c.text, "%s", x->address);
+    command(x, &c);
+}
+
+static void lmdm_disconnect(t_lmdm *x)
+{
+    lmdm_cmd c = {.kind = LMDM_CMD_DISCONNECT};
+    command(x, &c);
+}
+
+static void lmdm_reset(t_lmdm *x)
+{
+    lmdm_cmd c = {.kind = LMDM_CMD_RESET};
+    command(x, &c);
+}
+
+/* Atoms joined with spaces, as a prompt or a string parameter. */
+static void join_atoms(int argc, t_atom *argv, char *dst, size_t cap)
+{
+    dst[0] = 0;
+    for (int i = 0; i < argc; i++) {
+        char word[MAXPDSTRING];
+        atom_string(argv + i, word, sizeof word);
+        if (i)
+            strncat(dst, " ", cap - strlen(dst) - 1);
+        strncat(dst, word, cap - strlen(dst) - 1);
+    }
+}
+
+static void send_param(t_lmdm *x, const char *name, int argc, t_atom *argv)
+{
+    lmdm_cmd c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "%s", name);
+    if (argc == 1 && argv[0].a_type == A_FLOAT) {
+        c.kind = LMDM_CMD_PARAM_NUM;
+        c.num = atom_getfloat(argv);
+    } else if (argc >= 1) {
+        c.kind = LMDM_CMD_PARAM_STR;
+        join_atoms(argc, argv, c.text, sizeof c.text);
+    } else {
+        pd_error(x, "lmdm~: '%s' needs a value", name);
+        return;
+    }
+    command(x, &c);
+}
+
+static void lmdm_prompt(t_lmdm *x, t_symbol *s, int argc, t_atom *argv)
+{
+    lmdm_cmd c = {.kind = LMDM_CMD_PARAM_STR};
+    (void)s;
+    snprintf(c.name, sizeof c.name, "prompt");
+    join_atoms(argc, argv, c.text, sizeof c.text);
+    command(x, &c);
+}
+
+static void lmdm_mode(t_lmdm *x, t_symbol *s)
+{
+    lmdm_cmd c = {.kind = LMDM_CMD_MODE};
+    snprintf(c.text, sizeof c.text, "%s", s->s_name);
+    command(x, &c);
+}
+
+/* `param name value...`, and any other selector as a parameter name: [cfg 3( [steps 8( [mix 0.5( */
+static void lmdm_param(t_lmdm *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    if (argc < 2 || argv[0].a_type != A_SYMBOL) {
+        pd_error(x, "lmdm~: usage: param <name> <value>");
+        return;
+    }
+    send_param(x, atom_getsymbol(argv)->s_name, argc - 1, argv + 1);
+}
+
+static void lmdm_anything(t_lmdm *x, t_symbol *s, int argc, t_atom *argv)
+{
+    send_param(x, s->s_name, argc, argv);
+}
+
+static t_int *lmdm_perform(t_int *w)
+{
+    t_lmdm *x = (t_lmdm *)w[1];
+    int n = (int)w[2];
+    lmdm_link_process(&x->link, x->ins, x->outs, n);
+    return w + 3;
+}
+
+static void lmdm_dsp(t_lmdm *x, t_signal **sp)
+{
+    int nin = x->link.in_ch > 0 ? x->link.in_ch : 1;   /* a zero-input lmdm~ still has its main signal inlet */
+    for (int c = 0; c < x->link.in_ch; c++)
+        x->ins[c] = sp[c]->s_vec;
+    for (int c = 0; c < x->link.out_ch; c++)
+        x->outs[c] = sp[nin + c]->s_vec;
+    atomic_store(&x->link.rate, (int)sp[0]->s_sr);
+    dsp_add(lmdm_perform, 2, x, (t_int)sp[0]->s_n);
+}
+
+static int valid_stream(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > LMDM_STREAM_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')
+              || s[i] == '_' || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+typedef struct {
+    int in_ch, out_ch, autoconnect;
+    long buffer;
+    const char *address, *stream, *mode;
+} lmdm_args;
+
+static int parse_args(t_lmdm *x, int argc, t_atom *argv, lmdm_args *a)
+{
+    int nfloat = 0, nsym = 0;
+    *a = (lmdm_args){2, 2, 1, DEFAULT_BUFFER, DEFAULT_ADDRESS, NULL, NULL};
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i].a_type == A_SYMBOL ? atom_getsymbol(argv + i)->s_name : NULL;
+        if (s && !strcmp(s, "-noconnect"))
+            a->autoconnect = 0;
+        else if (s && !strcmp(s, "-buffer") && i + 1 < argc)
+            a->buffer = (long)atom_getfloat(argv + ++i);
+        else if (s && !strcmp(s, "-mode") && i + 1 < argc)
+            a->mode = atom_getsymbol(argv + ++i)->s_name;
+        else if (s && s[0] == '-') {
+            pd_error(x, "lmdm~: unknown flag %s (flags: -buffer <frames>, -mode <mode>, -noconnect)", s);
+            return -1;
+        } else if (!s && nfloat == 0)
+            a->in_ch = (int)atom_getfloat(argv + i), nfloat++;
+        else if (!s && nfloat == 1)
+            a->out_ch = (int)atom_getfloat(argv + i), nfloat++;
+        else if (s && nsym == 0)
+            a->address = s, nsym++;
+        else if (s && nsym == 1)
+            a->stream = s, nsym++;
+        else {
+            pd_error(x, "lmdm~: too many arguments; usage: lmdm~ <in> <out> <address> <stream>");
+            return -1;
+        }
+    }
+    if (a->in_ch < 0 || a->in_ch > LMDM_MAX_CHANNELS || a->out_ch < 1 || a->out_ch > LMDM_MAX_CHANNELS) {
+        pd_error(x, "lmdm~: channels must be 0..%d in and 1..%d out", LMDM_MAX_CHANNELS, LMDM_MAX_CHANNELS);
+        return -1;
+    }
+    if (a->stream && !valid_stream(a->stream)) {
+        pd_error(x, "lmdm~: stream id '%s' must be 1..64 characters of A-Z a-z 0-9 _ -", a->stream);
+        return -1;
+    }
+    if (a->buffer < 4 * LMDM_MAX_PD_BLOCK || a->buffer > (1L << 24)) {
+        pd_error(x, "lmdm~: -buffer must be %d..%ld frames", 4 * LMDM_MAX_PD_BLOCK, 1L << 24);
+        return -1;
+    }
+    return 0;
+}
+
+static void *lmdm_new(t_symbol *s, int argc, t_atom *argv)
+{
+    t_lmdm *x = (t_lmdm *)pd_new(lmdm_class);
+    lmdm_args a;
+    char stream[LMDM_STREAM_MAX + 1];
+    (void)s;
+    if (parse_args(x, argc, argv, &a)) {
+        pd_free(&x->obj.ob_pd);
+        return NULL;
+    }
+    if (a.stream)
+        snprintf(stream, sizeof stream, "%s", a.stream);
+    else
+        snprintf(stream, sizeof stream, "pd-%d-%d", (int)getpid(), ++lmdm_instances);
+    snprintf(x->address, sizeof x->address, "%s", a.address);
+    for (int c = 1; c < a.in_ch; c++)
+        inlet_new(&x->obj, &x->obj.ob_pd, &s_signal, &s_signal);
+    for (int c = 0; c < a.out_ch; c++)
+        outlet_new(&x->obj, &s_signal);
+    x->info = outlet_new(&x->obj, 0);
+    x->ins = getbytes(sizeof(t_sample *) * (size_t)(a.in_ch + 1));
+    x->outs = getbytes(sizeof(t_sample *) * (size_t)a.out_ch);
+    x->drain = clock_new(x, (t_method)lmdm_drain);
+    if (lmdm_link_init(&x->link, a.in_ch, a.out_ch, (size_t)a.buffer, stream, (int)sys_getsr())
+        || lmdm_link_start(&x->link, x->address, a.mode, a.autoconnect)) {
+        pd_error(x, "lmdm~: out of memory or cannot start the network thread");
+        return x;   /* stays in the patch, silent, so the patch still opens */
+    }
+    x->ok = 1;
+    clock_delay(x->drain, DRAIN_MS);
+    return x;
+}
+
+static void lmdm_free(t_lmdm *x)
+{
+    if (x->drain)
+        clock_free(x->drain);
+    if (x->ins) {
+        lmdm_link_free(&x->link);   /* joins the network thread: here only, never in perform or dsp */
+        freebytes(x->ins, sizeof(t_sample *) * (size_t)(x->link.in_ch + 1));
+        freebytes(x->outs, sizeof(t_sample *) * (size_t)x->link.out_ch);
+    }
+}
+
+void lmdm_tilde_setup(void)
+{
+    lmdm_class = class_new(gensym("lmdm~"), (t_newmethod)lmdm_new, (t_method)lmdm_free, sizeof(t_lmdm),
+                           CLASS_DEFAULT, A_GIMME, 0);
+    CLASS_MAINSIGNALIN(lmdm_class, t_lmdm, f);
+    class_addmethod(lmdm_class, (t_method)lmdm_dsp, gensym("dsp"), A_CANT, 0);
+    class_addbang(lmdm_class, lmdm_bang);
+    class_addmethod(lmdm_class, (t_method)lmdm_connect, gensym("connect"), A_GIMME, 0);
+    class_addmethod(lmdm_class, (t_method)lmdm_disconnect, gensym("disconnect"), 0);
+    class_addmethod(lmdm_class, (t_method)lmdm_reset, gensym("reset"), 0);
+    class_addmethod(lmdm_class, (t_method)lmdm_prompt, gensym("prompt"), A_GIMME, 0);
+    class_addmethod(lmdm_class, (t_method)lmdm_mode, gensym("mode"), A_SYMBOL, 0);
+    class_addmethod(lmdm_class, (t_method)lmdm_param, gensym("param"), A_GIMME, 0);
+    class_addanything(lmdm_class, lmdm_anything);
+    post("lmdm~ 0.1: Live Music Diffusion Models for Pd (protocol v%d)", LMDM_PROTOCOL_VERSION);
+}

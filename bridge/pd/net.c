@@ -1,0 +1,471 @@
+/* The network thread of lmdm~: owns the ZeroMQ DEALER and speaks docs/protocol.md.
+ *
+ * Loop: apply commands from the main thread, poll the socket for 2 ms, handle what arrived, then send the input the
+ * audio thread has written since last time and request output one latency + a chunk ahead of the clock. Sessions are
+ * re-opened with a fresh socket when the worker stops answering pings, says `no_session` or `bye`. Nothing here
+ * calls the Pd API: news goes to the main thread through the event queue. */
+#include "link.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#define POLL_MS 2
+#define REQUEST_CHUNK 2048          /* frames requested beyond clock + latency */
+#define SEND_MAX 4096               /* input frames per audio message */
+#define HELLO_HEARTBEAT_MS 1000     /* before a welcome tells us the worker's heartbeat */
+#define ERRORS_PER_SECOND 5
+
+typedef enum { NET_IDLE, NET_CONNECTING, NET_LIVE } net_state;
+
+typedef struct {
+    lmdm_link *l;
+    void *ctx, *sock;
+    net_state state;
+    char address[LMDM_ADDR_MAX];
+    char mode[64];
+    int session_rate;
+    int64_t latency, block, max_frames, heartbeat_ms;
+    double hello_at, last_rx, last_ping;
+    int outage_reported, capacity_reported;
+    int errors_this_second, errors_suppressed;
+    double error_second;
+    float *scratch;                  /* in_ch planes of SEND_MAX frames */
+    msgpack_sbuffer sbuf;
+    msgpack_packer pk;
+    msgpack_unpacked unp;
+} net;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void emit(net *n, lmdm_event_kind kind, const lmdm_msg *msg, const char *fmt, ...)
+{
+    lmdm_event ev;
+    va_list ap;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    if (msg) {
+        ev.msg = *msg;
+        ev.msg.data = NULL;
+    }
+    if (fmt) {
+        va_start(ap, fmt);
+        vsnprintf(ev.text, sizeof ev.text, fmt, ap);
+        va_end(ap);
+    }
+    lmdm_queue_push(&n->l->events, &ev);   /* a full queue drops news, never blocks */
+}
+
+/* Errors caused by what the worker sends are rate-limited so a babbling peer cannot flood Pd's console. */
+static void emit_error_limited(net *n, const char *text)
+{
+    double t = now_s();
+    if (t - n->error_second >= 1.0) {
+        if (n->errors_suppressed)
+            emit(n, LMDM_EV_ERROR, NULL, "%d more errors like the above were not shown", n->errors_suppressed);
+        n->error_second = t;
+        n->errors_this_second = 0;
+        n->errors_suppressed = 0;
+    }
+    if (n->errors_this_second++ < ERRORS_PER_SECOND)
+        emit(n, LMDM_EV_ERROR, NULL, "%s", text);
+    else
+        n->errors_suppressed++;
+}
+
+static void set_connected(net *n, int on)
+{
+    lmdm_event ev;
+    if (atomic_load(&n->l->connected) == on)
+        return;
+    atomic_store(&n->l->connected, on);
+    memset(&ev, 0, sizeof ev);
+    ev.kind = LMDM_EV_CONNECTED;
+    ev.state = on;
+    lmdm_queue_push(&n->l->events, &ev);
+}
+
+static int send_packed(net *n)
+{
+    int rc = zmq_send(n->sock, n->sbuf.data, n->sbuf.size, ZMQ_DONTWAIT);
+    msgpack_sbuffer_clear(&n->sbuf);
+    return rc < 0 ? -1 : 0;
+}
+
+static void close_socket(net *n)
+{
+    if (n->sock)
+        zmq_close(n->sock);
+    n->sock = NULL;
+}
+
+/* Fresh DEALER, connect, hello. A socket is never reused across sessions so nothing queued for a dead worker
+ * reaches the next one. */
+static void open_session(net *n)
+{
+    int zero = 0;
+    lmdm_hello h;
+    close_socket(n);
+    n->sock = zmq_socket(n->ctx, ZMQ_DEALER);
+    zmq_setsockopt(n->sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(n->sock, n->address) != 0) {
+        emit(n, LMDM_EV_ERROR, NULL, "cannot connect to '%s': %s (expected e.g. tcp://127.0.0.1:5555)",
+             n->address, zmq_strerror(errno));
+        close_socket(n);
+        n->state = NET_IDLE;
+        return;
+    }
+    n->session_rate = atomic_load(&n->l->rate);
+    h.stream = n->l->stream;
+    h.rate = n->session_rate;
+    h.channels = n->l->in_ch;
+    h.out_channels = n->l->out_ch;
+    h.client = n->l->client;
+    h.mode = n->mode[0] ? n->mode : NULL;
+    lmdm_pack_hello(&n->pk, &h);
+    send_packed(n);
+    n->state = NET_CONNECTING;
+    n->hello_at = now_s();
+}
+
+static void lose_session(net *n, const char *why)
+{
+    if (n->state == NET_LIVE || !n->outage_reported)
+        emit(n, LMDM_EV_ERROR, NULL, "%s; retrying %s", why, n->address);
+    n->outage_reported = 1;
+    set_connected(n, 0);
+    open_session(n);
+}
+
+/* Start a new stretch of input and requests at the current clock: input from here on, output from clock + L. */
+static void anchor(net *n)
+{
+    int64_t clock = atomic_load_explicit(&n->l->clock, memory_order_acquire);
+    atomic_store(&n->l->in_sent, clock);
+    atomic_store(&n->l->req_start, clock + n->latency);
+    atomic_store(&n->l->req_end, clock + n->latency);
+}
+
+static void on_welcome(net *n, const lmdm_msg *m)
+{
+    if (m->rate != n->session_rate || m->channels != n->l->in_ch || m->out_channels != n->l->out_ch) {
+        emit(n, LMDM_EV_ERROR, NULL,
+             "worker welcomed rate %lld, %lld in / %lld out channels; this lmdm~ has %d, %d / %d: closing",
+             (long long)m->rate, (long long)m->channels, (long long)m->out_channels, n->session_rate,
+             n->l->in_ch, n->l->out_ch);
+        close_socket(n);
+        n->state = NET_IDLE;
+        return;
+    }
+    n->latency = m->latency;
+    n->block = m->block;
+    n->max_frames = m->max_frames;
+    n->heartbeat_ms = m->heartbeat_ms;
+    atomic_store(&n->l->latency, m->latency);
+    atomic_store(&n->l->block, m->block);
+    if ((size_t)(m->latency + REQUEST_CHUNK + LMDM_MAX_PD_BLOCK) > n->l->out.cap && !n->capacity_reported) {
+        emit(n, LMDM_EV_ERROR, NULL, "worker latency %lld needs a larger buffer: create lmdm~ with -buffer %lld",
+             (long long)m->latency, (long long)(2 * (m->latency + REQUEST_CHUNK + LMDM_MAX_PD_BLOCK)));
+        n->capacity_reported = 1;
+    }
+    anchor(n);
+    n->state = NET_LIVE;
+    n->outage_reported = 0;
+    n->last_rx = n->last_ping = now_s();
+    emit(n, LMDM_EV_WELCOME, m, NULL);
+    set_connected(n, 1);
+}
+
+/* Place generated frames at their index. Only positions the audio thread has not reached yet are written beyond
+ * out_end, and requests never reach further than the buffer ahead of the clock, so writer and reader never meet. */
+static void on_generated(net *n, const lmdm_msg *m)
+{
+    lmdm_link *l = n->l;
+    int64_t end = atomic_load(&l->out_end), clock = atomic_load_explicit(&l->clock, memory_order_acquire);
+    int64_t skip = 0, frames = m->frames;
+    char text[200];
+    if (m->channels != l->out_ch || m->rate != n->session_rate) {
+        snprintf(text, sizeof text, "generated audio has %lld channels at %lld Hz, expected %d at %d: dropped",
+                 (long long)m->channels, (long long)m->rate, l->out_ch, n->session_rate);
+        emit_error_limited(n, text);
+        return;
+    }
+    if (m->index + frames > clock + (int64_t)l->out.cap - LMDM_MAX_PD_BLOCK) {
+        snprintf(text, sizeof text, "generated audio at %lld is further ahead than the buffer holds: dropped",
+                 (long long)m->index);
+        emit_error_limited(n, text);
+        return;
+    }
+    if (m->index > end)       /* a new stretch: nothing before it is valid */
+        atomic_store_explicit(&l->out_start, m->index, memory_order_release);
+    else if (m->index < end)  /* overlap with what we hold: keep the first copy */
+        skip = end - m->index;
+    if (skip >= frames)
+        return;
+    for (int c = 0; c < l->out_ch; c++)
+        for (int64_t i = skip; i < frames; i++)
+            *lmdm_clocked_slot(&l->out, c, m->index + i) = lmdm_sample_at(m->data, l->out_ch, i, c);
+    atomic_store_explicit(&l->out_end, m->index + frames, memory_order_release);
+}
+
+static void on_worker_error(net *n, const lmdm_msg *m)
+{
+    char text[400];
+    if (!strcmp(m->code, "no_session")) {
+        lose_session(n, "the worker has no session for this stream (restarted?)");
+        return;
+    }
+    snprintf(text, sizeof text, "worker error %s: %s%s%s", m->code, m->text, m->ref[0] ? " (in reply to " : "",
+             m->ref[0] ? m->ref : "");
+    if (m->ref[0])
+        strncat(text, ")", sizeof text - strlen(text) - 1);
+    emit_error_limited(n, text);
+    emit(n, LMDM_EV_WORKER_ERROR, m, NULL);
+}
+
+static void handle(net *n, const char *buf, size_t len)
+{
+    lmdm_msg m;
+    char err[200], text[260];
+    if (lmdm_decode(&n->unp, buf, len, &m, err, sizeof err)) {
+        snprintf(text, sizeof text, "bad message from worker (%zu bytes): %s", len, err);
+        emit_error_limited(n, text);
+        return;
+    }
+    n->last_rx = now_s();
+    if (n->state == NET_CONNECTING && m.type != LMDM_MSG_WELCOME && m.type != LMDM_MSG_ERROR)
+        return;   /* leftovers of an old session */
+    switch (m.type) {
+    case LMDM_MSG_WELCOME: on_welcome(n, &m); break;
+    case LMDM_MSG_GENERATED: if (n->state == NET_LIVE) on_generated(n, &m); break;
+    case LMDM_MSG_STATUS: emit(n, LMDM_EV_STATUS, &m, NULL); break;
+    case LMDM_MSG_ACK: emit(n, LMDM_EV_ACK, &m, NULL); break;
+    case LMDM_MSG_ERROR: on_worker_error(n, &m); break;
+    case LMDM_MSG_PONG: break;
+    case LMDM_MSG_BYE: lose_session(n, "the worker closed the session"); break;
+    default: break;
+    }
+}
+
+static void receive_all(net *n)
+{
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    while (n->sock && zmq_msg_recv(&msg, n->sock, ZMQ_DONTWAIT) >= 0) {
+        if (zmq_msg_more(&msg)) {   /* the protocol has single frames; read the rest and refuse it */
+            while (zmq_msg_more(&msg) && zmq_msg_recv(&msg, n->sock, ZMQ_DONTWAIT) >= 0)
+                ;
+            emit_error_limited(n, "bad message from worker: multipart frames are not part of the protocol");
+            continue;
+        }
+        handle(n, zmq_msg_data(&msg), zmq_msg_size(&msg));
+    }
+    zmq_msg_close(&msg);
+}
+
+/* Send the input written since last time. If the audio thread has lapped us, the overwritten part is skipped
+ * (the worker fills the gap with silence and counts it). */
+static void pump_audio(net *n)
+{
+    lmdm_link *l = n->l;
+    int64_t sent = atomic_load(&l->in_sent);
+    for (;;) {
+        int64_t clock = atomic_load_explicit(&l->clock, memory_order_acquire);
+        int64_t lap = clock - (int64_t)l->in.cap + LMDM_MAX_PD_BLOCK, frames;
+        if (sent < lap)
+            sent = lap;
+        frames = clock - sent;
+        if (frames > SEND_MAX)
+            frames = SEND_MAX;
+        if (frames > n->max_frames)
+            frames = n->max_frames;
+        if (frames <= 0 || l->in_ch == 0)
+            break;
+        for (int c = 0; c < l->in_ch; c++)
+            lmdm_clocked_read(&l->in, c, sent, n->scratch + (size_t)c * SEND_MAX, (size_t)frames);
+        /* Check again after copying: if the clock moved past the lap point meanwhile, the copy may be torn. */
+        if (sent < atomic_load_explicit(&l->clock, memory_order_acquire) - (int64_t)l->in.cap + LMDM_MAX_PD_BLOCK)
+            continue;
+        lmdm_pack_audio(&n->pk, sent, (int)frames, l->in_ch, n->session_rate, n->scratch, SEND_MAX);
+        send_packed(n);
+        sent += frames;
+    }
+    if (l->in_ch == 0)
+        sent = atomic_load(&l->clock);
+    atomic_store(&l->in_sent, sent);
+}
+
+static void pump_requests(net *n)
+{
+    lmdm_link *l = n->l;
+    int64_t clock = atomic_load_explicit(&l->clock, memory_order_acquire);
+    int64_t end = atomic_load(&l->req_end);
+    int64_t want = clock + n->latency + REQUEST_CHUNK;
+    int64_t limit = clock + (int64_t)l->out.cap - LMDM_MAX_PD_BLOCK;
+    if (want > limit)
+        want = limit;
+    if (end < clock) {   /* fell behind (DSP ran while requests could not be sent): skip ahead */
+        end = clock;
+        atomic_store(&l->req_start, clock);
+    }
+    while (want - end >= REQUEST_CHUNK / 2) {
+        int64_t frames = want - end > LMDM_MAX_FRAMES ? LMDM_MAX_FRAMES : want - end;
+        lmdm_pack_request(&n->pk, end, frames);
+        if (send_packed(n))
+            break;
+        end += frames;
+        atomic_store_explicit(&l->req_end, end, memory_order_release);
+    }
+}
+
+static void heartbeat(net *n)
+{
+    double t = now_s();
+    if (n->state == NET_CONNECTING && t - n->hello_at > 3 * HELLO_HEARTBEAT_MS / 1000.0) {
+        lose_session(n, "no worker answers (is `lmdm serve` running?)");
+    } else if (n->state == NET_LIVE) {
+        if (t - n->last_rx > 3 * n->heartbeat_ms / 1000.0) {
+            lose_session(n, "the worker stopped answering");
+            return;
+        }
+        if (t - n->last_ping >= n->heartbeat_ms / 1000.0) {
+            lmdm_pack_ping(&n->pk, t);
+            send_packed(n);
+            n->last_ping = t;
+        }
+        if (atomic_load(&n->l->rate) != n->session_rate)   /* Pd's sample rate changed: new session */
+            open_session(n);
+    }
+}
+
+static void send_param(net *n, const lmdm_cmd *c)
+{
+    if (c->kind == LMDM_CMD_PARAM_STR || c->kind == LMDM_CMD_MODE)
+        lmdm_pack_param_str(&n->pk, c->kind == LMDM_CMD_MODE ? "mode" : c->name, c->text);
+    else if (c->num == (double)(int64_t)c->num)
+        lmdm_pack_param_int(&n->pk, c->name, (int64_t)c->num);
+    else
+        lmdm_pack_param_float(&n->pk, c->name, c->num);
+    send_packed(n);
+}
+
+static void apply(net *n, const lmdm_cmd *c)
+{
+    switch (c->kind) {
+    case LMDM_CMD_CONNECT:
+        if (c->text[0])
+            snprintf(n->address, sizeof n->address, "%s", c->text);
+        n->outage_reported = 0;
+        open_session(n);
+        return;
+    case LMDM_CMD_DISCONNECT:
+        if (n->state == NET_LIVE) {
+            lmdm_pack_simple(&n->pk, "bye");
+            send_packed(n);
+        }
+        close_socket(n);
+        n->state = NET_IDLE;
+        set_connected(n, 0);
+        return;
+    case LMDM_CMD_MODE:
+        snprintf(n->mode, sizeof n->mode, "%s", c->text);
+        break;
+    default:
+        break;
+    }
+    if (n->state != NET_LIVE) {
+        if (c->kind != LMDM_CMD_MODE)
+            emit(n, LMDM_EV_ERROR, NULL, "not connected to a worker: message not sent");
+        return;
+    }
+    if (c->kind == LMDM_CMD_RESET) {
+        lmdm_pack_simple(&n->pk, "reset");
+        send_packed(n);
+        anchor(n);   /* the worker forgets its clocks: start a new stretch here */
+    } else if (c->kind == LMDM_CMD_STATUS) {
+        lmdm_pack_simple(&n->pk, "status");
+        send_packed(n);
+    } else {
+        send_param(n, c);
+    }
+}
+
+static void *net_main(void *arg)
+{
+    net *n = arg;
+    lmdm_cmd c;
+    while (!atomic_load(&n->l->quit)) {
+        while (lmdm_queue_pop(&n->l->cmds, &c))
+            apply(n, &c);
+        if (n->sock) {
+            zmq_pollitem_t item = {n->sock, 0, ZMQ_POLLIN, 0};
+            zmq_poll(&item, 1, POLL_MS);
+            receive_all(n);
+        } else {
+            struct timespec ts = {0, POLL_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (n->state == NET_LIVE) {
+            pump_audio(n);
+            pump_requests(n);
+        } else {
+            atomic_store(&n->l->in_sent, atomic_load(&n->l->clock));
+        }
+        if (n->sock)
+            heartbeat(n);
+    }
+    if (n->state == NET_LIVE) {
+        lmdm_pack_simple(&n->pk, "bye");
+        send_packed(n);
+    }
+    close_socket(n);
+    zmq_ctx_term(n->ctx);
+    msgpack_unpacked_destroy(&n->unp);
+    msgpack_sbuffer_destroy(&n->sbuf);
+    free(n->scratch);
+    free(n);
+    return NULL;
+}
+
+int lmdm_link_start(lmdm_link *l, const char *address, const char *mode, int autoconnect)
+{
+    net *n = calloc(1, sizeof *n);
+    if (!n)
+        return -1;
+    n->l = l;
+    n->scratch = calloc((size_t)(l->in_ch ? l->in_ch : 1) * SEND_MAX, sizeof(float));
+    n->ctx = zmq_ctx_new();
+    n->max_frames = SEND_MAX;
+    n->heartbeat_ms = HELLO_HEARTBEAT_MS;
+    snprintf(n->address, sizeof n->address, "%s", address);
+    snprintf(n->mode, sizeof n->mode, "%s", mode ? mode : "");
+    msgpack_sbuffer_init(&n->sbuf);
+    msgpack_packer_init(&n->pk, &n->sbuf, msgpack_sbuffer_write);
+    msgpack_unpacked_init(&n->unp);
+    if (!n->scratch || !n->ctx) {
+        free(n->scratch);
+        free(n);
+        return -1;
+    }
+    if (autoconnect) {
+        lmdm_cmd c = {.kind = LMDM_CMD_CONNECT};
+        lmdm_queue_push(&l->cmds, &c);
+    }
+    if (pthread_create(&l->thread, NULL, net_main, n)) {
+        zmq_ctx_term(n->ctx);
+        free(n->scratch);
+        free(n);
+        return -1;
+    }
+    l->thread_started = 1;
+    return 0;
+}
