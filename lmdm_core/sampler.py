@@ -1,0 +1,52 @@
+"""Ping-pong rectified-flow sampler (stable-audio-tools' `sample_flow_pingpong`) with classifier-free guidance.
+
+Each step predicts x0 from the current x and re-noises it to the next, lower t with FRESH noise, so every step sees a
+properly noised input. The model is called through a `velocity(x, t, step)` callback so the streaming engine can
+decide per step what to run (the cached engine fuses the previous block into step 0).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .config import SamplerConfig
+
+Velocity = Callable[[torch.Tensor, float, int], torch.Tensor]
+
+
+def schedule(steps: int, cfg: SamplerConfig | None = None) -> list[float]:
+    """steps+1 noise levels: t = sigmoid(-logsnr), logsnr = linspace(min, max, steps+1), t[0]=1, t[-1]=0."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    cfg = cfg or SamplerConfig()
+    t = torch.sigmoid(-torch.linspace(cfg.logsnr_min, cfg.logsnr_max, steps + 1, dtype=torch.float64))
+    t[0], t[-1] = 1.0, 0.0
+    return [float(v) for v in t]
+
+
+def noise_like(shape: tuple[int, ...], generator: torch.Generator, device: torch.device | str,
+               dtype: torch.dtype) -> torch.Tensor:
+    """Gaussian noise drawn on the generator's device (CPU) so a seed gives the same stream on any device."""
+    return torch.randn(shape, generator=generator, dtype=torch.float32).to(device, dtype)
+
+
+def sample_pingpong(velocity: Velocity, shape: tuple[int, ...], steps: int, generator: torch.Generator,
+                    device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                    cfg: SamplerConfig | None = None) -> torch.Tensor:
+    """Sample x0 of `shape`: x = eps; for each step: x0_hat = x - t_i v; x = (1 - t_{i+1}) x0_hat + t_{i+1} eps'."""
+    ts = schedule(steps, cfg)
+    x = noise_like(shape, generator, device, dtype)
+    x0 = x
+    for i in range(steps):
+        v = velocity(x, ts[i], i)
+        x0 = x - ts[i] * v
+        if i + 1 < steps:
+            x = (1 - ts[i + 1]) * x0 + ts[i + 1] * noise_like(shape, generator, device, dtype)
+    return x0
+
+
+def guided(v_both: torch.Tensor, scale: float) -> torch.Tensor:
+    """Combine a batch [cond; uncond] of velocities with guidance scale (1 = cond only)."""
+    v_cond, v_uncond = v_both.chunk(2, dim=0)
+    return v_uncond + scale * (v_cond - v_uncond)
