@@ -23,3 +23,7 @@ def main() -> None:
 @main.group()
 def bench() -> None:
     """Benchmarks: `lmdm bench model` (naive vs cached engine), `lmdm bench bridge` (frame round trip)."""
+
+
+from bridge import commands as _bridge  # noqa: E402  (the worker: serve, generate, live, devices, doctor)
+main.add_command(_bridge.serve)

@@ -1,0 +1,88 @@
+"""OSC: a small dispatcher from `/lmdm/...` addresses to worker commands, and reply encoding (python-osc).
+
+No socket here: the server reads datagrams and sends replies; this module turns a datagram into commands
+`("param", stream|None, name, value)`, `("reset", stream|None)`, `("status", stream|None)`, `("ping",)`,
+`("reply_to", host, port)` or `("error", code, text, address)`. It never raises on input. docs/osc.md is the table.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket
+
+from bridge import params as P
+from bridge.protocol import STREAM_ID
+
+PREFIX = "/lmdm/"
+ACTIONS = ("reset", "status")
+
+
+def commands(dgram: bytes, sender_host: str) -> list[tuple]:
+    """One UDP datagram (a message or a bundle) -> commands for the worker."""
+    try:
+        messages = [tm.message for tm in OscPacket(dgram).messages]
+    except Exception as exc:  # python-osc raises ParseError and others on garbage
+        return [("error", "bad_osc", f"the datagram is not OSC ({type(exc).__name__})", "")]
+    return [route(m.address, list(m.params), sender_host) for m in messages]
+
+
+def route(address: str, args: list[Any], sender_host: str = "127.0.0.1") -> tuple:
+    if not address.startswith(PREFIX):
+        return _unknown(address)
+    parts = address[len(PREFIX):].split("/")
+    stream = None
+    if parts[0] == "stream":
+        if len(parts) != 3 or not STREAM_ID.match(parts[1]):
+            return ("error", "unknown_address", "per-stream addresses are /lmdm/stream/<id>/<name>", address)
+        stream, parts = parts[1], parts[2:]
+    if len(parts) != 1:
+        return _unknown(address)
+    name = parts[0]
+    if name in ACTIONS:
+        return (name, stream)
+    if stream is None and name == "ping":
+        return ("ping",)
+    if stream is None and name == "reply_to":
+        return _reply_to(args, sender_host, address)
+    if name not in P.SPECS:
+        return _unknown(address)
+    try:
+        return ("param", stream, name, P.validate(name, _value(P.SPECS[name], args)))
+    except P.ParamError as exc:
+        return ("error", "bad_param", str(exc), address)
+
+
+def _value(spec: P.Spec, args: list[Any]) -> Any:
+    if not args:
+        raise P.ParamError(f"{spec.name} needs a value")
+    if spec.kind == "str":  # Pd and Max send a prompt as several atoms: join them
+        return " ".join(str(a) for a in args)
+    if len(args) != 1:
+        raise P.ParamError(f"{spec.name} takes one value, got {len(args)}")
+    value = args[0]
+    return int(value) if isinstance(value, bool) else value
+
+
+def _reply_to(args: list[Any], sender_host: str, address: str) -> tuple:
+    if len(args) == 1 and isinstance(args[0], int) and not isinstance(args[0], bool):
+        host, port = sender_host, args[0]
+    elif len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], int):
+        host, port = args
+    else:
+        return ("error", "bad_param", "reply_to takes a port (int) or a host (string) and a port", address)
+    if not 1 <= port <= 65535:
+        return ("error", "bad_param", f"port {port} is out of range 1..65535", address)
+    return ("reply_to", host, port)
+
+
+def _unknown(address: str) -> tuple:
+    return ("error", "unknown_address", f"unknown OSC address {address}; see docs/osc.md", address)
+
+
+def message(address: str, args: list[Any]) -> bytes:
+    """An OSC message datagram; None becomes an empty string so every reply stays well typed."""
+    b = OscMessageBuilder(address=address)
+    for a in args:
+        b.add_arg("" if a is None else a)
+    return b.build().dgram

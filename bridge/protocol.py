@@ -1,0 +1,317 @@
+"""The wire protocol of docs/protocol.md (version 1): one dataclass per message, encode/decode, validation.
+
+Every ZeroMQ frame is one msgpack map with `v` and `type`. Decoding checks sizes, types and ranges and raises
+`ProtocolError(code, text, ref)` with the error codes of the doc; the server turns that into an `error` reply.
+Audio travels as little-endian float32, interleaved; in Python it is a (frames, channels) float32 array.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import msgpack
+import numpy as np
+
+VERSION = 1
+MAX_PAYLOAD = 4 * 1024 * 1024
+MAX_FRAMES = 65536
+MAX_CHANNELS = 8
+RATES = (22050, 32000, 44100, 48000, 88200, 96000)
+STREAM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_INDEX = 2**62
+MAX_TEXT = 1024
+
+ERROR_CODES = ("bad_msgpack", "version", "unknown_type", "bad_field", "too_large", "bad_audio", "rate",
+               "no_session", "bad_request", "bad_param")
+
+
+class ProtocolError(Exception):
+    """A refused message: `code` is one of ERROR_CODES, `ref` the `type` of the offending message (or None)."""
+
+    def __init__(self, code: str, text: str, ref: str | None = None):
+        super().__init__(text)
+        self.code, self.text, self.ref = code, text, ref
+
+
+# --- messages, client -> worker -----------------------------------------------------------------------------------
+
+@dataclass
+class Hello:
+    TYPE: ClassVar[str] = "hello"
+    stream: str
+    rate: int
+    channels: int
+    out_channels: int
+    client: str = ""
+    mode: str | None = None
+
+
+@dataclass
+class Audio:
+    """Input (client -> worker, type `audio`) or output (worker -> client, type `generated`) audio."""
+
+    TYPE: ClassVar[str] = "audio"
+    index: int
+    rate: int
+    data: np.ndarray  # (frames, channels) float32
+
+    @property
+    def frames(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.data.shape[1])
+
+
+@dataclass
+class Generated(Audio):
+    TYPE: ClassVar[str] = "generated"
+
+
+@dataclass
+class Request:
+    TYPE: ClassVar[str] = "request"
+    index: int
+    frames: int
+
+
+@dataclass
+class Param:
+    TYPE: ClassVar[str] = "param"
+    name: str
+    value: Any
+
+
+@dataclass
+class Reset:
+    TYPE: ClassVar[str] = "reset"
+
+
+@dataclass
+class StatusQuery:
+    TYPE: ClassVar[str] = "status"
+
+
+@dataclass
+class Ping:
+    TYPE: ClassVar[str] = "ping"
+    t: float = 0.0
+
+
+@dataclass
+class Bye:
+    TYPE: ClassVar[str] = "bye"
+    reason: str = ""
+
+
+# --- messages, worker -> client -----------------------------------------------------------------------------------
+
+@dataclass
+class Welcome:
+    TYPE: ClassVar[str] = "welcome"
+    stream: str
+    rate: int
+    channels: int
+    out_channels: int
+    block: int
+    latency: int
+    max_frames: int
+    heartbeat_ms: int
+    model: dict = field(default_factory=dict)
+    modes: list = field(default_factory=list)
+    mode: str = ""
+
+
+@dataclass
+class Status:
+    TYPE: ClassVar[str] = "status"
+    stream: str
+    compute_ms: float
+    compute_ms_avg: float
+    queue: int
+    underruns: int
+    gaps: int
+    blocks: int
+    latency: int
+    params: dict = field(default_factory=dict)  # extra field (ignored by clients that do not know it)
+
+
+@dataclass
+class Ack:
+    TYPE: ClassVar[str] = "ack"
+    name: str
+    value: Any
+    understood: list | None = None  # prompt words the model knows (prompt params only)
+
+
+@dataclass
+class Error:
+    TYPE: ClassVar[str] = "error"
+    code: str
+    text: str
+    ref: str | None = None
+
+
+@dataclass
+class Pong:
+    TYPE: ClassVar[str] = "pong"
+    t: float = 0.0
+
+
+TO_WORKER = {c.TYPE: c for c in (Hello, Audio, Request, Param, Reset, StatusQuery, Ping, Bye)}
+TO_CLIENT = {c.TYPE: c for c in (Welcome, Generated, Status, Ack, Error, Pong, Bye)}
+
+
+# --- encoding -----------------------------------------------------------------------------------------------------
+
+def audio_bytes(data: np.ndarray) -> bytes:
+    """(frames, channels) -> little-endian float32 interleaved bytes."""
+    return np.ascontiguousarray(data, dtype="<f4").tobytes()
+
+
+def encode(msg: Any) -> bytes:
+    """One message dataclass -> one msgpack frame."""
+    out: dict[str, Any] = {"v": VERSION, "type": msg.TYPE}
+    if isinstance(msg, Audio):
+        out.update(index=int(msg.index), frames=msg.frames, channels=msg.channels, rate=int(msg.rate),
+                   data=audio_bytes(msg.data))
+    else:
+        for f in fields(msg):
+            value = getattr(msg, f.name)
+            if value is not None or f.name == "ref":
+                out[f.name] = value
+    return msgpack.packb(out, use_bin_type=True)
+
+
+# --- decoding -----------------------------------------------------------------------------------------------------
+
+def unpack(payload: bytes) -> dict:
+    """Bytes -> the raw map, with the framing checks (size, msgpack, version, type present)."""
+    if len(payload) > MAX_PAYLOAD:
+        raise ProtocolError("too_large", f"message of {len(payload)} bytes is over the {MAX_PAYLOAD}-byte limit")
+    try:
+        raw = msgpack.unpackb(payload, raw=False, strict_map_key=False, max_bin_len=MAX_PAYLOAD,
+                              max_str_len=MAX_PAYLOAD, max_array_len=4096, max_map_len=256, max_ext_len=0)
+    except Exception as exc:  # msgpack raises several types for garbage and truncation
+        raise ProtocolError("bad_msgpack", f"the frame is not valid msgpack ({type(exc).__name__})") from None
+    if not isinstance(raw, dict):
+        raise ProtocolError("bad_msgpack", f"the frame is msgpack {type(raw).__name__}, not a map")
+    mtype = raw.get("type")
+    ref = mtype if isinstance(mtype, str) else None
+    if raw.get("v") != VERSION or isinstance(raw.get("v"), bool):
+        raise ProtocolError("version", f"protocol version {raw.get('v')!r} is not supported; this worker speaks "
+                                       f"version {VERSION}", ref)
+    if not isinstance(mtype, str):
+        raise ProtocolError("unknown_type", "the message has no `type` string")
+    return raw
+
+
+def decode(payload: bytes, table: dict[str, type] = TO_WORKER) -> Any:
+    """Bytes -> a message dataclass; `table` is TO_WORKER (the worker's side) or TO_CLIENT (a client's side)."""
+    raw = unpack(payload)
+    mtype = raw["type"]
+    cls = table.get(mtype)
+    if cls is None:
+        raise ProtocolError("unknown_type", f"unknown message type {mtype!r}", mtype)
+    return _DECODERS.get(cls, _decode_plain)(cls, raw)
+
+
+def _get(raw: dict, name: str, kind: type | tuple, *, default: Any = ..., lo: float | None = None,
+         hi: float | None = None, finite: bool = True) -> Any:
+    """One field with its type and range checked; raises bad_field naming the field."""
+    ref = raw["type"]
+    if name not in raw or raw[name] is None:
+        if default is ...:
+            raise ProtocolError("bad_field", f"field `{name}` is missing", ref)
+        return default
+    value = raw[name]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        names = "/".join(k.__name__ for k in kinds)
+        raise ProtocolError("bad_field", f"field `{name}` must be {names}, got {type(value).__name__}", ref)
+    if finite and isinstance(value, float) and not math.isfinite(value):
+        raise ProtocolError("bad_field", f"field `{name}` must be finite", ref)
+    if lo is not None and value < lo or hi is not None and value > hi:
+        raise ProtocolError("bad_field", f"field `{name}` = {value} is out of range [{lo}, {hi}]", ref)
+    if isinstance(value, str) and len(value) > MAX_TEXT and name != "text":
+        raise ProtocolError("bad_field", f"field `{name}` is longer than {MAX_TEXT} characters", ref)
+    return value
+
+
+def _check_rate(raw: dict, name: str = "rate") -> int:
+    rate = _get(raw, name, int)
+    if rate not in RATES:
+        raise ProtocolError("rate", f"sample rate {rate} is not supported; use one of {list(RATES)}", raw["type"])
+    return rate
+
+
+def _check_channels(raw: dict, name: str) -> int:
+    return _get(raw, name, int, lo=1, hi=MAX_CHANNELS)
+
+
+def _check_frames(raw: dict) -> int:
+    frames = _get(raw, "frames", int, lo=1)
+    if frames > MAX_FRAMES:
+        raise ProtocolError("too_large", f"{frames} frames in one message is over the limit of {MAX_FRAMES}",
+                            raw["type"])
+    return frames
+
+
+def _decode_hello(cls: type, raw: dict) -> Hello:
+    stream = _get(raw, "stream", str)
+    if not STREAM_ID.match(stream):
+        raise ProtocolError("bad_field", "field `stream` must be 1..64 characters of [A-Za-z0-9_-]", "hello")
+    return Hello(stream=stream, rate=_check_rate(raw), channels=_check_channels(raw, "channels"),
+                 out_channels=_check_channels(raw, "out_channels"), client=_get(raw, "client", str, default=""),
+                 mode=_get(raw, "mode", str, default=None))
+
+
+def _decode_audio(cls: type, raw: dict) -> Audio:
+    index = _get(raw, "index", int, lo=0, hi=MAX_INDEX)
+    frames = _check_frames(raw)
+    channels = _check_channels(raw, "channels")
+    rate = _check_rate(raw)
+    data = _get(raw, "data", bytes)
+    if len(data) != frames * channels * 4:
+        raise ProtocolError("bad_audio", f"`data` holds {len(data)} bytes; {frames} frames x {channels} channels "
+                                         f"of float32 need {frames * channels * 4}", raw["type"])
+    samples = np.frombuffer(data, dtype="<f4").reshape(frames, channels).astype(np.float32)
+    return cls(index=index, rate=rate, data=samples)
+
+
+def _decode_request(cls: type, raw: dict) -> Request:
+    return Request(index=_get(raw, "index", int, lo=0, hi=MAX_INDEX), frames=_check_frames(raw))
+
+
+def _decode_param(cls: type, raw: dict) -> Param:
+    return Param(name=_get(raw, "name", str), value=_get(raw, "value", (str, int, float, bool), finite=False))
+
+
+def _decode_ping(cls: type, raw: dict) -> Ping:
+    return Ping(t=float(_get(raw, "t", (int, float), default=0.0)))
+
+
+def _decode_plain(cls: type, raw: dict) -> Any:
+    """Worker -> client messages and field-less ones: take the known fields, ignore the rest."""
+    known = {f.name for f in fields(cls)}
+    kwargs = {k: v for k, v in raw.items() if k in known}
+    try:
+        return cls(**kwargs)
+    except TypeError:
+        missing = sorted(f.name for f in fields(cls) if f.name not in raw)
+        raise ProtocolError("bad_field", f"`{cls.TYPE}` lacks fields {missing}", cls.TYPE) from None
+
+
+_DECODERS = {Hello: _decode_hello, Audio: _decode_audio, Generated: _decode_audio, Request: _decode_request,
+             Param: _decode_param, Ping: _decode_ping}
+
+
+def finite_or_silence(msg: Audio) -> bool:
+    """Replace NaN/Inf samples by silence in place; True when the frame was clean."""
+    if np.isfinite(msg.data).all():
+        return True
+    msg.data[...] = 0.0
+    return False

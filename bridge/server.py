@@ -1,0 +1,252 @@
+"""The worker's socket I/O: one ROUTER for the wire protocol, one UDP socket for OSC, one poll loop.
+
+This thread validates every frame, answers what needs no model (errors, pongs) and hands the rest to the engine
+thread; it never waits on the model. Replies from the engine arrive on an inproc PULL socket and go out here.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import zmq
+
+from bridge import osc
+from bridge import protocol as W
+from bridge.engine_thread import OSC, EngineThread
+
+log = logging.getLogger("lmdm.server")
+
+
+@dataclass
+class ServerConfig:
+    zmq: str = "tcp://127.0.0.1:5555"
+    osc_host: str = "127.0.0.1"
+    osc_port: int | None = 9000          # None: no OSC
+    osc_reply: tuple[str, int] | None = ("127.0.0.1", 9001)
+    heartbeat_ms: int = 1000
+    client_timeout_ms: int = 5000
+    max_frames: int = 8192
+
+
+@dataclass
+class Conn:
+    """What the I/O thread knows of one DEALER connection: enough to validate its frames."""
+
+    stream: str
+    rate: int
+    channels: int
+    last_seen: float
+    req_end: int = -1
+
+
+class Worker:
+    def __init__(self, engine: Any, cfg: ServerConfig, **session_opts: Any):
+        self.engine, self.cfg = engine, cfg
+        self.ctx = zmq.Context()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.setsockopt(zmq.MAXMSGSIZE, 8 * W.MAX_PAYLOAD)  # beyond that: drop the peer, not our memory
+        self.router.setsockopt(zmq.SNDHWM, 10000)
+        self.router.setsockopt(zmq.RCVHWM, 10000)
+        self.router.bind(cfg.zmq)
+        self.endpoint = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
+        outbox = f"inproc://lmdm-outbox-{id(self)}"
+        self.pull = self.ctx.socket(zmq.PULL)
+        self.pull.bind(outbox)
+        self.udp = None
+        self.osc_port = None
+        if cfg.osc_port is not None:
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.udp.bind((cfg.osc_host, cfg.osc_port))
+            self.udp.setblocking(False)
+            self.osc_port = self.udp.getsockname()[1]
+        self.osc_reply = cfg.osc_reply
+        self.conns: dict[bytes, Conn] = {}
+        self.streams: dict[str, bytes] = {}
+        self.engine_thread = EngineThread(engine, self.ctx, outbox, max_frames=cfg.max_frames,
+                                          heartbeat_ms=cfg.heartbeat_ms, **session_opts)
+        self.running = False
+
+    # --- loop -----------------------------------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        """Run until stop() (or a signal handler calling it)."""
+        self.engine_thread.start()
+        poller = zmq.Poller()
+        poller.register(self.router, zmq.POLLIN)
+        poller.register(self.pull, zmq.POLLIN)
+        if self.udp is not None:
+            poller.register(self.udp, zmq.POLLIN)
+        self.running = True
+        next_sweep = time.monotonic()
+        try:
+            while self.running:
+                ready = dict(poller.poll(timeout=max(10, self.cfg.heartbeat_ms // 4)))
+                if self.pull in ready:
+                    self._drain_outbox()
+                if self.router in ready:
+                    self._drain_router()
+                if self.udp is not None and self.udp.fileno() in ready:
+                    self._drain_udp()
+                now = time.monotonic()
+                if now >= next_sweep:
+                    self._sweep(now)
+                    next_sweep = now + self.cfg.heartbeat_ms / 4000
+        finally:
+            self._shutdown()
+
+    def stop(self) -> None:
+        self.running = False
+
+    def _shutdown(self) -> None:
+        for ident in list(self.conns):
+            self._send(ident, W.Bye(reason="the worker is shutting down"))
+        self.engine_thread.stop()
+        self._drain_outbox()
+        if self.udp is not None:
+            self.udp.close()
+        self.router.close()
+        self.pull.close()
+        self.ctx.term()
+
+    def _drain_outbox(self) -> None:
+        while True:
+            try:
+                parts = self.pull.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            if parts[0].bytes == b"z":
+                self.router.send_multipart([parts[1], parts[2]], copy=False)
+            else:
+                address, args = msgpack.unpackb(parts[1].bytes, raw=False)
+                self._osc_send(address, args)
+
+    def _drain_router(self) -> None:
+        for _ in range(1000):  # bounded so replies and OSC get their turn
+            try:
+                parts = self.router.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            ident = parts[0]
+            if len(parts) != 2:
+                self._send(ident, W.Error(code="bad_msgpack", text="send one frame holding one msgpack map"))
+                continue
+            try:
+                self._handle(ident, W.decode(parts[1]))
+            except W.ProtocolError as exc:
+                self._send(ident, W.Error(code=exc.code, text=exc.text, ref=exc.ref))
+
+    def _sweep(self, now: float) -> None:
+        """Free streams whose client has sent nothing for client_timeout_ms."""
+        limit = self.cfg.client_timeout_ms / 1000
+        for ident, conn in list(self.conns.items()):
+            if now - conn.last_seen > limit:
+                log.info("stream %s: client silent for %.1f s, freed", conn.stream, now - conn.last_seen)
+                self._drop(ident)
+
+    def _drop(self, ident: bytes) -> None:
+        conn = self.conns.pop(ident, None)
+        if conn is not None and self.streams.get(conn.stream) == ident:
+            del self.streams[conn.stream]
+            self.engine_thread.submit("close", conn.stream)
+
+    def _send(self, ident: bytes, msg: Any) -> None:
+        try:
+            self.router.send_multipart([ident, W.encode(msg)], zmq.NOBLOCK)
+        except zmq.Again:
+            log.warning("send queue full; a reply was dropped")
+
+    # --- wire protocol --------------------------------------------------------------------------------------------
+
+    def _handle(self, ident: bytes, msg: Any) -> None:
+        if isinstance(msg, W.Hello):
+            return self._hello(ident, msg)
+        conn = self.conns.get(ident)
+        if conn is None:
+            if not isinstance(msg, W.Bye):
+                raise W.ProtocolError("no_session", "this connection has no session (did the worker restart?): "
+                                                    "send hello again", msg.TYPE)
+            return
+        conn.last_seen = time.monotonic()
+        sid = conn.stream
+        if isinstance(msg, W.Audio):
+            if msg.rate != conn.rate or msg.channels != conn.channels:
+                raise W.ProtocolError("rate", f"audio is {msg.rate} Hz x {msg.channels} ch but the stream was "
+                                              f"opened with {conn.rate} Hz x {conn.channels} ch", "audio")
+            clean = W.finite_or_silence(msg)
+            self.engine_thread.submit("audio", sid, msg)
+            if not clean:
+                raise W.ProtocolError("bad_audio", f"audio at index {msg.index} holds NaN/Inf; silence stands in",
+                                      "audio")
+        elif isinstance(msg, W.Request):
+            if msg.index < conn.req_end:
+                raise W.ProtocolError("bad_request", f"request at {msg.index} starts before the end of the previous "
+                                                     f"one ({conn.req_end}); requests must move forward", "request")
+            conn.req_end = msg.index + msg.frames
+            self.engine_thread.submit("request", sid, msg.index, msg.frames)
+        elif isinstance(msg, W.Ping):
+            self._send(ident, W.Pong(t=msg.t))
+        elif isinstance(msg, W.Param):
+            from bridge.params import ParamError, validate
+            try:
+                value = validate(msg.name, msg.value)
+            except ParamError as exc:
+                raise W.ProtocolError("bad_param", str(exc), "param") from None
+            self.engine_thread.submit("param", sid, msg.name, value, ident)
+        elif isinstance(msg, W.Reset):
+            conn.req_end = -1
+            self.engine_thread.submit("reset", sid, ident)
+        elif isinstance(msg, W.StatusQuery):
+            self.engine_thread.submit("status", sid, ident)
+        elif isinstance(msg, W.Bye):
+            self._drop(ident)
+
+    def _hello(self, ident: bytes, msg: W.Hello) -> None:
+        old = self.streams.get(msg.stream)
+        if old is not None and old != ident:  # the same stream from a new connection: the client reconnected
+            self.conns.pop(old, None)
+        if ident in self.conns and self.conns[ident].stream != msg.stream:
+            self._drop(ident)
+        self.conns[ident] = Conn(stream=msg.stream, rate=msg.rate, channels=msg.channels,
+                                 last_seen=time.monotonic())
+        self.streams[msg.stream] = ident
+        self.engine_thread.submit("open", ident, msg)
+
+    # --- OSC ------------------------------------------------------------------------------------------------------
+
+    def _drain_udp(self) -> None:
+        for _ in range(1000):
+            try:
+                dgram, (host, _port) = self.udp.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. ICMP port unreachable from an earlier reply
+                continue
+            for cmd in osc.commands(dgram, host):
+                self._osc_command(cmd)
+
+    def _osc_command(self, cmd: tuple) -> None:
+        kind = cmd[0]
+        if kind == "error":
+            self._osc_send("/lmdm/error", list(cmd[1:]))
+        elif kind == "ping":
+            self._osc_send("/lmdm/pong", [])
+        elif kind == "reply_to":
+            self.osc_reply = (cmd[1], cmd[2])
+            self._osc_send("/lmdm/ack", ["*", "reply_to", f"{cmd[1]}:{cmd[2]}"])
+        elif kind == "param":
+            self.engine_thread.submit("param", cmd[1], cmd[2], cmd[3], OSC)
+        else:  # reset, status
+            self.engine_thread.submit(kind, cmd[1], OSC)
+
+    def _osc_send(self, address: str, args: list) -> None:
+        if self.udp is None or self.osc_reply is None:
+            return
+        try:
+            self.udp.sendto(osc.message(address, args), self.osc_reply)
+        except OSError as exc:
+            log.debug("OSC reply to %s failed: %s", self.osc_reply, exc)

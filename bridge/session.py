@@ -1,0 +1,184 @@
+"""One stream's timing: the client's sample clock, input gaps and overlaps, pulled requests, dry/wet mixing.
+
+All positions are samples at the client's rate on the client's clock. The engine's wet output y is aligned with the
+input x (y[q] belongs to x[q]); output played at position p is mix(x[p - L], y[p - L]) with L = the stream latency.
+Positions before the stream's first input are silence. The session computes lazily: it steps the engine only while a
+pending request needs more output, so it never computes beyond the furthest position requested.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from bridge import params as P
+from bridge.engines import EngineStream, map_channels
+from bridge.protocol import Generated, Hello
+
+
+class Session:
+    def __init__(self, hello: Hello, engine: Any, values: dict[str, Any], *, max_frames: int = 8192,
+                 max_gap_s: float = 10.0, backlog_s: float = 30.0):
+        self.hello = hello
+        self.stream = hello.stream
+        self.rate, self.in_ch, self.out_ch = hello.rate, hello.channels, hello.out_channels
+        self.engine = engine
+        self.max_frames = max_frames
+        self.max_gap = int(max_gap_s * self.rate)
+        self.backlog = int(backlog_s * self.rate)
+        self.es: EngineStream = engine.open(self.rate, self.in_ch, self.out_ch, seed=int(values.get("seed", 0)))
+        self.latency, self.block = self.es.latency, self.es.block
+        self.values = P.defaults()
+        self._clear()
+        for name, value in values.items():
+            if value != P.SPECS[name].default:
+                self.set_param(name, value)
+
+    # --- clocks -------------------------------------------------------------------------------------------------
+
+    def _clear(self) -> None:
+        self.base = 0                   # position of x_buf[0] and y_buf[0]
+        self.x_end: int | None = None   # one past the last input position known (None: no input yet)
+        self.x_buf = np.zeros((0, self.in_ch), np.float32)
+        self.y_buf = np.zeros((0, self.out_ch), np.float32)
+        self.requests: deque[list] = deque()  # [start, end, underrun counted]
+        self.last_end = 0
+        self.underruns = self.gaps = self.blocks = 0
+        self.compute_ms = self.compute_total = 0.0
+
+    def _restart(self, origin: int) -> None:
+        """Start the input clock over at `origin`: held audio is dropped, what lies before is silence."""
+        self.es.restart()
+        self.base = self.x_end = origin
+        self.x_buf = self.x_buf[:0]
+        self.y_buf = self.y_buf[:0]
+
+    @property
+    def y_end(self) -> int:
+        return self.base + len(self.y_buf)
+
+    def reset(self) -> None:
+        self.es.reset()
+        self._clear()
+
+    # --- input --------------------------------------------------------------------------------------------------
+
+    def audio(self, index: int, data: np.ndarray) -> list[Generated]:
+        if self.x_end is None:
+            self._restart(index)
+        elif index > self.x_end:
+            self.gaps += 1
+            gap = index - self.x_end
+            if gap <= self.max_gap:
+                self._feed(np.zeros((gap, self.in_ch), np.float32))
+            else:
+                self._restart(index)
+        elif index < self.x_end:
+            data = data[self.x_end - index:]
+        if len(data):
+            self._feed(data)
+        if self.x_end - self.y_end > self.backlog:  # input nobody asks for: drop it, keep the clock
+            self.gaps += 1
+            self._restart(self.x_end)
+        return self.pump()
+
+    def _feed(self, data: np.ndarray) -> None:
+        self.x_buf = np.concatenate([self.x_buf, data]) if len(self.x_buf) else data
+        self.es.feed(data)
+        self.x_end += len(data)
+
+    def request(self, index: int, frames: int) -> list[Generated]:
+        self.requests.append([index, index + frames, False])
+        self.last_end = index + frames
+        if not self.es.needs_input(self.values["mode"]):
+            # Modes that need no input answer at once: silence stands in for input up to what this request needs.
+            want = index + frames - self.latency + self.es.block
+            if self.x_end is None:
+                self._restart(max(0, index - self.latency))
+            if want > self.x_end:
+                self._feed(np.zeros((want - self.x_end, self.in_ch), np.float32))
+        return self.pump()
+
+    # --- output -------------------------------------------------------------------------------------------------
+
+    def _known_end(self, need: int) -> int:
+        """One past the last wet position known, stepping the engine while `need` is not reached."""
+        if self.x_end is None:
+            return 0  # negative positions are silence by definition
+        while self.y_end < need:
+            y = self.es.step()
+            if y is None:
+                break
+            self.blocks += 1
+            self.compute_ms = self.es.compute_ms
+            self.compute_total += self.compute_ms
+            if len(y):
+                self.y_buf = np.concatenate([self.y_buf, y]) if len(self.y_buf) else y
+        return self.y_end
+
+    def pump(self) -> list[Generated]:
+        """Answer what can be answered of the pending requests, in order."""
+        out = []
+        L = self.latency
+        while self.requests:
+            req = self.requests[0]
+            start, end = req[0], req[1]
+            known = self._known_end(end - L)
+            n = min(end - L, known) - (start - L)
+            if n <= 0:
+                break
+            n = min(n, self.max_frames)
+            if not req[2] and self.x_end is not None and self.x_end > start:
+                req[2] = True
+                self.underruns += 1
+            out.append(Generated(index=start, rate=self.rate, data=self._mix(start - L, n)))
+            req[0] += n
+            if req[0] >= end:
+                self.requests.popleft()
+        self._trim()
+        return out
+
+    def _mix(self, q0: int, n: int) -> np.ndarray:
+        """Output for positions q0.. of the input clock: dry/wet mix, gain, bypass; silence before the base."""
+        out = np.zeros((n, self.out_ch), np.float32)
+        lo = max(q0, self.base)
+        if lo >= q0 + n:
+            return out
+        i0, i1 = lo - self.base, q0 + n - self.base
+        dry = map_channels(self.x_buf[i0:i1], self.out_ch)
+        v = self.values
+        if v["bypass"]:
+            seg = dry
+        else:
+            mix, gain = v["mix"], v["gain"]
+            wet = self.y_buf[i0:i1]
+            seg = dry if mix == 0.0 else wet if mix == 1.0 else (1.0 - mix) * dry + mix * wet
+            if gain != 1.0:
+                seg = seg * np.float32(gain)
+        out[lo - q0:] = seg
+        return out
+
+    def _trim(self) -> None:
+        keep = (self.requests[0][0] if self.requests else self.last_end) - self.latency
+        drop = min(keep - self.base, len(self.y_buf))
+        if drop > 0:
+            self.x_buf = self.x_buf[drop:]
+            self.y_buf = self.y_buf[drop:]
+            self.base += drop
+
+    # --- parameters and status ----------------------------------------------------------------------------------
+
+    def set_param(self, name: str, value: Any) -> tuple[Any, list | None]:
+        """Apply a value already validated by params.validate; ParamError when the engine refuses it."""
+        understood = None
+        if P.SPECS[name].where == "model":
+            value, understood = self.es.set_param(name, value)
+        self.values[name] = value
+        return value, understood
+
+    def status(self, queue: int) -> dict:
+        return dict(stream=self.stream, compute_ms=round(self.compute_ms, 3),
+                    compute_ms_avg=round(self.compute_total / self.blocks, 3) if self.blocks else 0.0,
+                    queue=queue, underruns=self.underruns, gaps=self.gaps, blocks=self.blocks,
+                    latency=self.latency, params=dict(self.values))

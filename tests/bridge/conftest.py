@@ -1,0 +1,88 @@
+"""Fixtures: a real `lmdm serve` subprocess on free ports, and a UDP socket for OSC replies."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from pythonosc.osc_message import OscMessage
+
+LMDM = str(Path(sys.executable).with_name("lmdm"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WorkerProc:
+    """`lmdm serve` as a subprocess; its first stdout line tells the endpoints it bound."""
+
+    def __init__(self, *args: str, zmq_port: int = 0, osc_reply: int | None = None):
+        cmd = [LMDM, "serve", "--zmq", f"tcp://127.0.0.1:{zmq_port}", "--osc", "127.0.0.1:0",
+               "--osc-reply", f"127.0.0.1:{osc_reply}" if osc_reply else "none", *args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.line = self.proc.stdout.readline()
+        m = re.search(r"zmq (\S+) osc ([\d.]+):(\d+)", self.line)
+        if not m:
+            self.proc.kill()
+            raise RuntimeError(f"worker did not start: {self.line!r} {self.proc.stderr.read()}")
+        self.address, self.osc_port = m.group(1), int(m.group(3))
+        self.log: list[str] = []
+        self._t = threading.Thread(target=self._read_log, daemon=True)
+        self._t.start()
+
+    def _read_log(self) -> None:
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+
+
+@pytest.fixture
+def osc_inbox():
+    """A UDP socket on a free port; `recv()` returns the next OSC message as (address, params)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(5)
+
+    class Inbox:
+        port = s.getsockname()[1]
+
+        @staticmethod
+        def recv(timeout: float = 5.0):
+            s.settimeout(timeout)
+            m = OscMessage(s.recvfrom(65536)[0])
+            return m.address, list(m.params)
+
+        @staticmethod
+        def until(address: str, timeout: float = 5.0):
+            while True:
+                got = Inbox.recv(timeout)
+                if got[0] == address:
+                    return got
+
+    yield Inbox
+    s.close()
+
+
+@pytest.fixture
+def loopback_worker(osc_inbox):
+    w = WorkerProc("--model", "loopback", "--client-timeout", "1", "--heartbeat-ms", "200",
+                   osc_reply=osc_inbox.port)
+    yield w
+    w.stop()

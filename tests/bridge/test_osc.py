@@ -1,0 +1,74 @@
+"""OSC with an independent client (oscsend from liblo-tools): parameters are acknowledged and applied."""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+
+import numpy as np
+import pytest
+
+from bridge import osc
+from bridge.client import Client
+
+pytestmark = pytest.mark.skipif(shutil.which("oscsend") is None, reason="oscsend (Debian liblo-tools) missing")
+
+
+def oscsend(worker, *args: str) -> None:
+    subprocess.run(["oscsend", "127.0.0.1", str(worker.osc_port), *args], check=True, timeout=10)
+
+
+def test_oscsend_sets_a_stream_parameter_and_it_is_applied(loopback_worker, osc_inbox):
+    x = np.random.default_rng(5).uniform(-1, 1, (48000, 2)).astype(np.float32)
+    with Client(loopback_worker.address, stream="osc1", rate=48000, channels=2) as c:
+        oscsend(loopback_worker, "/lmdm/stream/osc1/gain", "f", "0.5")
+        assert osc_inbox.until("/lmdm/ack")[1] == ["osc1", "gain", 0.5]
+        y = c.stream_array(x)
+        assert np.array_equal(y[4096:], x[:-4096] * np.float32(0.5))
+        assert c.status().params["gain"] == 0.5
+        oscsend(loopback_worker, "/lmdm/bypass", "i", "1")  # every stream
+        assert osc_inbox.until("/lmdm/ack")[1] == ["*", "bypass", 1]
+        y = c.stream_array(x, start=48000)
+        assert np.array_equal(y[4096:], x[:-4096])
+
+
+def test_prompt_atoms_are_joined_and_the_understood_words_reported(loopback_worker, osc_inbox):
+    with Client(loopback_worker.address, stream="words", rate=44100, channels=1):
+        oscsend(loopback_worker, "/lmdm/stream/words/prompt", "ssi", "warm", "analog", "808")
+        assert osc_inbox.until("/lmdm/ack")[1] == ["words", "prompt", "warm analog 808"]
+        address, params = osc_inbox.until("/lmdm/understood")
+        assert params[0] == "words"  # the loopback understands no words: the list after the id is empty
+        assert params[1:] == []
+
+
+def test_ping_status_and_reply_to(loopback_worker, osc_inbox):
+    oscsend(loopback_worker, "/lmdm/ping")
+    assert osc_inbox.until("/lmdm/pong")[0] == "/lmdm/pong"
+    with Client(loopback_worker.address, stream="st", rate=48000, channels=1):
+        oscsend(loopback_worker, "/lmdm/stream/st/status")
+        address, params = osc_inbox.until("/lmdm/status")
+        assert params[0] == "st" and params[-1] == 4096  # latency in samples
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+        other.bind(("127.0.0.1", 0))
+        other.settimeout(5)
+        oscsend(loopback_worker, "/lmdm/reply_to", "si", "127.0.0.1", str(other.getsockname()[1]))
+        oscsend(loopback_worker, "/lmdm/ping")
+        got = [osc_inbox_msg(other) for _ in range(2)]
+        assert "/lmdm/pong" in [g[0] for g in got]
+
+
+def osc_inbox_msg(sock: socket.socket):
+    from pythonosc.osc_message import OscMessage
+    m = OscMessage(sock.recvfrom(65536)[0])
+    return m.address, list(m.params)
+
+
+def test_route_covers_the_address_space():
+    assert osc.route("/lmdm/steps", [100]) == ("param", None, "steps", 64)   # clamped
+    assert osc.route("/lmdm/stream/s-1/mix", [0.0]) == ("param", "s-1", "mix", 0.0)
+    assert osc.route("/lmdm/stream/s-1/reset", []) == ("reset", "s-1")
+    assert osc.route("/lmdm/mode", ["jam"]) == ("param", None, "mode", "jam")
+    assert osc.route("/lmdm/bypass", [True]) == ("param", None, "bypass", 1)
+    assert osc.route("/lmdm/stream/bad id/gain", [1.0])[1] == "unknown_address"
+    assert osc.route("/lmdm/gain", [1.0, 2.0])[1] == "bad_param"
+    assert osc.commands(b"\x01\x02", "127.0.0.1")[0][1] == "bad_osc"
