@@ -228,5 +228,18 @@ class DiT(nn.Module):
         return self.head(h[:, :n])
 
 
+def pack_input_add(cfg: DiTConfig, flag: torch.Tensor, latents: torch.Tensor,
+                   extras: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """Per-frame input-add channels [B, ΣC, T] in config order: "context" = [inpaint mask, latents * mask]
+    (flag [B, 1, T] is 1 on clean context frames), other groups from `extras` (zeros where missing)."""
+    parts, extras = [], extras or {}
+    for name, n in cfg.input_adds.items():
+        if name == "context":
+            parts += [flag, latents * flag]
+        else:
+            parts.append(extras.get(name, flag.new_zeros(flag.shape[0], n, flag.shape[2])))
+    return torch.cat(parts, dim=1)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

@@ -25,7 +25,7 @@ import torch
 from .cache import BlockCausalCache, EncDecCache, check_geometry
 from .conditions import Conditions, cat
 from .config import SamplerConfig, StreamConfig
-from .dit import DiT, CrossKV
+from .dit import CrossKV, DiT, pack_input_add
 from .masks import MODES
 from .sampler import guided, sample_pingpong
 
@@ -120,7 +120,7 @@ class StreamingGenerator:
                 ch.cond = self._cond_id
         blk, c = self.stream.block, self.model.cfg.io_channels
         zeros = torch.zeros(self.batch, 1, blk, device=self.device, dtype=self.dtype)
-        target_add = self._pack(zeros, torch.zeros(self.batch, c, blk, device=self.device, dtype=self.dtype), extras)
+        target_add = pack_input_add(self.model.cfg, zeros, zeros.expand(-1, c, -1), extras)
         velocity = self._cached_velocity(target_add) if self.cached else self._full_velocity(target_add)
         x0 = sample_pingpong(velocity, (self.batch, c, blk), self.sampler.steps, self._noise, self.device,
                              self.dtype, self.sampler)
@@ -130,9 +130,8 @@ class StreamingGenerator:
 
     def substitute(self, latents: torch.Tensor) -> None:
         """Replace the newest chunk of context (the block just generated) by external clean latents [B, C, block],
-        e.g. the musician's own playing for the generative delay. Must come before the next `next_block`."""
-        if self.cached and self.mode == "block_causal" and self._pending == 0:
-            raise RuntimeError("the newest chunk is already in the cache; substitute before the next block")
+        e.g. the musician's own playing for the generative delay. Call it before the next `next_block`: that call
+        is the one that encodes the chunk (in every mode the newest chunk is still pending until then)."""
         last = self._history[-1]
         self._history[-1] = self._chunk(self._checked(latents), torch.ones_like(last.input_add[:, :1]), last.extras)
         self._history[-1].cond = last.cond
@@ -168,17 +167,8 @@ class StreamingGenerator:
             out[name] = value.to(self.device, self.dtype)
         return out
 
-    def _pack(self, flag: torch.Tensor, latents: torch.Tensor, extras: dict[str, torch.Tensor]) -> torch.Tensor:
-        parts = []
-        for name, n in self.model.cfg.input_adds.items():
-            if name == "context":
-                parts += [flag, latents * flag]
-            else:
-                parts.append(extras.get(name, flag.new_zeros(flag.shape[0], n, flag.shape[2])))
-        return torch.cat(parts, dim=1)
-
     def _chunk(self, latents: torch.Tensor, flag: torch.Tensor, extras: dict[str, torch.Tensor]) -> _Chunk:
-        return _Chunk(self._pack(flag, latents, extras), latents, extras)
+        return _Chunk(pack_input_add(self.model.cfg, flag, latents, extras), latents, extras)
 
     def _commit(self, latents: torch.Tensor, extras: dict[str, torch.Tensor]) -> None:
         self._history.append(self._chunk(latents, torch.ones_like(latents[:, :1]), extras))
