@@ -27,3 +27,8 @@ def bench() -> None:
 
 from bridge import commands as _bridge  # noqa: E402  (the worker: serve, generate, live, devices, doctor)
 main.add_command(_bridge.serve)
+main.add_command(_bridge.generate)
+main.add_command(_bridge.live)
+main.add_command(_bridge.devices)
+main.add_command(_bridge.doctor)
+main.add_command(__import__("lmdm_core.data.cli", fromlist=["data"]).data)  # lmdm data build

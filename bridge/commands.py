@@ -72,3 +72,204 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
                f"{cfg.osc_host}:{worker.osc_port} reply {cfg.osc_reply}", err=False)
     sys.stdout.flush()
     worker.serve()
+
+
+def _values(settings: tuple[str, ...]) -> dict:
+    """`--set name=value` pairs -> validated parameter values (numbers parsed, strings kept)."""
+    from bridge.params import ParamError, defaults, validate
+
+    values = defaults()
+    for item in settings:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--set")
+        value: object = raw
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+        if name in ("prompt", "prompt_b", "mode", "curves"):
+            value = raw
+        try:
+            values[name] = validate(name, value)
+        except ParamError as exc:
+            raise click.BadParameter(str(exc), param_hint="--set") from None
+    return values
+
+
+def _engine(model: str | None, block: int, device: str, margin_ms: float):
+    from bridge.engines import load_engine
+
+    try:
+        return load_engine(model, block=block, device=device, margin_ms=margin_ms)
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"cannot load model {model!r}: {exc}") from None
+
+
+SET_HELP = "stream parameter NAME=VALUE (docs/osc.md), repeatable"
+
+
+@click.command()
+@click.option("-i", "--input", "input_path", type=click.Path(exists=True, dir_okay=False),
+              help="input audio file (any format soundfile reads); without it the input is silence")
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False), help="output WAV")
+@click.option("--seconds", type=float, default=10.0, show_default=True, help="length when there is no input file")
+@click.option("--rate", type=int, default=None, help="client rate (default: the input's, else 44100)")
+@click.option("--channels", type=int, default=2, show_default=True, help="output channels")
+@click.option("--model", default=None, help=MODEL_HELP)
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--block", default=4096, show_default=True, help="loopback block in frames")
+@click.option("--set", "settings", multiple=True, help=SET_HELP)
+@click.option("--align/--no-align", default=True, show_default=True,
+              help="cut the latency off the front so the output lines up with the input")
+def generate(input_path: str | None, output_path: str, seconds: float, rate: int | None, channels: int,
+             model: str | None, device: str, block: int, settings: tuple[str, ...], align: bool) -> None:
+    """Stream a file (or silence) through the engine offline and write a WAV, exactly as the worker would.
+
+    \b
+    Examples:
+      lmdm generate -o pad.wav --seconds 20 --set mode=text --set prompt="warm analog pad"
+      lmdm generate -i guitar.wav -o echo.wav --set mode=delay --set mix=0.5 --set feedback=0.3
+      lmdm generate -i drums.wav -o check.wav --model loopback          # must equal the input
+    """
+    import numpy as np
+    import soundfile as sf
+    from tqdm import tqdm
+
+    from bridge.offline import render
+    from bridge.protocol import RATES
+
+    values = _values(settings)
+    if input_path:
+        x, file_rate = sf.read(input_path, dtype="float32", always_2d=True)
+        rate = rate or file_rate
+        if rate != file_rate:
+            import soxr
+            x = soxr.resample(x, file_rate, rate).astype(np.float32)
+    else:
+        rate = rate or 44100
+        x = np.zeros((int(seconds * rate), channels), np.float32)
+    if rate not in RATES:
+        raise click.BadParameter(f"rate {rate} is not one of {list(RATES)}", param_hint="--rate")
+    engine = _engine(model, block, device, 50.0)
+    with tqdm(total=len(x), unit="frame", unit_scale=True, desc="generate") as bar:
+        y, latency = render(engine, x[:, :8], rate, values, channels, progress=bar)
+    y = y[latency:] if align else y
+    sf.write(output_path, y, rate, subtype="FLOAT")
+    click.echo(f"wrote {output_path}: {len(y) / rate:.2f} s at {rate} Hz, latency {latency} samples"
+               f"{' (cut)' if align else ''}")
+
+
+@click.command()
+@click.option("--input-device", default=None, help="input device: index or name fragment (`lmdm devices`)")
+@click.option("--output-device", default=None, help="output device: index or name fragment")
+@click.option("--host-api", default=None, help="pick devices of this host API, e.g. JACK, ALSA, CoreAudio, WASAPI")
+@click.option("--input", "input_kind", type=click.Choice(["device", "tone"]), default="device", show_default=True,
+              help="`tone`: a 440 Hz test tone instead of the input device")
+@click.option("--rate", type=int, default=None, help="sample rate (default: the output device's)")
+@click.option("--blocksize", type=int, default=256, show_default=True, help="frames per audio callback")
+@click.option("--channels", type=int, default=2, show_default=True)
+@click.option("--model", default=None, help=MODEL_HELP)
+@click.option("--device", default="cpu", show_default=True, help="torch device")
+@click.option("--block", default=4096, show_default=True, help="loopback block in frames")
+@click.option("--margin-ms", default=50.0, show_default=True, help="model engines: compute margin")
+@click.option("--set", "settings", multiple=True, help=SET_HELP)
+@click.option("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
+@click.option("--record", type=click.Path(dir_okay=False), default=None, help="also write what was played to a WAV")
+def live(input_device: str | None, output_device: str | None, host_api: str | None, input_kind: str,
+         rate: int | None, blocksize: int, channels: int, model: str | None, device: str, block: int,
+         margin_ms: float, settings: tuple[str, ...], seconds: float | None, record: str | None) -> None:
+    """Input device -> engine -> output device, with no patcher: a generative delay on its own.
+
+    \b
+    Examples:
+      lmdm live --set mix=0.5 --set feedback=0.3 --set prompt="tape echo"
+      lmdm live --model loopback --input tone --seconds 5     # hear the routing: a tone, one block late
+      lmdm live --host-api JACK --input-device system --output-device system
+    """
+    import time
+
+    import sounddevice as sd
+    import soundfile as sf
+
+    from bridge.live import Live, find_device
+
+    values = _values(settings)
+    try:
+        dev_in = None if input_kind == "tone" else find_device(input_device, host_api, "input")
+        dev_out = find_device(output_device, host_api, "output")
+        rate = rate or int(sd.query_devices(dev_out, "output")["default_samplerate"])
+    except (ValueError, sd.PortAudioError) as exc:
+        raise click.ClickException(f"{exc} (see `lmdm devices`)") from None
+    engine = _engine(model, block, device, margin_ms)
+    runner = Live(engine, rate, channels, channels, values, use_tone=input_kind == "tone", record=bool(record))
+    if input_kind == "tone":
+        stream = sd.OutputStream(samplerate=rate, blocksize=blocksize, device=dev_out, channels=channels,
+                                 dtype="float32", callback=lambda o, f, t, s: runner.callback(None, o, f))
+    else:
+        stream = sd.Stream(samplerate=rate, blocksize=blocksize, device=(dev_in, dev_out), channels=channels,
+                           dtype="float32", callback=runner.callback)
+    click.echo(f"lmdm live: {engine.name} at {rate} Hz, latency {runner.latency} samples "
+               f"({1000 * runner.latency / rate:.1f} ms); Ctrl-C stops")
+    runner.start()
+    t0 = time.monotonic()
+    try:
+        with stream:
+            while seconds is None or time.monotonic() - t0 < seconds:
+                time.sleep(min(1.0, seconds or 1.0))
+                st = runner.session.status(0)
+                click.echo(f"  {runner.clock / rate:7.1f} s  underruns {runner.underruns}  "
+                           f"compute {st['compute_ms']:.1f} ms")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+    if record:
+        sf.write(record, runner.recording(), rate, subtype="FLOAT")
+        click.echo(f"wrote {record}")
+
+
+@click.command()
+def devices() -> None:
+    """List audio devices (index, host API, channels, default rate) for `lmdm live`.
+
+    \b
+    Examples:
+      lmdm devices
+      lmdm live --input-device 3 --output-device 3
+    """
+    import sounddevice as sd
+
+    apis = sd.query_hostapis()
+    devs = sd.query_devices()
+    if not len(devs):
+        click.echo("no audio devices (no sound card, or no audio server such as JACK running)")
+        return
+    for i, d in enumerate(devs):
+        click.echo(f"{i:3d}  {d['name'][:40]:40s}  {apis[d['hostapi']]['name'][:28]:28s}  "
+                   f"in {d['max_input_channels']:2d}  out {d['max_output_channels']:2d}  "
+                   f"{int(d['default_samplerate'])} Hz")
+
+
+@click.command()
+@click.option("--model", default=None, help=MODEL_HELP)
+@click.option("--zmq-port", default=5555, show_default=True, help="port `lmdm serve` would bind")
+@click.option("--osc-port", default=9000, show_default=True, help="OSC port `lmdm serve` would bind")
+def doctor(model: str | None, zmq_port: int, osc_port: int) -> None:
+    """Check libraries, ports, audio devices and the model; exit status 1 when something needed is broken.
+
+    \b
+    Examples:
+      lmdm doctor
+      lmdm doctor --model ckpt/lmdm.safetensors --zmq-port 6000
+    """
+    from bridge.doctor import run_checks
+
+    failed = 0
+    for ok, what, detail in run_checks(model, zmq_port, osc_port):
+        click.echo(f"{'ok  ' if ok else ('FAIL' if ok is False else 'warn')}  {what:24s} {detail}")
+        failed += ok is False
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,37 @@
+"""Offline streaming (`lmdm generate`): the same Session and engine as the worker, fed from an array, no sockets."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bridge.protocol import Hello
+from bridge.session import Session
+
+
+def render(engine: Any, x: np.ndarray, rate: int, values: dict[str, Any], out_channels: int,
+           chunk: int = 4096, progress: Any = None) -> tuple[np.ndarray, int]:
+    """Stream x (frames, channels) through the engine like a client would.
+
+    Returns (output, latency): output covers clock positions [0, len(x) + latency), so y[latency + k] belongs to
+    x[k]. `progress` (a tqdm bar or None) is advanced by output frames."""
+    hello = Hello(stream="offline", rate=rate, channels=x.shape[1], out_channels=out_channels, client="lmdm generate")
+    s = Session(hello, engine, values, max_frames=65536, backlog_s=1e9)
+    total = len(x) + s.latency
+    y = np.zeros((total, out_channels), np.float32)
+    sent = asked = got = 0
+    silence = np.zeros((chunk, x.shape[1]), np.float32)
+    while got < total:
+        part = x[sent:sent + chunk] if sent < len(x) else silence  # past the end: silence lets the tail out
+        out = s.audio(sent, part)
+        sent += len(part)
+        while asked < total and asked + chunk - s.latency + s.block <= sent:
+            n = min(chunk, total - asked)
+            out += s.request(asked, n)
+            asked += n
+        for g in out:
+            y[g.index:g.index + g.frames] = g.data
+            got += g.frames
+            if progress is not None:
+                progress.update(g.frames)
+    return y, s.latency
