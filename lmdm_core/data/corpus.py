@@ -1,0 +1,164 @@
+"""Works from the music21 corpus (shipped inside the music21 wheel, offline): selection, split by work, export to MIDI.
+
+Export is the only step that needs music21. It writes `<slug>.mid` (already cleaned by midi.fix, at a sensible base
+tempo) and one line per work in `works.jsonl` (key, mode, parts, tempo, duration, split), so rendering can run where
+music21 is absent by carrying that small folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lmdm_core.data import midi as midifix
+
+WORKS_FILE = "works.jsonl"
+HELDOUT = "heldout"
+TRAIN = "train"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A group of corpus folders that share a style word for captions and a default tempo."""
+
+    dirs: tuple[str, ...]
+    exts: tuple[str, ...]
+    style: str                 # words for captions: "Bach chorale", "fiddle tune", ...
+    default_bpm: float         # used when the score carries no metronome mark (music21 would write 120)
+    limit: int | None = None   # default cap on works taken (a stable hash-ordered sample)
+
+
+COLLECTIONS: dict[str, Collection] = {
+    "bach": Collection(("bach",), (".mxl", ".xml", ".krn"), "Bach chorale", 80),
+    "palestrina": Collection(("palestrina",), (".krn",), "Renaissance sacred polyphony", 96, 150),
+    "monteverdi": Collection(("monteverdi",), (".mxl",), "Italian madrigal", 88),
+    "trecento": Collection(("trecento",), (".xml", ".mxl"), "medieval trecento song", 100, 60),
+    "quartets": Collection(("haydn", "mozart", "beethoven", "schumann_robert"), (".mxl", ".xml", ".krn"),
+                           "classical string quartet movement", 112),
+    "fiddle": Collection(("ryansMammoth",), (".abc",), "fiddle tune", 112, 80),
+    "misc": Collection(("joplin", "corelli", "handel", "schubert", "verdi", "weber", "chopin", "cpebach", "luca",
+                        "beach", "schumann_clara", "lusitano", "johnson_j_r", "liliuokalani", "ciconia"),
+                       (".mxl", ".xml", ".krn", ".musicxml"), "concert piece", 100),
+}
+
+
+@dataclass
+class Work:
+    id: str                    # path inside the music21 corpus, e.g. "bach/bwv66.6.mxl"
+    collection: str
+    split: str = TRAIN
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^A-Za-z0-9]+", "-", self.id.rsplit(".", 1)[0]).strip("-")
+
+
+@dataclass
+class WorkInfo:
+    """One line of works.jsonl."""
+
+    id: str
+    slug: str
+    collection: str
+    split: str
+    status: str = "ok"                      # "ok" | "failed"
+    error: str = ""
+    title: str = ""
+    composer: str = ""
+    style: str = ""
+    tonic_pc: int = 0                       # pitch class of the tonic, C = 0
+    mode: str = "major"
+    bpm: float = 120.0
+    seconds: float = 0.0
+    parts: list[str] = field(default_factory=list)   # part names, top voice first
+
+
+def _unit_hash(text: str) -> float:
+    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "big") / 2**64
+
+
+def assign_splits(works: list[Work], heldout: float) -> list[Work]:
+    """Held-out by a stable hash of the work id (so a work never changes side); at least one held-out if n >= 2."""
+    if not 0.0 <= heldout < 1.0:
+        raise ValueError(f"held-out fraction must be in [0, 1), got {heldout}")
+    for w in works:
+        w.split = HELDOUT if _unit_hash(w.id) < heldout else TRAIN
+    if heldout > 0 and len(works) >= 2 and all(w.split == TRAIN for w in works):
+        min(works, key=lambda w: _unit_hash(w.id)).split = HELDOUT
+    return works
+
+
+def select_works(names: list[str] | None = None, limit: int | None = None, heldout: float = 0.1) -> list[Work]:
+    """Works of the named collections (all by default); per collection a hash-ordered sample of at most `limit`
+    (or the collection's own cap). Split assigned by work."""
+    from music21 import corpus
+
+    names = list(COLLECTIONS) if names is None else names
+    unknown = sorted(set(names) - set(COLLECTIONS))
+    if unknown:
+        raise ValueError(f"unknown collections {unknown}; choose from {sorted(COLLECTIONS)}")
+    rel = [str(p).split("/corpus/", 1)[1] for p in corpus.getPaths()]
+    works: list[Work] = []
+    for name in names:
+        col = COLLECTIONS[name]
+        ids = [r for r in rel if r.split("/", 1)[0] in col.dirs and r.endswith(col.exts) and "Analyses" not in r]
+        ids.sort(key=_unit_hash)
+        cap = limit if limit is not None else col.limit
+        works += [Work(i, name) for i in ids[:cap]]
+    return assign_splits(works, heldout)
+
+
+def _key_of(score) -> tuple[int, str]:
+    key = score.analyze("key")
+    mode = key.mode if key.mode in ("major", "minor") else "major"
+    return key.tonic.pitchClass, mode
+
+
+def _has_tempo(score) -> bool:
+    from music21 import tempo
+
+    return any(True for _ in score.recurse().getElementsByClass(tempo.MetronomeMark))
+
+
+def export_work(work: Work, out_dir: Path) -> WorkInfo:
+    """Parse one work, write its cleaned MIDI, return its record (status "failed" with the reason on any error)."""
+    from music21 import corpus, stream
+    from music21.midi import translate
+
+    col = COLLECTIONS[work.collection]
+    info = WorkInfo(id=work.id, slug=work.slug, collection=work.collection, split=work.split, style=col.style)
+    try:
+        score = corpus.parse(work.id)
+        if isinstance(score, stream.Opus):
+            score = score.scores[0]
+        if not 1 <= len(score.parts) <= len(midifix.VOICE_CHANNELS):
+            raise ValueError(f"{len(score.parts)} parts")
+        mid = midifix.fix(midifix.load(translate.streamToMidiFile(score).writestr()))
+        if not _has_tempo(score):
+            midifix.set_bpm(mid, col.default_bpm)
+        info.tonic_pc, info.mode = _key_of(score)
+        info.title = (score.metadata.title if score.metadata and score.metadata.title else "") or work.slug
+        info.composer = (score.metadata.composer if score.metadata and score.metadata.composer else "") or ""
+        info.bpm = round(midifix.first_bpm(mid), 2)
+        info.seconds = round(mid.length, 3)
+        info.parts = [mid.tracks[i].name or f"voice {k + 1}" for k, i in enumerate(midifix.voice_tracks(mid))]
+        if info.seconds < 2.0:
+            raise ValueError(f"only {info.seconds:.1f} s long")
+        mid.save(str(out_dir / f"{work.slug}.mid"))
+    except Exception as err:  # music21 raises many types on odd files; record and move on
+        info.status, info.error = "failed", f"{type(err).__name__}: {err}"[:300]
+    return info
+
+
+def read_works(works_dir: Path) -> list[WorkInfo]:
+    path = Path(works_dir) / WORKS_FILE
+    if not path.exists():
+        return []
+    return [WorkInfo(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+def append_work(works_dir: Path, info: WorkInfo) -> None:
+    with open(Path(works_dir) / WORKS_FILE, "a") as fh:
+        fh.write(json.dumps(asdict(info)) + "\n")
