@@ -1,0 +1,224 @@
+"""`lmdm bench model`: naive outpainting vs the KV-cached engine (block-causal and enc-dec), same weights, one run.
+
+Runs without click too: `PYTHONPATH=. python3 -m lmdm_core.bench --preset tiny --device cpu` (argparse); the `lmdm`
+CLI gets the same options through click (`command()`), built from one option table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+
+from .config import SamplerConfig, autoencoder_preset, dit_preset, stream_preset
+
+# torch and the model load lazily, so registering the command keeps `lmdm --help` fast
+ENGINES = (("naive", "bidirectional", False), ("block_causal", "block_causal", True), ("encdec", "encdec", True))
+DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+# DiT preset -> (stream preset, autoencoder preset)
+PAIRS = {"saos-small": ("paper", "saos"), "small": ("paper", "saos"), "tiny": ("tiny", "tiny")}
+
+# name, type, default, help (choices for str options where fixed); flags are bools defaulting to False
+OPTIONS: list[tuple[str, type, object, str, tuple | None]] = [
+    ("preset", str, "saos-small", "DiT preset", ("saos-small", "small", "tiny")),
+    ("stream", str, None, "stream preset (default: paper for saos-small/small, tiny for tiny)", ("paper", "tiny")),
+    ("device", str, "cpu", "torch device, e.g. cpu or cuda", None),
+    ("dtype", str, "fp32", "weights and activations", tuple(DTYPES)),
+    ("steps", int, 8, "denoising steps per block", None),
+    ("batch", int, 1, "independent streams run as one batch", None),
+    ("blocks", int, 4, "timed blocks per engine (after the warm-up)", None),
+    ("warmup", int, 1, "untimed blocks per engine first (the first block-causal block also fills the cache)", None),
+    ("cfg", float, 1.0, "classifier-free guidance scale (1 = off; >1 doubles the model batch)", None),
+    ("threads", int, 0, "torch CPU threads (0 = torch default)", None),
+    ("engines", str, "naive,block_causal,encdec", "comma-separated subset of naive,block_causal,encdec", None),
+    ("cuda-graphs", bool, False, "CUDA: replay the per-step passes of the cached engines as CUDA graphs", None),
+    ("compile", bool, False, "torch.compile the transformer trunk", None),
+    ("json", bool, False, "print machine-readable figures instead of the table", None),
+]
+
+
+@dataclass
+class BenchOptions:
+    preset: str = "saos-small"
+    stream: str | None = None
+    device: str = "cpu"
+    dtype: str = "fp32"
+    steps: int = 8
+    batch: int = 1
+    blocks: int = 4
+    warmup: int = 1
+    cfg: float = 1.0
+    threads: int = 0
+    engines: str = "naive,block_causal,encdec"
+    cuda_graphs: bool = False
+    compile: bool = False
+    json: bool = False
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+def _dtype(opts: BenchOptions):
+    import torch
+    return getattr(torch, DTYPES[opts.dtype])
+
+
+def _sync(device: str) -> None:
+    import torch
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _time_engine(model, opts: BenchOptions, mode: str, cached: bool, bar) -> list[float]:
+    from .streaming import StreamingGenerator
+    stream = stream_preset(opts.stream)
+    gen = StreamingGenerator(model, stream, SamplerConfig(steps=opts.steps, cfg=opts.cfg), mode=mode, cached=cached,
+                             batch=opts.batch, seed=0)
+    if opts.cuda_graphs and cached:
+        from .graphs import enable_cuda_graphs
+        enable_cuda_graphs(gen)
+    times = []
+    for i in range(opts.warmup + opts.blocks):
+        _sync(opts.device)
+        t0 = time.perf_counter()
+        gen.next_block()
+        _sync(opts.device)
+        if i >= opts.warmup:
+            times.append((time.perf_counter() - t0) * 1e3)
+        bar.update(1)
+    return times
+
+
+def _decoder_ms(opts: BenchOptions, block: int, bar) -> float | None:
+    """Streaming decoder cost per block of latents, if the autoencoder module is there."""
+    import torch
+    try:
+        from .autoencoder import Autoencoder
+    except ImportError:
+        return None
+    ae = Autoencoder(autoencoder_preset(PAIRS[opts.preset][1])).to(opts.device, _dtype(opts)).eval()
+    dec = ae.stream_decoder()
+    z = torch.randn(opts.batch, ae.latent_dim, block, device=opts.device, dtype=_dtype(opts))
+    times = []
+    with torch.inference_mode():
+        for i in range(opts.warmup + opts.blocks):
+            _sync(opts.device)
+            t0 = time.perf_counter()
+            dec.push(z)
+            _sync(opts.device)
+            if i >= opts.warmup:
+                times.append((time.perf_counter() - t0) * 1e3)
+            bar.update(1)
+    return statistics.median(times)
+
+
+def run(opts: BenchOptions) -> dict:
+    """Time every engine on one model; returns the figures (ms per block are medians over the timed blocks)."""
+    import torch
+    from tqdm import tqdm
+
+    from .dit import DiT, count_parameters
+
+    if opts.preset not in PAIRS:
+        raise ValueError(f"unknown preset {opts.preset!r}; choose from {sorted(PAIRS)}")
+    opts.stream = opts.stream or PAIRS[opts.preset][0]
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    if opts.cuda_graphs and not opts.device.startswith("cuda"):
+        raise ValueError("--cuda-graphs needs a CUDA device")
+    engines = [e for e in ENGINES if e[0] in opts.engines.split(",")]
+    if not engines:
+        raise ValueError(f"--engines must name some of {[e[0] for e in ENGINES]}")
+    stream = stream_preset(opts.stream)
+    ae_cfg = autoencoder_preset(PAIRS[opts.preset][1])
+    block_s = stream.block * ae_cfg.hop / ae_cfg.sample_rate
+    torch.manual_seed(0)
+    model = DiT(dit_preset(opts.preset)).to(opts.device, _dtype(opts)).eval()
+    if opts.compile:
+        model.trunk = torch.compile(model.trunk, dynamic=False)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    per_engine = opts.warmup + opts.blocks
+    result: dict = {"preset": opts.preset, "stream": asdict(stream), "device": opts.device, "dtype": opts.dtype,
+                    "steps": opts.steps, "batch": opts.batch, "blocks": opts.blocks, "cfg": opts.cfg,
+                    "threads": torch.get_num_threads(), "params_M": round(count_parameters(model) / 1e6, 1),
+                    "block_seconds": round(block_s, 4), "cuda_graphs": opts.cuda_graphs, "compile": opts.compile,
+                    "load_before": load, "engines": {}}
+    with tqdm(total=per_engine * (len(engines) + 1), desc="bench model", disable=not opts.progress) as bar:
+        for name, mode, cached in engines:
+            bar.set_postfix_str(name)
+            times = _time_engine(model, opts, mode, cached, bar)
+            ms = statistics.median(times)
+            result["engines"][name] = {"mode": mode, "cached": cached, "ms_per_block": round(ms, 2),
+                                       "ms_all": [round(t, 2) for t in times],
+                                       "rtf": round(block_s * 1e3 / ms, 3),
+                                       "realtime_streams": round(opts.batch * block_s * 1e3 / ms, 2)}
+        bar.set_postfix_str("decoder")
+        dec = _decoder_ms(opts, stream.block, bar)
+    result["decoder_ms_per_block"] = None if dec is None else round(dec, 2)
+    result["load_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    naive = result["engines"].get("naive")
+    for name in ("block_causal", "encdec"):
+        if naive and name in result["engines"]:
+            result[f"speedup_{name}"] = round(naive["ms_per_block"] / result["engines"][name]["ms_per_block"], 2)
+    return result
+
+
+def table(r: dict) -> str:
+    s = r["stream"]
+    lines = [f"lmdm bench model: {r['preset']} ({r['params_M']}M), {r['device']} {r['dtype']}, {r['steps']} steps, "
+             f"batch {r['batch']}, context {s['context']} + block {s['block']} latents ({r['block_seconds']} s), "
+             f"window {s['window_chunks']} chunks, {r['threads']} threads, load {r['load_before']}",
+             f"{'engine':<14}{'ms/block':>12}{'RTF':>10}{'streams RT':>12}{'speed-up':>10}"]
+    naive = r["engines"].get("naive", {}).get("ms_per_block")
+    for name, e in r["engines"].items():
+        sp = f"{naive / e['ms_per_block']:.2f}x" if naive else "-"
+        lines.append(f"{name:<14}{e['ms_per_block']:>12.1f}{e['rtf']:>10.2f}{e['realtime_streams']:>12.2f}{sp:>10}")
+    dec = r["decoder_ms_per_block"]
+    lines.append(f"{'decoder':<14}{'n/a' if dec is None else f'{dec:.1f}':>12}")
+    return "\n".join(lines)
+
+
+def report(opts: BenchOptions) -> None:
+    r = run(opts)
+    print(json.dumps(r) if opts.json else table(r))
+
+
+def _flag(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m lmdm_core.bench", description=__doc__.splitlines()[0])
+    for name, typ, default, help_, choices in OPTIONS:
+        if typ is bool:
+            p.add_argument(f"--{name}", action="store_true", help=help_)
+        else:
+            p.add_argument(f"--{name}", type=typ, default=default, choices=choices, help=help_)
+    args = p.parse_args(argv)
+    report(BenchOptions(**{_flag(n): getattr(args, _flag(n)) for n, *_ in OPTIONS}))
+
+
+def command():
+    """The click command `lmdm bench model`, built from the same option table."""
+    import click
+
+    def callback(**kw):
+        try:
+            report(BenchOptions(**kw))
+        except ValueError as e:
+            raise click.UsageError(str(e)) from e
+
+    params = []
+    for name, typ, default, help_, choices in OPTIONS:
+        if typ is bool:
+            params.append(click.Option([f"--{name}", _flag(name)], is_flag=True, help=help_))
+        else:
+            params.append(click.Option([f"--{name}", _flag(name)], type=click.Choice(choices) if choices else typ,
+                                       default=default, show_default=True, help=help_))
+    return click.Command("model", callback=callback, params=params,
+                         help="Naive outpainting vs the KV-cached engine (block-causal, enc-dec), same weights.")
+
+
+if __name__ == "__main__":
+    main()
