@@ -71,6 +71,9 @@ typedef struct {
     _Atomic int64_t latency, block;
     _Atomic int connected;
     _Atomic int quit;
+    /* lead of generated audio (its index minus the clock when it arrived), since the last `bang` */
+    _Atomic int64_t lead_min, lead_max, lead_sum, lead_count;
+    _Atomic int lead_reset;              /* set by main, cleared by the network thread */
     pthread_t thread;
     int thread_started;
 } lmdm_link;

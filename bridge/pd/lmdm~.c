@@ -141,6 +141,17 @@ static void lmdm_bang(t_lmdm *x)
     }
     outlet_anything(x->info, gensym("queue"), 2, a);
     out_float(x, "clock", (double)clock);
+    {
+        /* how far ahead of its play position generated audio arrived, in samples: min avg max count */
+        int64_t count = atomic_load(&l->lead_count);
+        t_atom b[4];
+        SETFLOAT(&b[0], (t_float)(count ? atomic_load(&l->lead_min) : 0));
+        SETFLOAT(&b[1], (t_float)(count ? (double)atomic_load(&l->lead_sum) / (double)count : 0));
+        SETFLOAT(&b[2], (t_float)(count ? atomic_load(&l->lead_max) : 0));
+        SETFLOAT(&b[3], (t_float)count);
+        outlet_anything(x->info, gensym("lead"), 4, b);
+        atomic_store(&l->lead_reset, 1);
+    }
     if (atomic_load(&l->connected))
         command(x, &c);   /* the worker's own figures follow as `worker ...` */
 }

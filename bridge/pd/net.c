@@ -18,7 +18,7 @@
 #define REQUEST_CHUNK 2048          /* frames requested beyond clock + latency */
 #define SEND_MAX 4096               /* input frames per audio message */
 #define HELLO_HEARTBEAT_MS 1000     /* before a welcome tells us the worker's heartbeat */
-#define ERRORS_PER_SECOND 5
+#define ERRORS_PER_SECOND 10
 
 typedef enum { NET_IDLE, NET_CONNECTING, NET_LIVE } net_state;
 
@@ -185,6 +185,22 @@ static void on_welcome(net *n, const lmdm_msg *m)
     set_connected(n, 1);
 }
 
+static void note_lead(lmdm_link *l, int64_t lead)
+{
+    if (atomic_exchange(&l->lead_reset, 0) || atomic_load(&l->lead_count) == 0) {
+        atomic_store(&l->lead_min, lead);
+        atomic_store(&l->lead_max, lead);
+        atomic_store(&l->lead_sum, 0);
+        atomic_store(&l->lead_count, 0);
+    }
+    if (lead < atomic_load(&l->lead_min))
+        atomic_store(&l->lead_min, lead);
+    if (lead > atomic_load(&l->lead_max))
+        atomic_store(&l->lead_max, lead);
+    atomic_fetch_add(&l->lead_sum, lead);
+    atomic_fetch_add(&l->lead_count, 1);
+}
+
 /* Place generated frames at their index. Only positions the audio thread has not reached yet are written beyond
  * out_end, and requests never reach further than the buffer ahead of the clock, so writer and reader never meet. */
 static void on_generated(net *n, const lmdm_msg *m)
@@ -205,6 +221,7 @@ static void on_generated(net *n, const lmdm_msg *m)
         emit_error_limited(n, text);
         return;
     }
+    note_lead(l, m->index - clock);
     if (m->index > end)       /* a new stretch: nothing before it is valid */
         atomic_store_explicit(&l->out_start, m->index, memory_order_release);
     else if (m->index < end)  /* overlap with what we hold: keep the first copy */

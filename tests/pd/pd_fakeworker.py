@@ -21,12 +21,12 @@ class FakeWorker(threading.Thread):
         self.sock.bind("tcp://127.0.0.1:0")
         self.address = self.sock.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.received: list[dict] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         poller = zmq.Poller()
         poller.register(self.sock, zmq.POLLIN)
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             if not poller.poll(20):
                 continue
             ident, payload = self.sock.recv_multipart()
@@ -62,7 +62,7 @@ class FakeWorker(threading.Thread):
         return [msgpack.packb(welcome), *bad]
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=2)
         self.sock.close()
         self.ctx.term()

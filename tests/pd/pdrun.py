@@ -1,0 +1,155 @@
+"""Helpers of the Pd tests: build lmdm~, run real headless Pd, start a real `lmdm serve`, free ports.
+
+Pd runs as `pd -nogui -nosound -nrt` (real time, sockets polled; `-batch` would never poll them) and every run has a
+timeout. Patches under test are written per test so they can carry the worker's address as a creation argument.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+PD_DIR = ROOT / "bridge" / "pd"
+PATCHES = ROOT / "patches" / "pd"
+LMDM = Path(sys.executable).parent / "lmdm"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_pd(patch: Path, sends: tuple[str, ...] = ()) -> subprocess.Popen:
+    """Open `patch` in headless real-time Pd (sockets polled, DSP paced by the system clock)."""
+    cmd = ["pd", "-nogui", "-nosound", "-nrt", "-noprefs", "-stderr", "-path", str(PD_DIR), "-path", str(PATCHES),
+           "-open", str(patch)]
+    for s in sends:
+        cmd += ["-send", s]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish_pd(proc: subprocess.Popen, timeout: float) -> str:
+    """Wait for Pd to quit itself (or kill it after `timeout`); return its output."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        out += "\n[test: pd killed after timeout]\n"
+    return out
+
+
+def run_pd(patch: Path, timeout: float, sends: tuple[str, ...] = ()) -> str:
+    return finish_pd(start_pd(patch, sends), timeout)
+
+
+class Serve:
+    """A real `lmdm serve --model loopback` subprocess on free ports."""
+
+    def __init__(self, port: int | None = None, block: int = 4096) -> None:
+        self.port = port or free_port()
+        self.osc = free_port(socket.SOCK_DGRAM)
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.block = block
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="lmdm-serve-", suffix=".log", delete=False)
+
+    def start(self) -> "Serve":
+        cmd = [str(LMDM), "serve", "--model", "loopback", "--block", str(self.block), "--zmq", self.address,
+               "--osc", f"127.0.0.1:{self.osc}", "--osc-reply", "none"]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"lmdm serve exited: {self.output()}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("lmdm serve did not listen within 30 s")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def errors_in(output: str) -> list[str]:
+    """Lines of Pd output that report an error or a failed object."""
+    return [line for line in output.splitlines()
+            if "error" in line.lower() or "couldn't create" in line or "connection failed" in line]
+
+
+def recording_patch(path: Path, address: str, seconds: float, wav_in: Path, wav_out: Path,
+                    events: tuple[tuple[float, str], ...] = ()) -> Path:
+    """A patch: noise~ -> lmdm~ 1 1 -> recorded with tabwrite~; input and output saved with soundfiler, then quit.
+
+    Recording starts 1.5 s after load (both arrays on the same DSP tick, so their lag is the latency). `events`
+    are (seconds after load, message) pairs sent to the receiver `ev` (e.g. "bang" to print lmdm~'s status).
+    """
+    n = int(44100 * seconds)
+    start_ms = 1500
+    end_ms = start_ms + int(seconds * 1000) + 300
+    lines = [
+        "#N canvas 0 0 900 600 12;",
+        "#X obj 10 10 loadbang;",                                   # 0
+        "#X msg 10 40 \\; pd dsp 1;",                              # 1
+        f"#X obj 10 70 delay {start_ms};",                          # 2
+        "#X obj 200 80 noise~;",                                    # 3
+        f"#X obj 200 140 lmdm~ 1 1 {address} pdtest;",              # 4
+        "#X obj 200 220 tabwrite~ in;",                             # 5
+        "#X obj 320 220 tabwrite~ out;",                            # 6
+        "#X obj 480 220 print info;",                               # 7
+        f"#X obj 10 100 delay {end_ms};",                           # 8
+        "#X obj 10 130 t b b b;",                                   # 9
+        f"#X msg 60 300 write -bytes 4 {wav_in} in \\, write -bytes 4 {wav_out} out;",  # 10
+        "#X obj 60 330 soundfiler;",                                # 11
+        "#X obj 10 360 delay 500;",                                 # 12
+        "#X msg 10 390 \\; pd quit;",                              # 13
+        f"#X obj 600 10 table in {n};",                             # 14
+        f"#X obj 600 40 table out {n};",                            # 15
+        "#X obj 480 100 r ev;",                                     # 16
+    ]
+    conns = [(0, 0, 1, 0), (0, 0, 2, 0), (2, 0, 5, 0), (2, 0, 6, 0), (0, 0, 8, 0), (8, 0, 9, 0), (9, 2, 4, 0),
+             (9, 1, 10, 0), (10, 0, 11, 0), (9, 0, 12, 0), (12, 0, 13, 0), (3, 0, 4, 0), (3, 0, 5, 0),
+             (4, 0, 6, 0), (4, 1, 7, 0), (16, 0, 4, 0)]
+    for k, (when, msg) in enumerate(events):
+        base = len(lines) - 1   # object numbers do not count the "#N canvas" line
+        lines += [f"#X obj 700 {100 + 60 * k} delay {int(when * 1000)};", f"#X msg 700 {130 + 60 * k} {msg};"]
+        conns += [(0, 0, base, 0), (base, 0, base + 1, 0), (base + 1, 0, 4, 0)]
+    lines += [f"#X connect {a} {b} {c} {d};" for a, b, c, d in conns]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def reported(output: str, key: str) -> list[list[float]]:
+    return [[float(v) for v in m.group(1).split()] for m in re.finditer(rf"^info: {key} (.*)$", output, re.M)]
+
+
+def dropouts(y: np.ndarray, x: np.ndarray, start: int, lag: int) -> str:
+    bad = np.flatnonzero(y[start:] != x[start - lag:len(x) - lag]) + start
+    runs = np.split(bad, np.flatnonzero(np.diff(bad) != 1) + 1) if bad.size else []
+    return ", ".join(f"{len(r)} samples at {r[0]}" for r in runs[:10])

@@ -1,0 +1,50 @@
+"""The worker is killed and restarted while Pd streams: Pd keeps running, output resumes, underruns are reported."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import soundfile as sf
+
+from pdrun import Serve, finish_pd, recording_patch, reported, start_pd
+
+SECONDS = 12.0
+BLOCK = 8192
+
+
+def test_worker_restart_mid_run(external, serve, tmp_path):
+    worker = serve(block=BLOCK)
+    patch = recording_patch(tmp_path / "restart.pd", worker.address, SECONDS, tmp_path / "in.wav",
+                            tmp_path / "out.wav")
+    pd = start_pd(patch)
+    try:
+        time.sleep(4.0)                      # recording runs from 1.5 s on
+        worker.kill()                        # SIGKILL: no bye, the socket just goes quiet
+        time.sleep(2.0)
+        serve(port=worker.port, block=BLOCK)  # same address, a fresh process with no sessions
+        out = finish_pd(pd, timeout=SECONDS + 20)
+    finally:
+        if pd.poll() is None:
+            pd.kill()
+            pd.wait()
+
+    assert "pd killed after timeout" not in out, out
+    assert "lmdm~: the worker stopped answering" in out or "no session for this stream" in out, out
+    assert out.count("lmdm~: connected to") == 2, out
+    assert reported(out, "connected")[-1] == [1.0], out
+    underruns = reported(out, "underruns")
+    assert underruns and underruns[-1][0] > 0, out          # the outage was noticed and counted
+    assert reported(out, "late")[-1][0] > 0, out
+
+    x, _ = sf.read(tmp_path / "in.wav", dtype="float32")
+    y, _ = sf.read(tmp_path / "out.wav", dtype="float32")
+    lag = int(reported(out, "latency")[-1][0])
+    match = np.zeros(len(y), dtype=bool)
+    match[lag:] = (y[lag:] == x[:-lag]) & (y[lag:] != 0)
+    # Before the kill and after the restart the output is the input `lag` samples earlier; in between, silence.
+    seconds_before = match[lag: int(44100 * 2.5)].mean()
+    tail = match[-int(44100 * 3):]
+    assert seconds_before > 0.99, f"before the kill only {seconds_before:.1%} of the output matched"
+    assert tail.all(), f"the last 3 s did not fully resume: {tail.mean():.1%} matched"
+    gap = ~match[int(44100 * 2.5): -int(44100 * 3)]
+    assert gap.any() and not y[int(44100 * 2.5):][~match[int(44100 * 2.5):]].any(), "the outage played non-silence"
