@@ -165,6 +165,7 @@ class Client:
         window = ahead * req + latency  # input may run this far past the output received
         deadline = time.monotonic() + (timeout or max(self.timeout, 60.0))
         while done < n:
+            self.heartbeat()  # the worker frees streams that stay silent while it computes
             while next_req < n and next_req + min(req, n - next_req) - latency <= sent:
                 frames = min(req, n - next_req)
                 self.request(start + next_req, frames)

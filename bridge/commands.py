@@ -64,6 +64,9 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
         engine = load_engine(model, block=block, device=device, margin_ms=margin_ms)
     except (OSError, ValueError, KeyError) as exc:
         raise click.ClickException(f"cannot load model {model!r}: {exc}") from None
+    if getattr(engine, "untrained", False):
+        click.secho("WARNING: no trained weights: the embedded model is UNTRAINED (random weights) and makes noise. "
+                    "Pass --model PATH for a trained checkpoint.", fg="yellow", err=True)
     worker = Worker(engine, cfg)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())

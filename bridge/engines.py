@@ -129,13 +129,13 @@ class ModelStream(EngineStream):
         self.sr, self.mch, self.bm = int(audio_stream.sample_rate), int(audio_stream.channels), \
             int(audio_stream.block_samples)
         self.resampling = rate != self.sr
+        # The decoder's lookahead delays the model's output; dropping that many samples at the start aligns the wet
+        # output with the input again (y[k] belongs to x[k]), at the price of computing that much further ahead.
+        self.dec_latency = int(getattr(audio_stream, "decoder_latency", 0))
         lookahead = 1024 if self.resampling else 0  # soxr HQ filter delay, both directions, with room to spare
-        self.block = math.ceil(self.bm * rate / self.sr) + lookahead
+        self.block = math.ceil((self.bm + self.dec_latency) * rate / self.sr) + lookahead
         self.latency = self.block + int(round(margin_ms * rate / 1000.0))
         self.feedback = 0.0
-        self.mode = "delay"
-        self.compute_ms_total = 0.0
-        self.blocks = 0
         self.restart()
 
     def restart(self) -> None:
@@ -143,7 +143,7 @@ class ModelStream(EngineStream):
             self.rs_in = self._soxr.ResampleStream(self.rate, self.sr, self.mch, dtype="float32", quality="HQ")
             self.rs_out = self._soxr.ResampleStream(self.sr, self.rate, self.mch, dtype="float32", quality="HQ")
         self.buf = np.zeros((0, self.mch), np.float32)  # model-rate input not yet processed
-        self.fed_client = 0
+        self.skip = self.dec_latency
         self.wet_prev = np.zeros((self.bm, self.mch), np.float32)
 
     def reset(self) -> None:
@@ -152,7 +152,6 @@ class ModelStream(EngineStream):
 
     def feed(self, x: np.ndarray) -> None:
         x = map_channels(x, self.mch)
-        self.fed_client += len(x)
         if self.resampling:
             x = self.rs_in.resample_chunk(np.ascontiguousarray(x, dtype=np.float32))
         if len(x):
@@ -174,6 +173,9 @@ class ModelStream(EngineStream):
         if not np.isfinite(wet).all():
             log.warning("the model produced NaN/Inf; silence stands in for this block")
             wet = np.zeros_like(wet)
+        if self.skip:
+            cut = min(self.skip, len(wet))
+            wet, self.skip = wet[cut:], self.skip - cut
         if self.resampling:
             wet = self.rs_out.resample_chunk(np.ascontiguousarray(wet))
         return map_channels(wet, self.out_channels)
@@ -186,8 +188,6 @@ class ModelStream(EngineStream):
             applied = self.s.set_param(name, value)
         except ValueError as exc:
             raise ParamError(f"{name}: {exc}") from None
-        if name == "mode":
-            self.mode = value
         understood = list(getattr(self.s, "understood", []) or []) if name in ("prompt", "prompt_b") else None
         return (value if applied is None else applied), understood
 
@@ -203,16 +203,26 @@ class ModelEngine:
 
         self._AudioStream = AudioStream
         self.model = load_model(path, device=device)
-        self.name = str(path) if path else "embedded"
+        self.name = str(self.model.source)
+        self.untrained = self.model.meta.get("trained", True) is False
         self.margin_ms = margin_ms
         probe = AudioStream(self.model, seed=0)
         self.sample_rate, self.channels = int(probe.sample_rate), int(probe.channels)
+        self.modes = tuple(m for m in MODES if _accepts(probe, "mode", m))
 
     def info(self, rate: int) -> dict:
         return {"name": self.name, "kind": self.kind, "sample_rate": self.sample_rate, "channels": self.channels}
 
     def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> EngineStream:
         return ModelStream(self._AudioStream(self.model, seed=seed), rate, channels, out_channels, self.margin_ms)
+
+
+def _accepts(stream: Any, name: str, value: Any) -> bool:
+    try:
+        stream.set_param(name, value)
+        return True
+    except ValueError:
+        return False
 
 
 def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu", margin_ms: float = 50.0):

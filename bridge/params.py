@@ -38,7 +38,7 @@ SPECS: dict[str, Spec] = {s.name: s for s in (
     Spec("prompt", "str", "", meaning="text prompt; the ack lists the words the model understood"),
     Spec("prompt_b", "str", "", meaning="second prompt for interpolation"),
     Spec("blend", "float", 0.0, 0.0, 1.0, meaning="0 = prompt only, 1 = prompt_b only, between: interpolation"),
-    Spec("cfg", "float", 1.0, 0.0, 10.0, meaning="classifier-free guidance scale (1 = off)"),
+    Spec("cfg", "float", 1.0, 0.0, 20.0, meaning="classifier-free guidance scale (1 = off)"),
     Spec("steps", "int", 8, 1, 64, meaning="sampler steps per block"),
     Spec("seed", "int", 0, 0, 2**31 - 1, meaning="noise seed; setting it restarts the noise sequence"),
     Spec("feedback", "float", 0.0, 0.0, 0.95, meaning="delay: share of the wet output fed back into the input"),

@@ -33,7 +33,11 @@ class Session:
         self._clear()
         for name, value in values.items():
             if value != P.SPECS[name].default:
-                self.set_param(name, value)
+                try:
+                    self.set_param(name, value)
+                except P.ParamError:
+                    if name == "mode":  # the mode asked for in hello must work; defaults the model lacks may not
+                        raise
 
     # --- clocks -------------------------------------------------------------------------------------------------
 

@@ -1,13 +1,13 @@
 """Fixtures: a real `lmdm serve` subprocess on free ports, and a UDP socket for OSC replies."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -42,6 +42,14 @@ class WorkerProc:
     def _read_log(self) -> None:
         for line in self.proc.stderr:
             self.log.append(line)
+
+    def wait_log(self, text: str, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.log):
+                return True
+            time.sleep(0.1)
+        return False
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc.poll() is None:

@@ -115,5 +115,5 @@ def test_osc_garbage_and_clamping(loopback_worker, osc_inbox):
         s.sendto(b"\x00garbage\xff", ("127.0.0.1", loopback_worker.osc_port))
         assert osc_inbox.until("/lmdm/error")[1][0] in ("bad_osc", "unknown_address")
     subprocess.run(["oscsend", "127.0.0.1", str(loopback_worker.osc_port), "/lmdm/cfg", "f", "99"], check=True)
-    assert osc_inbox.until("/lmdm/ack")[1] == ["*", "cfg", 10.0]  # clamped to the range, and says so
+    assert osc_inbox.until("/lmdm/ack")[1] == ["*", "cfg", 20.0]  # clamped to the range, and says so
     assert loopback_worker.proc.poll() is None

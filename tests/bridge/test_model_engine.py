@@ -1,0 +1,45 @@
+"""The embedded default model (untrained tiny preset) through the real socket path: finite blocks, exact timing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bridge.client import Client, ClientError
+from tests.bridge.conftest import WorkerProc
+
+
+@pytest.fixture(scope="module")
+def model_worker():
+    w = WorkerProc("--margin-ms", "20")
+    yield w
+    w.stop()
+
+
+def test_embedded_model_serves_finite_blocks_and_dry_mix_is_bit_exact(model_worker):
+    assert model_worker.wait_log("UNTRAINED"), "no warning that the embedded model makes noise"
+    rate = 48000
+    x = np.random.default_rng(7).uniform(-0.5, 0.5, (int(rate * 2.5), 2)).astype(np.float32)
+    with Client(model_worker.address, stream="m", rate=rate, channels=2, timeout=120) as c:
+        w = c.welcome
+        assert w.model["kind"] == "model" and w.model["sample_rate"] == 44100
+        assert "delay" in w.modes and "text" in w.modes
+        assert w.latency > w.block > 0
+        ack = c.set("prompt", "warm ambient zzzqx pad")
+        assert ack.value == "warm ambient zzzqx pad"
+        assert "ambient" in ack.understood and "zzzqx" not in ack.understood
+        y = c.stream_array(x, chunk=480, request_frames=4800, timeout=300)  # every frame exactly once
+        assert np.isfinite(y).all()
+        assert not y[:w.latency].any() and np.abs(y[w.latency:]).max() > 0  # silence, then the model's output
+        assert c.status().blocks > 0
+        assert c.set("mix", 0.0).value == 0.0
+        start = len(x)
+        y = c.stream_array(x[:rate], start=start, chunk=480, request_frames=4800, timeout=300)
+        assert np.array_equal(y[w.latency:], x[:rate - w.latency])  # wet 0: the input, delayed, bit-exact
+
+
+def test_model_refuses_what_it_cannot_do(model_worker):
+    with Client(model_worker.address, stream="r", rate=44100, channels=1, timeout=60) as c:
+        with pytest.raises(ClientError) as err:
+            c.set("mode", "jam")  # the embedded model has no stem input
+        assert err.value.error.code == "bad_param" and "stem" in err.value.error.text
+        assert c.set("steps", 500).value == 64  # clamped
