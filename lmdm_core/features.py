@@ -106,7 +106,7 @@ def hz_to_midi(f0: np.ndarray) -> np.ndarray:
 
 
 def curves(audio: np.ndarray, sr: int, hop: int = 2048) -> np.ndarray:
-    """[3, frames] float32: pitch (MIDI note, 0 = none), loudness (dBFS), brightness (Hz); frames = ceil(samples/hop)."""
+    """[3, frames] float32: pitch (MIDI note, 0 = none), loudness (dBFS), brightness (Hz); frames = ceil(n / hop)."""
     if sr <= 0 or hop < 16:
         raise ValueError(f"need sr > 0 and hop >= 16, got sr={sr}, hop={hop}")
     x = _mono(audio)

@@ -73,8 +73,9 @@ def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:
         midifix.set_programs(mid, dict(zip(voices, orch.programs)))
         midifix.transpose(mid, shift)
         midifix.scale_tempo(mid, factor)
-        out = render(mid, cfg.soundfont, cfg.sample_rate, channels=[midifix.track_channel(mid.tracks[t]) for t in voices],
-                     max_seconds=cfg.max_seconds, timeout=cfg.timeout)
+        channels = [midifix.track_channel(mid.tracks[t]) for t in voices]
+        out = render(mid, cfg.soundfont, cfg.sample_rate, channels=channels, max_seconds=cfg.max_seconds,
+                     timeout=cfg.timeout)
         audio, gain_db = stems.level(out.stems)
         folder = Path(cfg.out_dir) / "renders" / entry.id
         files = stems.write(folder, audio, cfg.sample_rate, cfg.with_stems)
@@ -159,7 +160,7 @@ def run(works_dir: Path, out_dir: Path, collections: list[str] | None = None, li
     if collections is not None or not corpus.read_works(cfg.works_dir):
         try:
             works = corpus.select_works(collections, limit, heldout)
-        except ModuleNotFoundError as err:
+        except ImportError as err:
             raise SystemExit(f"{err}: exporting works needs music21; or carry an exported works folder "
                              f"(works.jsonl + *.mid) and point --works at it") from err
         infos = export(works, cfg.works_dir, cfg.workers, cfg.progress)

@@ -104,7 +104,7 @@ def select_works(names: list[str] | None = None, limit: int | None = None, heldo
     for name in names:
         col = COLLECTIONS[name]
         ids = [r for r in rel if r.split("/", 1)[0] in col.dirs and r.endswith(col.exts) and "Analyses" not in r]
-        ids.sort(key=_unit_hash)
+        ids.sort(key=lambda i: _unit_hash("sample:" + i))   # a different hash than the split's, or a cap biases it
         cap = limit if limit is not None else col.limit
         works += [Work(i, name) for i in ids[:cap]]
     return assign_splits(works, heldout)

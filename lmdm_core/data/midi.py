@@ -50,12 +50,13 @@ def _is_off(msg: mido.Message) -> bool:
     return msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0)
 
 
-def track_notes(track: mido.MidiTrack) -> tuple[list[Note], int]:
+def track_notes(track: mido.MidiTrack, close_at: int | None = None) -> tuple[list[Note], int]:
     """Pair note_on/note_off into intervals; returns (notes, last tick).
 
-    An off closes the oldest open note of its pitch that started *before* it. An off with no such note is the first half
-    of a zero-length note (off written before on at one tick): the on that follows at the same tick is dropped.
-    Notes still open at the track's end are closed there.
+    An off closes the oldest open note of its pitch that started before it (or at its own tick: a zero-length note). An
+    off with no open note is the first half of a zero-length note written off-before-on at one tick (music21 grace
+    notes): the on that follows at the same tick is dropped.
+    Notes still open at the end are closed at `close_at` (default: the track's last tick); empty notes are dropped.
     """
     tick = 0
     open_notes: dict[tuple[int, int], list[Note]] = {}
@@ -73,20 +74,22 @@ def track_notes(track: mido.MidiTrack) -> tuple[list[Note], int]:
             notes.append(note)
         elif _is_off(msg):
             key = (msg.channel, msg.note)
-            waiting = [n for n in open_notes.get(key, []) if n.start < tick]
-            if waiting:
-                waiting[0].end = tick
-                open_notes[key].remove(waiting[0])
+            started = open_notes.get(key, [])
+            earlier = [n for n in started if n.start < tick] or started   # else an on/off pair at one tick
+            if earlier:
+                earlier[0].end = tick
+                started.remove(earlier[0])
             else:
                 pending_zero.add((msg.channel, msg.note, tick))
     for note in notes:
         if note.end < 0:
-            note.end = tick
+            note.end = max(tick, close_at or 0)
     return [n for n in notes if n.end > n.start], tick
 
 
 def _rebuild(track: mido.MidiTrack, notes: list[Note], channel: int | None, end_tick: int) -> mido.MidiTrack:
-    """Write the track again: its non-note messages, the given notes, CC123 at the end. At one tick: offs, others, ons."""
+    """Write the track again: its non-note messages, the given notes, CC123 at the end; at one tick offs come first,
+    then other messages, then ons."""
     timed: list[tuple[int, int, mido.Message | mido.MetaMessage]] = []
     tick = 0
     for msg in track:
@@ -115,12 +118,12 @@ def _rebuild(track: mido.MidiTrack, notes: list[Note], channel: int | None, end_
 
 def fix(mid: mido.MidiFile) -> mido.MidiFile:
     """A clean copy: zero-length notes dropped, each note-bearing track on its own channel (never 9), CC123 at ends."""
-    parsed = [track_notes(tr) for tr in mid.tracks]
+    end_tick = max((sum(msg.time for msg in tr) for tr in mid.tracks), default=0)
+    parsed = [track_notes(tr, end_tick) for tr in mid.tracks]
     voices = [i for i, (notes, _) in enumerate(parsed) if notes]
     if len(voices) > len(VOICE_CHANNELS):
         raise ValueError(f"{len(voices)} voice tracks; at most {len(VOICE_CHANNELS)} fit on distinct channels")
     channel_of = {t: VOICE_CHANNELS[k] for k, t in enumerate(voices)}
-    end_tick = max((end for _, end in parsed), default=0)
     out = mido.MidiFile(type=1, ticks_per_beat=mid.ticks_per_beat)
     for i, (tr, (notes, _)) in enumerate(zip(mid.tracks, parsed)):
         new = _rebuild(tr, notes, channel_of.get(i), end_tick) if notes else _rebuild(tr, [], None, end_tick)
@@ -146,6 +149,11 @@ def track_channel(track: mido.MidiTrack) -> int:
     raise ValueError(f"track {track.name!r} has no notes")
 
 
+def _edited(mid: mido.MidiFile) -> None:
+    """mido caches the merged track (used by iteration and `length`); drop it after editing tracks in place."""
+    del mid.merged_track
+
+
 def set_programs(mid: mido.MidiFile, programs: dict[int, int]) -> None:
     """Give track i the General-MIDI program programs[i] (0-127), replacing any program changes it had."""
     for i, program in programs.items():
@@ -162,6 +170,7 @@ def set_programs(mid: mido.MidiFile, programs: dict[int, int]) -> None:
         kept.insert(0, mido.Message("program_change", channel=ch, program=program, time=0))
         kept.name = tr.name
         mid.tracks[i] = kept
+    _edited(mid)
 
 
 def pitch_range(mid: mido.MidiFile) -> tuple[int, int]:
@@ -180,6 +189,7 @@ def transpose(mid: mido.MidiFile, semitones: int) -> None:
         for k, msg in enumerate(tr):
             if msg.type in ("note_on", "note_off") and msg.channel != DRUM_CHANNEL:
                 tr[k] = msg.copy(note=msg.note + semitones)
+    _edited(mid)
 
 
 def scale_tempo(mid: mido.MidiFile, factor: float) -> None:
@@ -194,6 +204,7 @@ def scale_tempo(mid: mido.MidiFile, factor: float) -> None:
                 found = True
     if not found:
         mid.tracks[0].insert(0, mido.MetaMessage("set_tempo", tempo=round(DEFAULT_TEMPO / factor), time=0))
+    _edited(mid)
 
 
 def set_bpm(mid: mido.MidiFile, bpm: float) -> None:

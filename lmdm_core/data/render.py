@@ -57,9 +57,12 @@ def _synth(soundfont: str, sample_rate: int):
 
 def _timeline(mid: mido.MidiFile, max_seconds: float) -> tuple[list[tuple[float, mido.Message]], float, bool]:
     """Channel messages with absolute times in seconds up to max_seconds; also the last event time and a cut flag."""
-    events, now, cut = [], 0.0, False
-    for msg in mid:  # merged tracks, tempo map applied, msg.time in seconds
-        now += msg.time
+    events, now, cut, tempo = [], 0.0, False, 500000
+    # Merge afresh: mido caches its merged track and edits made in place to mid.tracks would not show in `iter(mid)`.
+    for msg in mido.merge_tracks(mid.tracks):
+        now += mido.tick2second(msg.time, mid.ticks_per_beat, tempo) if msg.time else 0.0
+        if msg.type == "set_tempo":
+            tempo = msg.tempo
         if now > max_seconds:
             cut = True
             break
