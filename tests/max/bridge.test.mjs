@@ -52,3 +52,88 @@ test("input streams to the worker and comes back at the sample positions it stat
     await bridge.stop();
   }
 });
+
+test("bad messages from the patch give clear errors, and the stream goes on", async (t) => {
+  const bridge = await connectedBridge();
+  try {
+    const patch = new SimulatedPatch(bridge, { rate: RATE });
+    await patch.run(0.3);
+    const bad = [
+      [["bogus", 1], /unknown message "bogus"/],
+      [["audio", 100, 2, null, 0.5], /not finite numbers/],
+      [["audio", -5, 2, 0.1, 0.2], /audio index must be in 0\.\./],
+      [["audio", 0, 3, 0.1, 0.2, 0.3], /audio has 3 channels, the session has 2/],
+      [["audio", 0, 2, 0.1], /whole number of 2-channel frames/],
+      [["clock", "abc"], /clock must be a number/],
+      [["rate", 12345], /sample rates 22050, 32000, 44100/],
+      [["param"], /param takes a name and a value/],
+      [["connect", "not an endpoint"], /connect takes nothing, a port/],
+      [["lookahead", 0], /lookahead must be in 1\.\./],
+      [["stream", "bad id!"], /stream ids are 1\.\.64 characters/],
+      [["param", "no_such_param", 1], /the worker refused param \(bad_param\)/],
+    ];
+    for (const [msg, expected] of bad) {
+      const before = bridge.errors().length;
+      bridge.send(...msg);
+      await waitFor(() => bridge.errors().length > before, 5000, `an error for ${JSON.stringify(msg)}`);
+      assert.match(bridge.errors().slice(before).join("\n"), expected, JSON.stringify(msg));
+    }
+    assert.ok(bridge.outlets.some((o) => o[0] === "error" && o[1] === "bad_param"), "error outlet for bad_param");
+
+    // the v8 side refuses malformed input without throwing
+    const v8errors = patch.v8.errors.length;
+    patch.v8.ctx.generated("x");
+    patch.v8.ctx.generated(10, 2, 0.5);
+    assert.equal(patch.v8.errors.length, v8errors + 2);
+
+    // a good parameter is acknowledged, and audio still comes back in place
+    bridge.send("param", "gain", 1);
+    await waitFor(() => bridge.outlets.some((o) => o[0] === "ack" && o[1] === "gain"), 5000, "ack gain");
+    const c0 = patch.clock;
+    const latency = bridge.status("latency");
+    await patch.run(1.0);
+    const a = patch.audit(c0 + latency + 4096, patch.clock - 4096, latency);
+    t.diagnostic(`after the bad messages: ${a.correct} right, ${a.silent} silent`);
+    assert.equal(a.wrongCount, 0, JSON.stringify(a.wrong));
+    assert.ok(a.correct >= BLOCK);
+    assert.equal(bridge.exited, false, `the bridge process died: ${bridge.stderr}`);
+    assert.equal(bridge.status("connected"), 1);
+  } finally {
+    await bridge.stop();
+  }
+});
+
+test("a worker restart is survived: the bridge says hello again and audio resumes in place", async (t) => {
+  const restartPort = await freePort();
+  let w = await startWorker({ port: restartPort, block: BLOCK, heartbeatMs: 250 });
+  const bridge = startBridge();
+  try {
+    bridge.send("connect", restartPort);
+    bridge.send("rate", RATE);
+    await waitFor(() => bridge.status("connected") === 1, 10000, "first welcome");
+    const patch = new SimulatedPatch(bridge, { rate: RATE });
+    await patch.run(0.5);
+
+    for (const signal of ["SIGTERM", "SIGKILL"]) {
+      await w.stop(signal);
+      await patch.run(10, () => bridge.status("connected") === 0);
+      assert.equal(bridge.status("connected"), 0, `the bridge noticed the ${signal}`);
+      await patch.run(0.3);                     // the patch's clock keeps running while the worker is gone
+      w = await startWorker({ port: restartPort, block: BLOCK, heartbeatMs: 250 });
+      await patch.run(15, () => bridge.status("connected") === 1);
+      assert.equal(bridge.status("connected"), 1, `reconnected after ${signal}`);
+      const c0 = patch.clock;
+      const latency = bridge.status("latency");
+      await patch.run(1.0);
+      const a = patch.audit(c0 + latency + 4096, patch.clock - 4096, latency);
+      t.diagnostic(`after ${signal}: ${a.correct} right, ${a.silent} silent, reconnects ${bridge.status("reconnects")}`);
+      assert.equal(a.wrongCount, 0, JSON.stringify(a.wrong));
+      assert.ok(a.correct >= BLOCK, `${a.correct} frames right after the restart`);
+      assert.ok(a.silent <= patch.lateFrames);
+    }
+    assert.equal(bridge.exited, false, bridge.stderr);
+  } finally {
+    await bridge.stop();
+    await w.stop();
+  }
+});

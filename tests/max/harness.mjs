@@ -188,12 +188,12 @@ export class SimulatedPatch {
     this.clock += this.vector;
   }
 
-  /** Run for `seconds` of audio in real time. */
-  async run(seconds) {
+  /** Run for `seconds` of audio in real time, or until `stop()` is true. */
+  async run(seconds, stop = () => false) {
     const t0 = performance.now();
     const c0 = this.clock;
     const total = Math.ceil((seconds * this.rate) / this.vector) * this.vector;
-    while (this.clock - c0 < total) {
+    while (this.clock - c0 < total && !stop()) {
       const due = c0 + Math.min(total, Math.floor(((performance.now() - t0) / 1000) * this.rate));
       while (this.clock + this.vector <= due) this._vector();
       this.v8.ctx.msg_float(this.clock);     // [metro] -> [snapshot~] -> v8
