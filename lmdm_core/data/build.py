@@ -32,6 +32,7 @@ from lmdm_core.data.render import DEFAULT_SOUNDFONT, render
 TRANSPOSE_RANGE = range(-5, 7)
 TEMPO_RANGE = (0.8, 1.25)
 LOWEST, HIGHEST = 28, 103      # keep transposed notes where GM instruments still sound
+PAN_WIDTH = 40                 # voices spread at most this far (CC10 units) either side of centre
 
 
 @dataclass
@@ -50,15 +51,27 @@ class BuildConfig:
     progress: bool = True
 
 
-def _variation(info: corpus.WorkInfo, k: int, seed: int, mid) -> tuple[str, int, float]:
-    """Ensemble, transposition and tempo factor of render k: seeded by work and k, so reruns choose the same."""
+@dataclass
+class Variation:
+    ensemble: str
+    transpose: int
+    tempo_factor: float
+    pans: list[int]            # CC10 per voice, top first
+
+
+def _variation(info: corpus.WorkInfo, k: int, seed: int, mid, voices: int) -> Variation:
+    """Ensemble, stereo placement, transposition and tempo of render k, seeded by work and k (reruns choose the same).
+    Render 0 keeps the written key and tempo."""
     rng = random.Random(f"{seed}:{info.id}:{k}")
     ensemble = rng.choice(sorted(captions.ENSEMBLES))
+    width = rng.uniform(0, PAN_WIDTH)
+    spots = [round(64 + width * (2 * v / (voices - 1) - 1)) if voices > 1 else 64 for v in range(voices)]
+    rng.shuffle(spots)
     if k == 0:
-        return ensemble, 0, 1.0
+        return Variation(ensemble, 0, 1.0, spots)
     lo, hi = midifix.pitch_range(mid)
     shifts = [s for s in TRANSPOSE_RANGE if lo + s >= LOWEST and hi + s <= HIGHEST] or [0]
-    return ensemble, rng.choice(shifts), round(rng.uniform(*TEMPO_RANGE), 3)
+    return Variation(ensemble, rng.choice(shifts), round(rng.uniform(*TEMPO_RANGE), 3), spots)
 
 
 def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:
@@ -67,10 +80,12 @@ def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:
                   sample_rate=cfg.sample_rate, hop=cfg.hop)
     try:
         mid = midifix.load(Path(cfg.works_dir) / f"{info.slug}.mid")
-        ensemble, shift, factor = _variation(info, k, cfg.seed, mid)
         voices = midifix.voice_tracks(mid)
-        orch = captions.orchestrate(ensemble, len(voices))
+        var = _variation(info, k, cfg.seed, mid, len(voices))
+        shift, factor = var.transpose, var.tempo_factor
+        orch = captions.orchestrate(var.ensemble, len(voices))
         midifix.set_programs(mid, dict(zip(voices, orch.programs)))
+        midifix.set_pans(mid, dict(zip(voices, var.pans)))
         midifix.transpose(mid, shift)
         midifix.scale_tempo(mid, factor)
         channels = [midifix.track_channel(mid.tracks[t]) for t in voices]
@@ -90,7 +105,7 @@ def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:
         bpm = info.bpm * factor
         tonic = (info.tonic_pc + shift) % 12
         entry.caption = captions.caption(info.style, orch, tonic, info.mode, bpm, random.Random(entry.id))
-        entry.ensemble, entry.instruments, entry.programs = ensemble, orch.names, orch.programs
+        entry.ensemble, entry.instruments, entry.programs, entry.pans = var.ensemble, orch.names, orch.programs, var.pans
         entry.transpose, entry.tempo_factor, entry.bpm = shift, factor, round(bpm, 2)
         entry.key, entry.mode = captions.key_name(tonic, info.mode), info.mode
         entry.samples = audio.shape[1]

@@ -23,6 +23,7 @@ class Entry:
     ensemble: str = ""
     instruments: list[str] = field(default_factory=list)   # per voice, top first
     programs: list[int] = field(default_factory=list)
+    pans: list[int] = field(default_factory=list)           # CC10 per voice, 64 = centre
     transpose: int = 0
     tempo_factor: float = 1.0
     bpm: float = 0.0

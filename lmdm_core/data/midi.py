@@ -173,6 +173,14 @@ def set_programs(mid: mido.MidiFile, programs: dict[int, int]) -> None:
     _edited(mid)
 
 
+def set_pans(mid: mido.MidiFile, pans: dict[int, int]) -> None:
+    """Place track i in the stereo field: CC10 value pans[i] (0 left, 64 centre, 127 right) at its start."""
+    for i, pan in pans.items():
+        tr = mid.tracks[i]
+        tr.insert(0, mido.Message("control_change", channel=track_channel(tr), control=10, value=pan, time=0))
+    _edited(mid)
+
+
 def pitch_range(mid: mido.MidiFile) -> tuple[int, int]:
     pitches = [n.pitch for tr in mid.tracks for n in track_notes(tr)[0]]
     if not pitches:

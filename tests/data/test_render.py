@@ -70,3 +70,12 @@ def test_render_accepts_bytes_roundtrip_of_fixed_midi():
     again = M.load(M.to_bytes(mid))
     assert isinstance(again, mido.MidiFile)
     np.testing.assert_array_equal(render(mid).stems, render(again).stems)
+
+
+def test_pan_places_a_voice_in_the_stereo_field():
+    mid = M.fix(make_midi([[(0, "on", 60, 0), (TPB, "off", 60, 0)], [(0, "on", 64, 0), (TPB, "off", 64, 0)]]))
+    top, low = M.voice_tracks(mid)
+    M.set_pans(mid, {top: 0, low: 127})
+    out = render(mid, channels=[M.track_channel(mid.tracks[t]) for t in (top, low)])
+    left_voice, right_voice = (np.sqrt(np.mean(s**2, axis=0)) for s in out.stems)
+    assert left_voice[0] > 5 * left_voice[1] and right_voice[1] > 5 * right_voice[0]
