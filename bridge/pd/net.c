@@ -155,6 +155,15 @@ static void anchor(net *n)
     atomic_store(&n->l->req_end, clock + n->latency);
 }
 
+/* Requests the worker will never answer because we left on purpose are not underruns. */
+static void forget_requests(net *n)
+{
+    int64_t end = atomic_load(&n->l->out_end), clock = atomic_load(&n->l->clock);
+    int64_t at = end > clock ? end : clock;
+    atomic_store(&n->l->req_start, at);
+    atomic_store(&n->l->req_end, at);
+}
+
 static void on_welcome(net *n, const lmdm_msg *m)
 {
     if (m->rate != n->session_rate || m->channels != n->l->in_ch || m->out_channels != n->l->out_ch) {
@@ -391,6 +400,7 @@ static void apply(net *n, const lmdm_cmd *c)
         }
         close_socket(n);
         n->state = NET_IDLE;
+        forget_requests(n);
         set_connected(n, 0);
         return;
     case LMDM_CMD_MODE:

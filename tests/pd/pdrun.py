@@ -30,10 +30,12 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return s.getsockname()[1]
 
 
-def start_pd(patch: Path, sends: tuple[str, ...] = ()) -> subprocess.Popen:
+def start_pd(patch: Path, sends: tuple[str, ...] = (), extra_open: tuple[Path, ...] = ()) -> subprocess.Popen:
     """Open `patch` in headless real-time Pd (sockets polled, DSP paced by the system clock)."""
     cmd = ["pd", "-nogui", "-nosound", "-nrt", "-noprefs", "-stderr", "-path", str(PD_DIR), "-path", str(PATCHES),
            "-open", str(patch)]
+    for p in extra_open:
+        cmd += ["-open", str(p)]
     for s in sends:
         cmd += ["-send", s]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -50,8 +52,8 @@ def finish_pd(proc: subprocess.Popen, timeout: float) -> str:
     return out
 
 
-def run_pd(patch: Path, timeout: float, sends: tuple[str, ...] = ()) -> str:
-    return finish_pd(start_pd(patch, sends), timeout)
+def run_pd(patch: Path, timeout: float, sends: tuple[str, ...] = (), extra_open: tuple[Path, ...] = ()) -> str:
+    return finish_pd(start_pd(patch, sends, extra_open), timeout)
 
 
 class Serve:

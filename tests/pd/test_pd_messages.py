@@ -1,0 +1,34 @@
+"""Every message of lmdm~ against the real worker: parameters are acked, bad ones reported, status dumped."""
+from __future__ import annotations
+
+from pdrun import errors_in, recording_patch, reported, run_pd
+
+EVENTS = ((1.0, "prompt warm analog pads"), (1.1, "cfg 3"), (1.2, "steps 8"), (1.3, "param seed 42"),
+          (1.4, "mix 0.25"), (1.5, "mode text"), (1.6, "bogus 1"), (1.7, "reset"), (1.8, "bang"),
+          (2.0, "disconnect"), (2.3, "connect"), (3.0, "bang"))
+
+
+def test_messages_against_worker(external, serve, tmp_path):
+    worker = serve(block=4096)
+    patch = recording_patch(tmp_path / "msgs.pd", worker.address, 2.5, tmp_path / "in.wav", tmp_path / "out.wav",
+                            events=EVENTS)
+    out = run_pd(patch, timeout=30)
+    acks = {tuple(line.split(" ", 3)[2:]) for line in out.splitlines() if line.startswith("info: ack ")}
+    for name, value in (("prompt", "warm\\ analog\\ pads"), ("cfg", "3"), ("steps", "8"), ("seed", "42"),
+                        ("mix", "0.25"), ("mode", "text")):
+        assert (name, value) in acks, (name, out)
+    assert any(a[0] == "reset" for a in acks), out
+    # The one bad parameter is the only error, named in the console and on the info outlet.
+    errors = errors_in(out)
+    assert all("bogus" in e for e in errors) and len(errors) == 2, out
+    assert "error: lmdm~: worker error bad_param: unknown parameter 'bogus'" in out, out
+    # disconnect / connect: a second session, in the mode chosen meanwhile, with nothing counted as an underrun.
+    # welcome, bang, disconnect, welcome, bang, the bang before quitting
+    assert [c[0] for c in reported(out, "connected")] == [1.0, 1.0, 0.0, 1.0, 1.0, 1.0], out
+    assert [line for line in out.splitlines() if line.startswith("info: mode ")][-1] == "info: mode text", out
+    assert out.count("lmdm~: connected to") == 2, out
+    assert reported(out, "underruns")[-1] == [0.0] and reported(out, "late")[-1] == [0.0], out
+    worker_status = reported(out, "worker")
+    assert worker_status and len(worker_status[-1]) == 7 and worker_status[-1][-1] == 4096, out
+    lead = reported(out, "lead")[-1]
+    assert lead[3] > 0 and 0 <= lead[0] <= lead[1] <= lead[2] <= 4096 + 2048, out
