@@ -276,3 +276,43 @@ def doctor(model: str | None, zmq_port: int, osc_port: int) -> None:
         failed += ok is False
     if failed:
         raise SystemExit(1)
+
+
+@click.command("bridge")
+@click.option("--frames", default=256, show_default=True, help="frames per message for the round trip")
+@click.option("--count", default=5000, show_default=True, help="round trips measured")
+@click.option("--bps-seconds", default=20.0, show_default=True, help="wall seconds for blocks/s (0 skips)")
+@click.option("--model", default=None, help="model for blocks/s (default: the embedded one)")
+@click.option("--memory-minutes", default=0.0, show_default=True,
+              help="stream in real time this long and report worker RSS each minute (10 for the 1 vs 10 min figure)")
+@click.option("--memory-model", default="loopback", show_default=True, help="engine for the memory run")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="also write results here")
+def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None, memory_minutes: float,
+                 memory_model: str, json_path: str | None) -> None:
+    """Frame round trip on loopback (p50/p99, no model time), blocks/s with the model, memory over time.
+
+    \b
+    Examples:
+      lmdm bench bridge                                   # round trip + blocks/s, about 40 s
+      lmdm bench bridge --bps-seconds 0 --memory-minutes 10 --json mem.json
+    """
+    import json
+
+    from bridge import bench as B
+
+    results: dict = {}
+    rt = results["round_trip"] = B.round_trip(frames=frames, count=count)
+    click.echo(f"round trip, loopback, {frames} frames x 2 ch at 48 kHz, {count} messages: "
+               f"p50 {rt['p50_ms']:.3f} ms  p99 {rt['p99_ms']:.3f} ms  max {rt['max_ms']:.3f} ms")
+    if bps_seconds > 0:
+        bps = results["blocks_per_second"] = B.blocks_per_second(bps_seconds, model=model)
+        click.echo(f"model {bps['model']}: {bps['blocks_per_s']:.2f} blocks/s, {bps['audio_s_per_s']:.2f} s of "
+                   f"audio per s, compute {bps['compute_ms_avg']:.1f} ms/block")
+    if memory_minutes > 0:
+        rows = results["memory"] = []
+        for row in B.memory(memory_minutes, model=memory_model):
+            rows.append(row)
+            click.echo(f"memory after {row['t_s']:7.1f} s: RSS {row['rss_mib']:.1f} MiB")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(results, f, indent=2, default=str)

@@ -58,6 +58,17 @@ class Session:
         self.x_buf = self.x_buf[:0]
         self.y_buf = self.y_buf[:0]
 
+    def _skip_to(self, q: int) -> None:
+        """Requests jumped ahead: nothing before input position q is needed any more, so it is never computed."""
+        if q <= self.y_end:
+            return
+        tail = self.x_buf[q - self.base:].copy() if q < self.x_end else self.x_buf[:0]
+        self.es.restart()
+        self.base, self.x_end = q, max(self.x_end, q)
+        self.x_buf, self.y_buf = tail, self.y_buf[:0]
+        if len(tail):
+            self.es.feed(tail)
+
     @property
     def y_end(self) -> int:
         return self.base + len(self.y_buf)
@@ -93,6 +104,8 @@ class Session:
         self.x_end += len(data)
 
     def request(self, index: int, frames: int) -> list[Generated]:
+        if not self.requests and index > self.last_end and self.x_end is not None:
+            self._skip_to(index - self.latency)
         self.requests.append([index, index + frames, False])
         self.last_end = index + frames
         if not self.es.needs_input(self.values["mode"]):

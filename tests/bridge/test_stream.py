@@ -160,3 +160,29 @@ def test_client_reconnects_when_the_worker_restarts():
     finally:
         c.close()
         w.stop()
+
+
+def test_requests_that_skip_ahead_resume_exactly(loopback_worker):
+    """A request past the previous one skips ahead; the output stays sample-exact from there on."""
+    x = noise(48000, 3.0, channels=1, seed=9)
+    with Client(loopback_worker.address, stream="skip", rate=48000, channels=1) as c:
+        L = c.welcome.latency
+        c.send_audio(0, x[:48000])
+        c.request(L, 1000)
+        first = c.recv()
+        for i in range(48000, len(x), 24000):
+            c.send_audio(i, x[i:i + 24000])
+        c.request(L + 100000, 2000)   # skips [L + 1000, L + 100000): never generated
+        got = []
+        while sum(len(g.data) for g in got) < 2000:
+            got.append(c.recv())
+        assert got[0].index == L + 100000
+        assert np.array_equal(first.data[:, 0], x[:1000, 0])
+        assert np.array_equal(np.concatenate([g.data for g in got])[:, 0], x[100000:102000, 0])
+
+
+def test_worker_says_bye_on_shutdown(loopback_worker):
+    with Client(loopback_worker.address, stream="bye", rate=48000, channels=1) as c:
+        loopback_worker.stop(signal.SIGTERM)
+        msg = c.recv(timeout=10)
+        assert msg is not None and msg.TYPE == "bye" and msg.reason
