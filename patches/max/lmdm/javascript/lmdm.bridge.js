@@ -31,6 +31,7 @@ let session = null;
 let wantConnection = false;
 let requestedUntil = null;     // end of the furthest request sent in this session
 let lastWorkerStatus = 0;
+let lastClock = null;          // the patch's clock at its last tick
 const shown = new Map();
 
 // --- errors and status --------------------------------------------------------------------------------------------
@@ -82,6 +83,7 @@ function int(value, what, lo, hi) {
 
 function endpointFrom(args) {
   if (args.length === 0) return config.endpoint;
+  if (args.length === 1 && String(args[0]).startsWith("#")) return DEFAULT_ENDPOINT;  // abstraction without argument
   if (args.length === 1 && typeof args[0] === "number") {
     if (args[0] === 0) return DEFAULT_ENDPOINT;   // [lmdm.bridge] without an argument sends `connect 0`
     return `tcp://127.0.0.1:${int(args[0], "port", 1, 65535)}`;
@@ -233,6 +235,7 @@ const handlers = {
 
   clock(position) {
     const c = int(position, "clock", 0, Number.MAX_SAFE_INTEGER);
+    lastClock = c;
     if (session && session.open) requestAhead(c);
     if (session && session.open && performance.now() - lastWorkerStatus > WORKER_STATUS_MS) {
       lastWorkerStatus = performance.now();
@@ -256,6 +259,13 @@ const handlers = {
     const v = value.length === 1 ? value[0] : value.join(" ");
     if (!session || !session.open) throw new PatchError(`param ${name}: not connected to the worker yet`);
     session.send(P.param(name, v));
+  },
+
+  /** "This is a downbeat": tells the worker the bar grid (`param bar <clock>`), for jam and bar-aligned modes. */
+  downbeat() {
+    if (lastClock === null) throw new PatchError("downbeat: the clock has not started (is audio on?)");
+    if (!session || !session.open) throw new PatchError("downbeat: not connected to the worker yet");
+    session.send(P.param("bar", lastClock));
   },
 
   reset() {
@@ -308,4 +318,5 @@ process.on("unhandledRejection", (e) => postError(`internal: ${e && e.stack ? e.
 process.on("uncaughtException", (e) => postError(`internal: ${e && e.stack ? e.stack : e}`));
 
 setInterval(() => showStatus(), STATUS_MS);
+maxApi.outlet("ready");   // the abstraction answers with `rate` and `connect`
 postInfo(`bridge ready (${CLIENT}, protocol v${P.VERSION}); send \`connect\``);

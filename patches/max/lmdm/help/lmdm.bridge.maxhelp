@@ -1,0 +1,2736 @@
+{
+	"patcher": {
+		"fileversion": 1,
+		"appversion": {
+			"major": 9,
+			"minor": 0,
+			"revision": 5,
+			"architecture": "x64",
+			"modernui": 1
+		},
+		"classnamespace": "box",
+		"rect": [
+			100,
+			100,
+			900,
+			620
+		],
+		"gridsize": [
+			15.0,
+			15.0
+		],
+		"showrootpatcherontab": 0,
+		"showontab": 0,
+		"boxes": [
+			{
+				"box": {
+					"id": "obj-1",
+					"maxclass": "newobj",
+					"numinlets": 0,
+					"numoutlets": 0,
+					"patching_rect": [
+						20,
+						20,
+						60.1,
+						22.0
+					],
+					"text": "p basic",
+					"patcher": {
+						"fileversion": 1,
+						"appversion": {
+							"major": 9,
+							"minor": 0,
+							"revision": 5,
+							"architecture": "x64",
+							"modernui": 1
+						},
+						"classnamespace": "box",
+						"rect": [
+							0,
+							26,
+							900,
+							560
+						],
+						"gridsize": [
+							15.0,
+							15.0
+						],
+						"showontab": 1,
+						"boxes": [
+							{
+								"box": {
+									"id": "obj-1",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										10,
+										300,
+										38.400000000000006
+									],
+									"text": "lmdm.bridge",
+									"fontsize": 24
+								}
+							},
+							{
+								"box": {
+									"id": "obj-2",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										50,
+										560,
+										49.5
+									],
+									"text": "Plays a Live Music Diffusion Model from Max. The worker (`lmdm serve`) runs the model; this abstraction streams your audio to it and plays its answer at the exact sample position the worker stated.",
+									"linecount": 3
+								}
+							},
+							{
+								"box": {
+									"id": "obj-3",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										95,
+										560,
+										49.5
+									],
+									"text": "1. start the worker in a terminal:  lmdm serve --model loopback   (loopback: your input comes back one block later, to check the routing)\n2. turn audio on (click the speaker)",
+									"linecount": 3
+								}
+							},
+							{
+								"box": {
+									"id": "obj-4",
+									"maxclass": "ezadc~",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										20,
+										170,
+										45,
+										45
+									],
+									"outlettype": [
+										"signal",
+										"signal"
+									]
+								}
+							},
+							{
+								"box": {
+									"id": "obj-5",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										148,
+										160,
+										20.5
+									],
+									"text": "input (audio in)"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-6",
+									"maxclass": "newobj",
+									"numinlets": 3,
+									"numoutlets": 3,
+									"outlettype": [
+										"",
+										"",
+										""
+									],
+									"patching_rect": [
+										180,
+										280,
+										150,
+										22.0
+									],
+									"text": "lmdm.bridge"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-7",
+									"maxclass": "ezdac~",
+									"numinlets": 2,
+									"numoutlets": 0,
+									"patching_rect": [
+										180,
+										360,
+										45,
+										45
+									]
+								}
+							},
+							{
+								"box": {
+									"id": "obj-8",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										235,
+										370,
+										200,
+										35.0
+									],
+									"text": "output: the worker's audio, at the sample it stated",
+									"linecount": 2
+								}
+							},
+							{
+								"box": {
+									"id": "obj-9",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										400,
+										200,
+										60.1,
+										22.0
+									],
+									"text": "connect"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-10",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										400,
+										230,
+										91.6,
+										22.0
+									],
+									"text": "connect 5555"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-11",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										400,
+										260,
+										173.5,
+										22.0
+									],
+									"text": "connect 192.168.1.20 5555"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-12",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										400,
+										290,
+										79.0,
+										22.0
+									],
+									"text": "disconnect"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-13",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										400,
+										320,
+										53.8,
+										22.0
+									],
+									"text": "status"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-14",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										560,
+										230,
+										300,
+										64.0
+									],
+									"text": "connects by itself on load to 127.0.0.1:5555 (or the port argument); a worker on another machine needs `lmdm serve --zmq tcp://0.0.0.0:5555` there",
+									"linecount": 4
+								}
+							},
+							{
+								"box": {
+									"id": "obj-15",
+									"maxclass": "newobj",
+									"numinlets": 4,
+									"numoutlets": 4,
+									"outlettype": [
+										"",
+										"",
+										"",
+										""
+									],
+									"patching_rect": [
+										20,
+										440,
+										154.6,
+										22.0
+									],
+									"text": "route status ack error"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-16",
+									"maxclass": "newobj",
+									"numinlets": 5,
+									"numoutlets": 5,
+									"outlettype": [
+										"",
+										"",
+										"",
+										"",
+										""
+									],
+									"patching_rect": [
+										20,
+										475,
+										268.0,
+										22.0
+									],
+									"text": "route connected latency underruns rtt_ms"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-17",
+									"maxclass": "number",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										20,
+										515,
+										60,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0
+								}
+							},
+							{
+								"box": {
+									"id": "obj-18",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										540,
+										90,
+										20.5
+									],
+									"text": "connected"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-19",
+									"maxclass": "number",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										115,
+										515,
+										60,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0
+								}
+							},
+							{
+								"box": {
+									"id": "obj-20",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										115,
+										540,
+										90,
+										20.5
+									],
+									"text": "latency"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-21",
+									"maxclass": "number",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										210,
+										515,
+										60,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0
+								}
+							},
+							{
+								"box": {
+									"id": "obj-22",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										210,
+										540,
+										90,
+										20.5
+									],
+									"text": "underruns"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-23",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										305,
+										515,
+										60,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-24",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										305,
+										540,
+										90,
+										20.5
+									],
+									"text": "rtt ms"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-25",
+									"maxclass": "newobj",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										220,
+										440,
+										79.0,
+										22.0
+									],
+									"text": "print lmdm"
+								}
+							}
+						],
+						"lines": [
+							{
+								"patchline": {
+									"source": [
+										"obj-4",
+										0
+									],
+									"destination": [
+										"obj-6",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-4",
+										1
+									],
+									"destination": [
+										"obj-6",
+										1
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-6",
+										0
+									],
+									"destination": [
+										"obj-7",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-6",
+										1
+									],
+									"destination": [
+										"obj-7",
+										1
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-9",
+										0
+									],
+									"destination": [
+										"obj-6",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-10",
+										0
+									],
+									"destination": [
+										"obj-6",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-11",
+										0
+									],
+									"destination": [
+										"obj-6",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-12",
+										0
+									],
+									"destination": [
+										"obj-6",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-13",
+										0
+									],
+									"destination": [
+										"obj-6",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-6",
+										2
+									],
+									"destination": [
+										"obj-15",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-15",
+										0
+									],
+									"destination": [
+										"obj-16",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-16",
+										0
+									],
+									"destination": [
+										"obj-17",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-16",
+										1
+									],
+									"destination": [
+										"obj-19",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-16",
+										2
+									],
+									"destination": [
+										"obj-21",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-16",
+										3
+									],
+									"destination": [
+										"obj-23",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-15",
+										1
+									],
+									"destination": [
+										"obj-25",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-15",
+										2
+									],
+									"destination": [
+										"obj-25",
+										0
+									]
+								}
+							}
+						]
+					},
+					"saved_object_attributes": {
+						"globalpatchername": ""
+					}
+				}
+			},
+			{
+				"box": {
+					"id": "obj-2",
+					"maxclass": "newobj",
+					"numinlets": 0,
+					"numoutlets": 0,
+					"patching_rect": [
+						120,
+						20,
+						91.6,
+						22.0
+					],
+					"text": "p parameters",
+					"patcher": {
+						"fileversion": 1,
+						"appversion": {
+							"major": 9,
+							"minor": 0,
+							"revision": 5,
+							"architecture": "x64",
+							"modernui": 1
+						},
+						"classnamespace": "box",
+						"rect": [
+							0,
+							26,
+							900,
+							560
+						],
+						"gridsize": [
+							15.0,
+							15.0
+						],
+						"showontab": 1,
+						"boxes": [
+							{
+								"box": {
+									"id": "obj-1",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										10,
+										600,
+										35.0
+									],
+									"text": "Modes and parameters (names and ranges: docs/osc.md). Out-of-range numbers are clamped; the ack outlet says the value applied.",
+									"linecount": 2
+								}
+							},
+							{
+								"box": {
+									"id": "obj-2",
+									"maxclass": "newobj",
+									"numinlets": 3,
+									"numoutlets": 3,
+									"outlettype": [
+										"",
+										"",
+										""
+									],
+									"patching_rect": [
+										420,
+										430,
+										150,
+										22.0
+									],
+									"text": "lmdm.bridge"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-3",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										50,
+										79.0,
+										22.0
+									],
+									"text": "mode delay"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-4",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										50,
+										300,
+										20.5
+									],
+									"text": "generative delay of the input"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-5",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										80,
+										72.69999999999999,
+										22.0
+									],
+									"text": "mode text"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-6",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										80,
+										300,
+										20.5
+									],
+									"text": "text only: no input needed"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-7",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										110,
+										66.4,
+										22.0
+									],
+									"text": "mode jam"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-8",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										110,
+										300,
+										20.5
+									],
+									"text": "accompaniment to the input"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-9",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										140,
+										85.3,
+										22.0
+									],
+									"text": "mode sketch"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-10",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										140,
+										300,
+										20.5
+									],
+									"text": "input pitch/loudness/brightness drive it"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-11",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										170,
+										198.7,
+										22.0
+									],
+									"text": "param prompt warm analog pads"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-12",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										170,
+										300,
+										20.5
+									],
+									"text": "text prompt (several words are one prompt)"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-13",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										200,
+										186.1,
+										22.0
+									],
+									"text": "param prompt_b glassy bells"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-14",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										200,
+										300,
+										20.5
+									],
+									"text": "second prompt, for blend"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-15",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										230,
+										97.89999999999999,
+										22.0
+									],
+									"text": "param cfg 2.5"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-16",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										230,
+										300,
+										20.5
+									],
+									"text": "guidance (1 = off)"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-17",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										260,
+										97.89999999999999,
+										22.0
+									],
+									"text": "param steps 8"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-18",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										260,
+										300,
+										20.5
+									],
+									"text": "sampler steps per block"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-19",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										290,
+										91.6,
+										22.0
+									],
+									"text": "param seed 7"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-20",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										290,
+										300,
+										20.5
+									],
+									"text": "noise seed"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-21",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										320,
+										66.4,
+										22.0
+									],
+									"text": "downbeat"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-22",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										320,
+										300,
+										20.5
+									],
+									"text": "now is a bar start (sets `bar` to the clock)"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-23",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										350,
+										97.89999999999999,
+										22.0
+									],
+									"text": "param bpm 120"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-24",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										350,
+										300,
+										20.5
+									],
+									"text": "tempo for bar alignment"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-25",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										380,
+										47.5,
+										22.0
+									],
+									"text": "reset"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-26",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										380,
+										300,
+										20.5
+									],
+									"text": "clear the model state and clocks"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-27",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										600,
+										50,
+										60,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-28",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										600,
+										75,
+										91.6,
+										22.0
+									],
+									"text": "param mix $1"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-29",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										735,
+										75,
+										160,
+										35.0
+									],
+									"text": "0 = dry (delayed, bit-exact), 1 = wet",
+									"linecount": 2
+								}
+							},
+							{
+								"box": {
+									"id": "obj-30",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										600,
+										110,
+										60,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-31",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										600,
+										135,
+										97.89999999999999,
+										22.0
+									],
+									"text": "param gain $1"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-32",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										735,
+										135,
+										160,
+										20.5
+									],
+									"text": "output gain"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-33",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										600,
+										170,
+										60,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-34",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										600,
+										195,
+										104.2,
+										22.0
+									],
+									"text": "param blend $1"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-35",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										735,
+										195,
+										160,
+										35.0
+									],
+									"text": "0 = prompt, 1 = prompt_b",
+									"linecount": 2
+								}
+							},
+							{
+								"box": {
+									"id": "obj-36",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										600,
+										230,
+										60,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-37",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										600,
+										255,
+										123.1,
+										22.0
+									],
+									"text": "param feedback $1"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-38",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										735,
+										255,
+										160,
+										20.5
+									],
+									"text": "delay feedback 0..0.95"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-39",
+									"maxclass": "toggle",
+									"numinlets": 1,
+									"numoutlets": 1,
+									"patching_rect": [
+										600,
+										300,
+										24,
+										24
+									],
+									"outlettype": [
+										"int"
+									],
+									"parameter_enable": 0
+								}
+							},
+							{
+								"box": {
+									"id": "obj-40",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										600,
+										330,
+										110.5,
+										22.0
+									],
+									"text": "param bypass $1"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-41",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										735,
+										330,
+										160,
+										35.0
+									],
+									"text": "bypass: input back, delayed by the same latency",
+									"linecount": 2
+								}
+							},
+							{
+								"box": {
+									"id": "obj-42",
+									"maxclass": "newobj",
+									"numinlets": 3,
+									"numoutlets": 3,
+									"outlettype": [
+										"",
+										"",
+										""
+									],
+									"patching_rect": [
+										420,
+										490,
+										110.5,
+										22.0
+									],
+									"text": "route ack error"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-43",
+									"maxclass": "newobj",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										420,
+										525,
+										104.2,
+										22.0
+									],
+									"text": "print lmdm-ack"
+								}
+							}
+						],
+						"lines": [
+							{
+								"patchline": {
+									"source": [
+										"obj-3",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-5",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-7",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-9",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-11",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-13",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-15",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-17",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-19",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-21",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-23",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-25",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-27",
+										0
+									],
+									"destination": [
+										"obj-28",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-28",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-30",
+										0
+									],
+									"destination": [
+										"obj-31",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-31",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-33",
+										0
+									],
+									"destination": [
+										"obj-34",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-34",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-36",
+										0
+									],
+									"destination": [
+										"obj-37",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-37",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-39",
+										0
+									],
+									"destination": [
+										"obj-40",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-40",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-2",
+										2
+									],
+									"destination": [
+										"obj-42",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-42",
+										0
+									],
+									"destination": [
+										"obj-43",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-42",
+										1
+									],
+									"destination": [
+										"obj-43",
+										0
+									]
+								}
+							}
+						]
+					},
+					"saved_object_attributes": {
+						"globalpatchername": ""
+					}
+				}
+			},
+			{
+				"box": {
+					"id": "obj-3",
+					"maxclass": "newobj",
+					"numinlets": 0,
+					"numoutlets": 0,
+					"patching_rect": [
+						220,
+						20,
+						66.4,
+						22.0
+					],
+					"text": "p status",
+					"patcher": {
+						"fileversion": 1,
+						"appversion": {
+							"major": 9,
+							"minor": 0,
+							"revision": 5,
+							"architecture": "x64",
+							"modernui": 1
+						},
+						"classnamespace": "box",
+						"rect": [
+							0,
+							26,
+							900,
+							560
+						],
+						"gridsize": [
+							15.0,
+							15.0
+						],
+						"showontab": 1,
+						"boxes": [
+							{
+								"box": {
+									"id": "obj-1",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										10,
+										820,
+										49.5
+									],
+									"text": "The right outlet reports `status <key> <value>` when a value changes: connected (0/1), latency (samples, what you hear is your input this much later), block, underruns (answers that came too late: silence, never a repeat), late_frames, worker_underruns, gaps (input holes the worker filled), compute_ms, rtt_ms, dropped, reconnects. Errors also print in the Max console.",
+									"linecount": 3
+								}
+							},
+							{
+								"box": {
+									"id": "obj-2",
+									"maxclass": "newobj",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										"signal"
+									],
+									"patching_rect": [
+										20,
+										120,
+										79.0,
+										22.0
+									],
+									"text": "cycle~ 220"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-3",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										96,
+										160,
+										20.5
+									],
+									"text": "test input"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-4",
+									"maxclass": "newobj",
+									"numinlets": 3,
+									"numoutlets": 3,
+									"outlettype": [
+										"",
+										"",
+										""
+									],
+									"patching_rect": [
+										180,
+										220,
+										150,
+										22.0
+									],
+									"text": "lmdm.bridge"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-5",
+									"maxclass": "ezdac~",
+									"numinlets": 2,
+									"numoutlets": 0,
+									"patching_rect": [
+										180,
+										300,
+										45,
+										45
+									]
+								}
+							},
+							{
+								"box": {
+									"id": "obj-6",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										235,
+										310,
+										200,
+										35.0
+									],
+									"text": "output: the worker's audio, at the sample it stated",
+									"linecount": 2
+								}
+							},
+							{
+								"box": {
+									"id": "obj-7",
+									"maxclass": "newobj",
+									"numinlets": 2,
+									"numoutlets": 2,
+									"outlettype": [
+										"",
+										""
+									],
+									"patching_rect": [
+										400,
+										230,
+										91.6,
+										22.0
+									],
+									"text": "route status"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-8",
+									"maxclass": "newobj",
+									"numinlets": 11,
+									"numoutlets": 11,
+									"outlettype": [
+										"",
+										"",
+										"",
+										"",
+										"",
+										"",
+										"",
+										"",
+										"",
+										"",
+										""
+									],
+									"patching_rect": [
+										400,
+										265,
+										480,
+										22.0
+									],
+									"text": "route connected latency block underruns late_frames worker_underruns gaps compute_ms rtt_ms reconnects"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-9",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										400,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-10",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										400,
+										325,
+										90,
+										20.5
+									],
+									"text": "connected"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-11",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										448,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-12",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										448,
+										343,
+										90,
+										20.5
+									],
+									"text": "latency"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-13",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										496,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-14",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										496,
+										325,
+										90,
+										20.5
+									],
+									"text": "block"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-15",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										544,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-16",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										544,
+										343,
+										90,
+										20.5
+									],
+									"text": "underruns"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-17",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										592,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-18",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										592,
+										325,
+										90,
+										20.5
+									],
+									"text": "late_frames"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-19",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										640,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-20",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										640,
+										343,
+										90,
+										35.0
+									],
+									"text": "worker_underruns",
+									"linecount": 2
+								}
+							},
+							{
+								"box": {
+									"id": "obj-21",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										688,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-22",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										688,
+										325,
+										90,
+										20.5
+									],
+									"text": "gaps"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-23",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										736,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-24",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										736,
+										343,
+										90,
+										20.5
+									],
+									"text": "compute_ms"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-25",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										784,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-26",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										784,
+										325,
+										90,
+										20.5
+									],
+									"text": "rtt_ms"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-27",
+									"maxclass": "flonum",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										832,
+										300,
+										46,
+										22
+									],
+									"outlettype": [
+										"",
+										"bang"
+									],
+									"parameter_enable": 0,
+									"format": 6
+								}
+							},
+							{
+								"box": {
+									"id": "obj-28",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										832,
+										343,
+										90,
+										20.5
+									],
+									"text": "reconnects"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-29",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										400,
+										190,
+										53.8,
+										22.0
+									],
+									"text": "status"
+								}
+							}
+						],
+						"lines": [
+							{
+								"patchline": {
+									"source": [
+										"obj-2",
+										0
+									],
+									"destination": [
+										"obj-4",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-2",
+										0
+									],
+									"destination": [
+										"obj-4",
+										1
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-4",
+										0
+									],
+									"destination": [
+										"obj-5",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-4",
+										1
+									],
+									"destination": [
+										"obj-5",
+										1
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-4",
+										2
+									],
+									"destination": [
+										"obj-7",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-7",
+										0
+									],
+									"destination": [
+										"obj-8",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										0
+									],
+									"destination": [
+										"obj-9",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										1
+									],
+									"destination": [
+										"obj-11",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										2
+									],
+									"destination": [
+										"obj-13",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										3
+									],
+									"destination": [
+										"obj-15",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										4
+									],
+									"destination": [
+										"obj-17",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										5
+									],
+									"destination": [
+										"obj-19",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										6
+									],
+									"destination": [
+										"obj-21",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										7
+									],
+									"destination": [
+										"obj-23",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										8
+									],
+									"destination": [
+										"obj-25",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-8",
+										9
+									],
+									"destination": [
+										"obj-27",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-29",
+										0
+									],
+									"destination": [
+										"obj-4",
+										2
+									]
+								}
+							}
+						]
+					},
+					"saved_object_attributes": {
+						"globalpatchername": ""
+					}
+				}
+			},
+			{
+				"box": {
+					"id": "obj-4",
+					"maxclass": "newobj",
+					"numinlets": 0,
+					"numoutlets": 0,
+					"patching_rect": [
+						320,
+						20,
+						60.1,
+						22.0
+					],
+					"text": "p setup",
+					"patcher": {
+						"fileversion": 1,
+						"appversion": {
+							"major": 9,
+							"minor": 0,
+							"revision": 5,
+							"architecture": "x64",
+							"modernui": 1
+						},
+						"classnamespace": "box",
+						"rect": [
+							0,
+							26,
+							900,
+							560
+						],
+						"gridsize": [
+							15.0,
+							15.0
+						],
+						"showontab": 1,
+						"boxes": [
+							{
+								"box": {
+									"id": "obj-1",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										10,
+										500,
+										25.6
+									],
+									"text": "Setup and troubleshooting (more in docs/max.md)",
+									"fontsize": 16
+								}
+							},
+							{
+								"box": {
+									"id": "obj-2",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										50,
+										560,
+										49.5
+									],
+									"text": "No sound, console says `Cannot find module 'zeromq'`: the npm packages are missing. Click below once (needs the internet), or run `npm ci` in the package's javascript folder.",
+									"linecount": 3
+								}
+							},
+							{
+								"box": {
+									"id": "obj-3",
+									"maxclass": "newobj",
+									"numinlets": 3,
+									"numoutlets": 3,
+									"outlettype": [
+										"",
+										"",
+										""
+									],
+									"patching_rect": [
+										20,
+										250,
+										150,
+										22.0
+									],
+									"text": "lmdm.bridge"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-4",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										20,
+										110,
+										129.39999999999998,
+										22.0
+									],
+									"text": "script npm install"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-5",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										150,
+										560,
+										49.5
+									],
+									"text": "`status connected 0` and `reconnecting ... no welcome`: the worker is not running or listens elsewhere; start it with `lmdm serve` and check the port. The bridge keeps trying and says hello again when the worker restarts.",
+									"linecount": 3
+								}
+							},
+							{
+								"box": {
+									"id": "obj-6",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										300,
+										560,
+										49.5
+									],
+									"text": "`the worker takes sample rates ...`: set Max's audio to 44100 or 48000 Hz.\n`underruns` rising: the worker is slower than real time; use a smaller model, a GPU, or raise `lookahead` (frames).",
+									"linecount": 3
+								}
+							},
+							{
+								"box": {
+									"id": "obj-7",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										300,
+										110,
+										104.2,
+										22.0
+									],
+									"text": "lookahead 8192"
+								}
+							}
+						],
+						"lines": [
+							{
+								"patchline": {
+									"source": [
+										"obj-4",
+										0
+									],
+									"destination": [
+										"obj-3",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-7",
+										0
+									],
+									"destination": [
+										"obj-3",
+										2
+									]
+								}
+							}
+						]
+					},
+					"saved_object_attributes": {
+						"globalpatchername": ""
+					}
+				}
+			}
+		],
+		"lines": []
+	}
+}
