@@ -17,6 +17,7 @@ import zmq
 from bridge import osc
 from bridge import protocol as W
 from bridge.engine_thread import OSC, EngineThread
+from bridge.params import ParamError, validate
 
 log = logging.getLogger("lmdm.server")
 
@@ -191,7 +192,6 @@ class Worker:
         elif isinstance(msg, W.Ping):
             self._send(ident, W.Pong(t=msg.t))
         elif isinstance(msg, W.Param):
-            from bridge.params import ParamError, validate
             try:
                 value = validate(msg.name, msg.value)
             except ParamError as exc:
