@@ -24,7 +24,7 @@ def n_frames(samples: int, hop: int) -> int:
 
 def _mono(audio: np.ndarray) -> np.ndarray:
     """[samples], [samples, channels] (soundfile layout) or [channels, samples] with channels <= 2 -> float64 mono."""
-    a = np.asarray(audio, dtype=np.float64)
+    a = np.asarray(audio, dtype=np.float32)
     if a.ndim == 1:
         return a
     if a.ndim != 2:
@@ -37,7 +37,7 @@ def _mono(audio: np.ndarray) -> np.ndarray:
 def _frames(x: np.ndarray, hop: int) -> np.ndarray:
     """[frames, hop] view of x zero-padded to a whole number of frames."""
     f = n_frames(len(x), hop)
-    padded = np.zeros(f * hop)
+    padded = np.zeros(f * hop, dtype=x.dtype)
     padded[: len(x)] = x
     return padded.reshape(f, hop)
 

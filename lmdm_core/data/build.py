@@ -93,8 +93,9 @@ def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:
                      timeout=cfg.timeout)
         audio, gain_db = stems.level(out.stems)
         folder = Path(cfg.out_dir) / "renders" / entry.id
-        files = stems.write(folder, audio, cfg.sample_rate, cfg.with_stems)
-        mix_curves = features.curves(audio.sum(axis=0), cfg.sample_rate, cfg.hop)
+        mix = audio.sum(axis=0)
+        files = stems.write(folder, audio, cfg.sample_rate, cfg.with_stems, mix)
+        mix_curves = features.curves(mix, cfg.sample_rate, cfg.hop)
         stem_curves = np.stack([features.curves(a, cfg.sample_rate, cfg.hop) for a in audio])
         np.save(folder / "curves.npy", mix_curves)
         np.save(folder / "stem_curves.npy", stem_curves)

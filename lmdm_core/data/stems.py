@@ -18,29 +18,36 @@ PEAK = 0.95              # never above this (no clipping in 16 bit)
 def level(stems: np.ndarray, target_db: float = TARGET_DB, peak: float = PEAK) -> tuple[np.ndarray, float]:
     """Scale [voices, samples, channels] stems so their sum sits at target_db RMS with peak <= `peak`; returns
     (scaled stems, gain in dB)."""
-    mix = stems.sum(axis=0)
-    rms = float(np.sqrt(np.mean(mix.astype(np.float64) ** 2)))
-    top = float(np.max(np.abs(mix))) if mix.size else 0.0
+    mix = stems.sum(axis=0).ravel()
+    if not mix.size:
+        return stems, 0.0
+    rms = float(np.sqrt(np.vdot(mix, mix) / mix.size))
+    top = float(max(mix.max(), -mix.min()))
     if rms <= 0 or top <= 0:
         return stems, 0.0
     gain = min(10 ** (target_db / 20) / rms, peak / top)
-    return (stems * gain).astype(np.float32), float(20 * np.log10(gain))
+    return (stems * np.float32(gain)).astype(np.float32, copy=False), float(20 * np.log10(gain))
 
 
 def stem_name(k: int) -> str:
     return f"stem{k}.flac"
 
 
-def write(folder: Path, stems: np.ndarray, sample_rate: int, with_stems: bool = True) -> list[str]:
-    """Write mix.flac (and stem files) into folder; returns the file names written."""
+def write(folder: Path, stems: np.ndarray, sample_rate: int, with_stems: bool = True,
+          mix: np.ndarray | None = None) -> list[str]:
+    """Write mix.flac (and stem files) into folder; returns the file names written. `mix` defaults to the stems' sum."""
     folder.mkdir(parents=True, exist_ok=True)
     names = ["mix.flac"]
-    sf.write(folder / "mix.flac", stems.sum(axis=0), sample_rate, subtype="PCM_16")
+    _flac(folder / "mix.flac", stems.sum(axis=0) if mix is None else mix, sample_rate)
     if with_stems and len(stems) > 1:
         for k, stem in enumerate(stems):
-            sf.write(folder / stem_name(k), stem, sample_rate, subtype="PCM_16")
+            _flac(folder / stem_name(k), stem, sample_rate)
             names.append(stem_name(k))
     return names
+
+
+def _flac(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    sf.write(path, audio, sample_rate, format="FLAC", subtype="PCM_16", compression_level=0.0)
 
 
 def read(folder: Path, name: str = "mix.flac") -> tuple[np.ndarray, int]:
