@@ -56,6 +56,10 @@ test("input streams to the worker and comes back at the sample positions it stat
 test("bad messages from the patch give clear errors, and the stream goes on", async (t) => {
   const bridge = await connectedBridge();
   try {
+    assert.ok(bridge.outlets.some((o) => o[0] === "ready"), "the script says `ready` when it starts");
+    bridge.send("downbeat");
+    await waitFor(() => bridge.errors().length > 0, 5000, "an error for a downbeat before the clock runs");
+    assert.match(bridge.errors()[0], /downbeat: the clock has not started/);
     const patch = new SimulatedPatch(bridge, { rate: RATE });
     await patch.run(0.3);
     const bad = [
@@ -86,9 +90,14 @@ test("bad messages from the patch give clear errors, and the stream goes on", as
     patch.v8.ctx.generated(10, 2, 0.5);
     assert.equal(patch.v8.errors.length, v8errors + 2);
 
-    // a good parameter is acknowledged, and audio still comes back in place
+    // good parameters are acknowledged; `downbeat` sends the clock position as `bar`
     bridge.send("param", "gain", 1);
     await waitFor(() => bridge.outlets.some((o) => o[0] === "ack" && o[1] === "gain"), 5000, "ack gain");
+    const clockBefore = patch.clock;
+    bridge.send("downbeat");
+    await waitFor(() => bridge.outlets.some((o) => o[0] === "ack" && o[1] === "bar"), 5000, "ack bar");
+    const bar = bridge.outlets.find((o) => o[0] === "ack" && o[1] === "bar")[2];
+    assert.ok(bar > 0 && bar <= clockBefore, `bar ${bar} is a clock position the patch has reached (${clockBefore})`);
     const c0 = patch.clock;
     const latency = bridge.status("latency");
     await patch.run(1.0);
