@@ -63,7 +63,30 @@ def round_trip(frames: int = 256, rate: int = 48000, channels: int = 2, count: i
     ms = times * 1e3
     return {"frames": frames, "rate": rate, "channels": channels, "count": count,
             "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "max_ms": float(ms.max())}
+            "max_ms": float(ms.max()), "samples_ms": ms.round(4).tolist()}
+
+
+def plot(results: dict, path: str) -> None:
+    """Round-trip histogram (and the memory curve when measured) as one PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mem = results.get("memory")
+    fig, axes = plt.subplots(1, 2 if mem else 1, figsize=(11 if mem else 6, 4), squeeze=False)
+    rt = results["round_trip"]
+    ax = axes[0][0]
+    ax.hist(rt["samples_ms"], bins=200, log=True)
+    for q, style in (("p50_ms", "--"), ("p99_ms", ":")):
+        ax.axvline(rt[q], color="k", linestyle=style, label=f"{q[:3]} {rt[q]:.3f} ms")
+    ax.set(xlabel="round trip (ms)", ylabel="messages", title=f"loopback, {rt['frames']} frames, {rt['count']} msgs")
+    ax.legend()
+    if mem:
+        ax = axes[0][1]
+        ax.plot([r["t_s"] / 60 for r in mem], [r["rss_mib"] for r in mem], marker="o")
+        ax.set(xlabel="minutes of streaming", ylabel="worker RSS (MiB)", title="worker memory", ylim=(0, None))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 def blocks_per_second(seconds: float = 20.0, rate: int = 44100, model: str | None = None) -> dict:

@@ -58,6 +58,12 @@ class Client:
         self.sock.connect(self.address)
         self._last_heard = time.monotonic()
 
+    def _rehello(self) -> None:
+        """New DEALER, hello again, without waiting: the welcome arrives through recv()."""
+        self._open()
+        self.send(self.hello)
+        self.reconnects += 1
+
     def reconnect(self) -> W.Welcome:
         self.reconnects += 1
         return self.connect()
@@ -101,6 +107,10 @@ class Client:
             if self.sock.poll(max(0, int(left * 1000)), zmq.POLLIN):
                 msg = W.decode(self.sock.recv(), W.TO_CLIENT)
                 self._last_heard = time.monotonic()
+                if isinstance(msg, W.Welcome):
+                    self.welcome = msg
+                elif isinstance(msg, W.Error) and msg.code == "no_session":
+                    self._rehello()  # the worker restarted (or freed us): open the session again
                 if not isinstance(msg, W.Pong):
                     return msg
             elif left <= 0:
@@ -136,10 +146,8 @@ class Client:
         hb = (self.welcome.heartbeat_ms if self.welcome else 1000) / 1000
         now = time.monotonic()
         if now - self._last_heard > 3 * hb:
-            self._open()
-            self.send(self.hello)
-            self.reconnects += 1
-            self._last_heard = self._last_ping = now
+            self._rehello()
+            self._last_ping = now
             return True
         if now - self._last_ping >= hb:
             self.send(W.Ping(t=now))

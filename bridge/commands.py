@@ -287,14 +287,16 @@ def doctor(model: str | None, zmq_port: int, osc_port: int) -> None:
               help="stream in real time this long and report worker RSS each minute (10 for the 1 vs 10 min figure)")
 @click.option("--memory-model", default="loopback", show_default=True, help="engine for the memory run")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="also write results here")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="PNG: round-trip histogram (and memory curve)")
 def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None, memory_minutes: float,
-                 memory_model: str, json_path: str | None) -> None:
+                 memory_model: str, json_path: str | None, plot_path: str | None) -> None:
     """Frame round trip on loopback (p50/p99, no model time), blocks/s with the model, memory over time.
 
     \b
     Examples:
       lmdm bench bridge                                   # round trip + blocks/s, about 40 s
-      lmdm bench bridge --bps-seconds 0 --memory-minutes 10 --json mem.json
+      lmdm bench bridge --bps-seconds 0 --memory-minutes 10 --json mem.json --plot bridge.png
     """
     import json
 
@@ -316,3 +318,6 @@ def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None,
     if json_path:
         with open(json_path, "w") as f:
             json.dump(results, f, indent=2, default=str)
+    if plot_path:
+        B.plot(results, plot_path)
+        click.echo(f"wrote {plot_path}")
