@@ -140,6 +140,7 @@ test("a worker restart is survived: the bridge says hello again and audio resume
       assert.ok(a.correct >= BLOCK, `${a.correct} frames right after the restart`);
       assert.ok(a.silent <= patch.lateFrames);
     }
+    assert.equal(bridge.status("reconnects"), 2, "one reconnection per restart");
     assert.equal(bridge.exited, false, bridge.stderr);
   } finally {
     await bridge.stop();

@@ -30,6 +30,8 @@ class Session extends EventEmitter {
     this.welcome = null;
     this.heartbeatMs = DEFAULT_HEARTBEAT_MS;
     this.stats = { dropped: 0, reconnects: 0, rtt_ms: 0 };
+    this.welcomed = false;        // a session was open once: the next welcome is a reconnection
+    this.retrying = false;        // retries after the first are silent until a welcome
     this.timer = null;
   }
 
@@ -67,8 +69,8 @@ class Session extends EventEmitter {
   /** Start over with a new DEALER (the doc's reconnection rule). */
   reconnect(reason) {
     if (this.state === "closed" && this.timer === null) return;
-    this.stats.reconnects++;
-    this.emit("log", "warn", `reconnecting to ${this.endpoint}: ${reason}`);
+    if (!this.retrying) this.emit("log", "warn", `reconnecting to ${this.endpoint}: ${reason} (retrying quietly)`);
+    this.retrying = true;
     this._connect(reason);
   }
 
@@ -155,6 +157,9 @@ class Session extends EventEmitter {
     }
     switch (msg.type) {
       case "welcome":
+        if (this.welcomed) this.stats.reconnects++;
+        this.welcomed = true;
+        this.retrying = false;
         this.welcome = msg;
         this.heartbeatMs = msg.heartbeat_ms > 0 ? msg.heartbeat_ms : DEFAULT_HEARTBEAT_MS;
         this.state = "open";

@@ -749,7 +749,7 @@
 				"patchline": {
 					"source": [
 						"obj-17",
-						2
+						3
 					],
 					"destination": [
 						"obj-19",
