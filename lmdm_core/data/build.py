@@ -10,6 +10,7 @@ Output layout under --out:
     renders/<id>/stem_curves.npy          [voices, 3, frames] curves of each voice alone
     renders/<id>/render.mid               the exact MIDI that was rendered
     manifest.jsonl, summary.json          see manifest.py
+    summary.png                           hours per collection, pitch agreement, one render's curves vs its MIDI
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ class BuildConfig:
     seed: int = 0
     workers: int = 1
     progress: bool = True
+    plot: bool = True                  # summary.png when matplotlib is there
 
 
 @dataclass
@@ -166,7 +168,14 @@ def build(cfg: BuildConfig) -> dict:
     jobs = [(info, k, cfg) for info in infos for k in range(cfg.renders) if f"{info.slug}-r{k}" not in done]
     for entry in _pool_map(_render_job, jobs, cfg.workers, "render", cfg.progress):
         manifest.append(entry)
-    return manifest.summary()
+    summary = manifest.summary()
+    if cfg.plot:
+        try:
+            from lmdm_core.data.plot import plot_summary
+            plot_summary(cfg.out_dir)
+        except ImportError:  # no matplotlib (the GPU machine): the numbers are in summary.json
+            pass
+    return summary
 
 
 def run(works_dir: Path, out_dir: Path, collections: list[str] | None = None, limit: int | None = None,

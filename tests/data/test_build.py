@@ -66,6 +66,7 @@ def test_build_manifest_captions_and_resume(works_dir, tmp_path):
         assert e.key in e.caption and e.mode in e.caption
         assert any(w in e.caption for w in ("largo", "adagio", "andante", "moderato", "allegro", "presto"))
         assert "BPM" in e.caption
+    assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert summary["seconds"] == round(total, 2)
     assert summary["hours"] == round(total / 3600, 4)
     variations = {(e.work, e.transpose, e.tempo_factor, e.ensemble) for e in entries}
@@ -83,10 +84,10 @@ def test_build_manifest_captions_and_resume(works_dir, tmp_path):
     assert len(redone) == 4 and json.loads(redone[-1]) == json.loads(lines[-1])
 
 
-def test_python_module_runs_without_click_or_music21(works_dir, tmp_path):
-    """The GPU machine path: `PYTHONPATH=. python3 -m lmdm_core.data.build` with neither click nor music21."""
+def test_python_module_runs_without_click_music21_matplotlib(works_dir, tmp_path):
+    """The GPU machine path: `PYTHONPATH=. python3 -m lmdm_core.data.build` without click, music21 or matplotlib."""
     blocker = tmp_path / "blocked"
-    for name in ("click", "music21"):
+    for name in ("click", "music21", "matplotlib"):
         (blocker / name).mkdir(parents=True)
         (blocker / name / "__init__.py").write_text(f"raise ImportError('{name} is not installed here')\n")
     env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{REPO}"}
@@ -98,7 +99,7 @@ def test_python_module_runs_without_click_or_music21(works_dir, tmp_path):
     assert "2 renders of 2 works" in done.stdout
     entries = Manifest(out).entries()
     assert len(entries) == 2 and all(e.status == "ok" and e.files[0] == "mix.flac" for e in entries)
-    assert not list(out.glob("renders/*/stem0.flac"))
+    assert not list(out.glob("renders/*/stem0.flac")) and not (out / "summary.png").exists()
     # Asking it to export without music21 is a clear error, not a traceback.
     bad = subprocess.run(cmd[:3] + ["--works", str(tmp_path / "empty"), "--out", str(out)], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
