@@ -52,7 +52,6 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
       lmdm serve --zmq tcp://0.0.0.0:5555 --osc 0.0.0.0:9000   # reachable from the network
       lmdm serve --zmq tcp://127.0.0.1:0 --osc 127.0.0.1:0     # free ports (printed on start)
     """
-    from bridge.engines import load_engine
     from bridge.server import ServerConfig, Worker
 
     _setup_logging(verbose)
@@ -60,10 +59,7 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     cfg = ServerConfig(zmq=zmq_addr, osc_host=osc[0] if osc else "127.0.0.1", osc_port=osc[1] if osc else None,
                        osc_reply=_hostport(osc_reply), heartbeat_ms=heartbeat_ms,
                        client_timeout_ms=int(client_timeout * 1000))
-    try:
-        engine = load_engine(model, block=block, device=device, margin_ms=margin_ms)
-    except (OSError, ValueError, KeyError) as exc:
-        raise click.ClickException(f"cannot load model {model!r}: {exc}") from None
+    engine = _engine(model, block, device, margin_ms)
     if getattr(engine, "untrained", False):
         click.secho("WARNING: no trained weights: the embedded model is UNTRAINED (random weights) and makes noise. "
                     "Pass --model PATH for a trained checkpoint.", fg="yellow", err=True)
@@ -107,8 +103,8 @@ def _engine(model: str | None, block: int, device: str, margin_ms: float):
 
     try:
         return load_engine(model, block=block, device=device, margin_ms=margin_ms)
-    except (OSError, ValueError, KeyError) as exc:
-        raise click.ClickException(f"cannot load model {model!r}: {exc}") from None
+    except Exception as exc:  # missing file, bad checkpoint, unknown device: one clear line, no traceback
+        raise click.ClickException(f"cannot load model {model!r}: {type(exc).__name__}: {exc}") from None
 
 
 SET_HELP = "stream parameter NAME=VALUE (docs/osc.md), repeatable"

@@ -47,3 +47,11 @@ def test_devices_and_doctor_run(tmp_path):
     assert "zmq port" in r.stdout and "model" in r.stdout and "loopback" in r.stdout
     r = run("doctor", "--model", str(tmp_path / "nope"))
     assert r.returncode == 1 and "FAIL  model" in r.stdout
+
+
+def test_serve_refuses_a_missing_or_broken_model_in_one_line(tmp_path):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{}")
+    for model in (tmp_path / "missing", tmp_path / "broken"):
+        r = run("serve", "--model", str(model), "--zmq", "tcp://127.0.0.1:0", "--osc", "none")
+        assert r.returncode != 0 and "cannot load model" in r.stderr and "Traceback" not in r.stderr
