@@ -13,7 +13,7 @@
 			100,
 			100,
 			900,
-			620
+			660
 		],
 		"gridsize": [
 			15.0,
@@ -49,7 +49,7 @@
 							0,
 							26,
 							900,
-							560
+							620
 						],
 						"gridsize": [
 							15.0,
@@ -285,9 +285,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										560,
+										600,
 										230,
-										300,
+										280,
 										64.0
 									],
 									"text": "connects by itself on load to 127.0.0.1:5555 (or the port argument); a worker on another machine needs `lmdm serve --zmq tcp://0.0.0.0:5555` there",
