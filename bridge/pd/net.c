@@ -14,7 +14,8 @@
 #include <time.h>
 #include <zmq.h>
 
-#define POLL_MS 2
+#define POLL_MS 2                   /* socket poll while connected: input leaves within ~2 ms of perform */
+#define IDLE_MS 20                  /* no socket: only commands to watch for */
 #define REQUEST_CHUNK 2048          /* frames requested beyond clock + latency */
 #define SEND_MAX 4096               /* input frames per audio message */
 #define HELLO_HEARTBEAT_MS 1000     /* before a welcome tells us the worker's heartbeat */
@@ -438,7 +439,7 @@ static void *net_main(void *arg)
             zmq_poll(&item, 1, POLL_MS);
             receive_all(n);
         } else {
-            struct timespec ts = {0, POLL_MS * 1000000L};
+            struct timespec ts = {0, IDLE_MS * 1000000L};
             nanosleep(&ts, NULL);
         }
         if (n->state == NET_LIVE) {
