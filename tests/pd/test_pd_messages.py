@@ -32,3 +32,30 @@ def test_messages_against_worker(external, serve, tmp_path):
     assert worker_status and len(worker_status[-1]) == 7 and worker_status[-1][-1] == 4096, out
     lead = reported(out, "lead")[-1]
     assert lead[3] > 0 and 0 <= lead[0] <= lead[1] <= lead[2] <= 4096 + 2048, out
+
+
+def test_delete_and_recreate_while_streaming(external, serve, tmp_path):
+    """Deleting lmdm~ joins its network thread off the audio path; a new one in its place connects again."""
+    worker = serve(block=4096)
+    patch = tmp_path / "dyn.pd"
+    obj = f"lmdm~ 1 1 {worker.address}"
+    patch.write_text("\n".join([
+        "#N canvas 0 0 600 400 12;",
+        "#N canvas 0 0 300 200 sub 0;",
+        f"#X obj 10 10 {obj} dyn;",
+        "#X restore 10 150 pd sub;",                               # 0
+        "#X obj 10 10 loadbang;",                                  # 1
+        "#X msg 10 40 \\; pd dsp 1;",                              # 2
+        "#X obj 10 70 delay 1500;",                                # 3
+        f"#X msg 10 100 \\; pd-sub clear \\; pd-sub obj 10 10 {obj} dyn2 \\; pd-sub obj 10 60 print info "
+        "\\; pd-sub connect 0 1 1 0;",                             # 4
+        "#X obj 200 70 delay 3000;",                               # 5
+        "#X msg 200 100 \\; pd quit;",                             # 6
+        "#X connect 1 0 2 0;", "#X connect 1 0 3 0;", "#X connect 3 0 4 0;", "#X connect 1 0 5 0;",
+        "#X connect 5 0 6 0;",
+    ]) + "\n")
+    out = run_pd(patch, timeout=30)
+    assert "pd killed after timeout" not in out, out
+    assert not errors_in(out), out
+    assert "as 'dyn':" in out and "as 'dyn2':" in out, out
+    assert reported(out, "latency") == [[4096.0]], out     # the new object's welcome, on its own info outlet
