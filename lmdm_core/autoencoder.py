@@ -31,7 +31,10 @@ class Snake(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         alpha = self.alpha.exp()[None, :, None]
         inv_beta = 1.0 / (self.beta.exp()[None, :, None] + 1e-9)
-        return x + inv_beta * torch.sin(x * alpha).pow(2)
+        s = torch.sin(x * alpha)
+        if torch.is_grad_enabled():
+            return x + inv_beta * s * s
+        return s.mul_(s).mul_(inv_beta).add_(x)       # inference: reuse one temporary (this runs at audio rate)
 
 
 def _act(cfg: AutoencoderConfig, channels: int) -> nn.Module:

@@ -1,0 +1,156 @@
+"""AudioStream over the embedded (tiny, untrained) model: shapes, modes, determinism, bad input, parameters."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+import lmdm_core.pipeline as pipeline
+from lmdm_core.pipeline import AudioStream, LoadedModel, load_model
+
+
+@pytest.fixture(scope="module")
+def model() -> LoadedModel:
+    return load_model(None)
+
+
+def _stream(model: LoadedModel, seed: int = 0, mode: str = "delay", prompt: str = "") -> AudioStream:
+    """A stream with 2 sampler steps (keeps the tests cheap; the step count is not what they check)."""
+    s = AudioStream(model, seed=seed)
+    s.set_param("steps", 2)
+    s.set_param("mode", mode)
+    s.set_param("prompt", prompt)
+    return s
+
+
+def _blocks(s: AudioStream, n: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [(0.2 * rng.standard_normal((s.channels, s.block_samples))).astype(np.float32) for _ in range(n)]
+
+
+def _run(s: AudioStream, blocks: list[np.ndarray]) -> list[np.ndarray]:
+    return [s.process(b) for b in blocks]
+
+
+def test_default_model_warns_that_it_is_untrained(caplog):
+    with caplog.at_level(logging.WARNING, logger="lmdm_core.pipeline"):
+        m = load_model(None)
+    assert "UNTRAINED" in caplog.text and m.source.startswith("embedded")
+
+
+def test_geometry(model):
+    s = AudioStream(model, seed=0)
+    assert (s.sample_rate, s.channels) == (44100, 2)
+    assert s.block_samples == model.stream.block * model.autoencoder.hop
+    assert s.decoder_latency % model.autoencoder.hop == 0
+
+
+@pytest.mark.parametrize("mode", ["text", "delay"])
+def test_blocks_are_finite_and_shaped(model, mode):
+    s = _stream(model)
+    assert s.set_param("mode", mode) == mode
+    outs = _run(s, _blocks(s, 2))
+    assert all(o.shape == (s.channels, s.block_samples) and o.dtype == np.float32 for o in outs)
+    assert all(np.isfinite(o).all() for o in outs)
+    assert np.abs(outs[-1]).max() > 0          # past the decoder latency there is sound
+
+
+def test_same_seed_same_output_other_seed_differs(model):
+    blocks = _blocks(AudioStream(model), 2)
+    a = _run(_stream(model, seed=7), blocks)
+    b = _run(_stream(model, seed=7), blocks)
+    c = _run(_stream(model, seed=8), blocks)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.allclose(a[-1], c[-1])
+
+
+def test_reset_replays_the_stream(model):
+    s = _stream(model, seed=3)
+    blocks = _blocks(s, 2)
+    first = _run(s, blocks)
+    s.reset()
+    assert all(np.array_equal(x, y) for x, y in zip(first, _run(s, blocks)))
+
+
+def test_delay_mode_puts_the_input_into_the_context(model):
+    s = _stream(model, mode="delay")
+    x = _blocks(s, 1, seed=4)[0]
+    s.process(x)
+    with torch.no_grad():
+        z = model.autoencoder.encode(torch.from_numpy(x)[None])
+    assert torch.allclose(s.gen.context[..., -model.stream.block:], z, atol=1e-5)
+    t = _stream(model, mode="text")
+    t.process(x)
+    assert not torch.allclose(t.gen.context[..., -model.stream.block:], z, atol=1e-3)
+
+
+def test_text_mode_ignores_the_input_delay_mode_follows_it(model):
+    def run(mode, seed):
+        s = _stream(model, mode=mode)
+        return _run(s, _blocks(s, 2, seed=seed))
+
+    assert all(np.array_equal(x, y) for x, y in zip(run("text", 1), run("text", 2)))
+    assert not np.allclose(run("delay", 1)[-1], run("delay", 2)[-1])
+
+
+def test_nan_input_is_handled(model):
+    s = _stream(model)
+    blocks = _blocks(s, 2)
+    blocks[0][0, 10] = np.nan
+    blocks[1][1, 3] = np.inf
+    outs = _run(s, blocks)
+    assert all(np.isfinite(o).all() for o in outs)
+    assert s.nonfinite_inputs == 2
+
+
+def test_wrong_block_shape_is_refused(model):
+    s = AudioStream(model)
+    with pytest.raises(ValueError, match="shape"):
+        s.process(np.zeros((s.channels, s.block_samples - 1), np.float32))
+
+
+def test_prompt_understood_and_changes_the_output(model):
+    s = _stream(model, mode="text")
+    assert s.set_param("prompt", "Warm strings with zorblat") == "Warm strings with zorblat"
+    assert s.understood == ["warm", "strings"]
+    a = _run(s, _blocks(s, 2))
+    t = _stream(model, mode="text", prompt="dark techno")
+    assert t.understood == ["dark", "techno"]
+    assert not np.allclose(a[-1], _run(t, _blocks(t, 2))[-1])
+
+
+def test_parameters_apply_and_refuse_bad_values(model):
+    s = AudioStream(model, seed=0)
+    assert s.set_param("steps", 2.0) == 2 and s.sampler.steps == 2
+    assert s.set_param("cfg", 2.5) == 2.5
+    assert s.set_param("seed", 11) == 11
+    assert s.set_param("blend", 0.5) == 0.5
+    s.process(_blocks(s, 1)[0])                         # guidance on: still runs
+    assert s.set_param("cfg", 1.0) == 1.0
+    assert np.isfinite(s.process(_blocks(s, 1)[0])).all()
+    assert model.sampler.steps == 8                     # the shared model is untouched
+    for name, value, msg in [("steps", 0, "between 1 and 64"), ("steps", 2.5, "whole number"),
+                             ("cfg", float("nan"), "between"), ("mode", "karaoke", "one of"),
+                             ("mode", "jam", "'stem' input"), ("prompt", 5, "must be text"),
+                             ("prompt", "x" * 501, "at most 500"), ("volume", 1, "unknown parameter 'volume'"),
+                             ("seed", True, "must be a number")]:
+        with pytest.raises(ValueError, match=msg):
+            s.set_param(name, value)
+
+
+def test_missing_model_path_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "absent")):
+        load_model(tmp_path / "absent")
+
+
+def test_weights_dir_checkpoint_is_preferred(model, tmp_path, monkeypatch, caplog):
+    model.save(tmp_path / "weights")
+    monkeypatch.setattr(pipeline, "WEIGHTS_DIR", tmp_path / "weights")
+    with caplog.at_level(logging.WARNING, logger="lmdm_core.pipeline"):
+        m = load_model(None)
+    assert m.source == str(tmp_path / "weights") and "UNTRAINED" not in caplog.text
+    blocks = _blocks(AudioStream(m), 2)
+    assert all(np.array_equal(x, y) for x, y in zip(_run(_stream(m, seed=1), blocks),
+                                                    _run(_stream(model, seed=1), blocks)))

@@ -1,0 +1,146 @@
+"""convert_saos on a synthetic stable-audio-tools state dict built from our own modules, renamed into SAOS layout."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from lmdm_core.checkpoint import CheckpointError, convert_saos, load_into, read_checkpoint, save_checkpoint
+from lmdm_core.conditions import Conditions
+from lmdm_core.pipeline import build_model
+
+
+# A shrunken copy of LMDM's saos_block_causal.json (same keys, tiny sizes).
+MODEL_CONFIG = {
+    "model_type": "diffusion_cond", "sample_size": 32 * 2048, "sample_rate": 44100, "audio_channels": 2,
+    "model": {
+        "pretransform": {"type": "autoencoder", "config": {
+            "encoder": {"type": "oobleck", "config": {"in_channels": 2, "channels": 8, "c_mults": [1, 2, 2, 4, 4],
+                                                      "strides": [2, 4, 4, 8, 8], "latent_dim": 128,
+                                                      "use_snake": True}},
+            "decoder": {"type": "oobleck", "config": {"out_channels": 2, "channels": 8, "c_mults": [1, 2, 2, 4, 4],
+                                                      "strides": [2, 4, 4, 8, 8], "latent_dim": 64,
+                                                      "use_snake": True, "final_tanh": False}},
+            "bottleneck": {"type": "vae"}, "latent_dim": 64, "downsampling_ratio": 2048, "io_channels": 2}},
+        "conditioning": {"configs": [{"id": "prompt", "type": "t5", "config": {"t5_model_name": "t5-base",
+                                                                               "max_length": 8}},
+                                     {"id": "seconds_total", "type": "number", "config": {"min_val": 0,
+                                                                                          "max_val": 256}}],
+                         "cond_dim": 32},
+        "diffusion": {"type": "dit", "input_add_ids": [["inpaint_mask", 1], ["inpaint_masked_input", 64]],
+                      "config": {"io_channels": 64, "embed_dim": 64, "depth": 2, "num_heads": 2,
+                                 "cond_token_dim": 32, "global_cond_dim": 32, "postpend": True,
+                                 "timestep_features_dim": 16,
+                                 "input_add_dims": [["inpaint_mask", 1], ["inpaint_masked_input", 64]],
+                                 "transformer_type": "continuous_transformer", "attn_kwargs": {"qk_norm": "ln"}}},
+        "io_channels": 64},
+    "training": {"inpainting": {"mask_kwargs": {"context_router_attention_pattern": "block-causal",
+                                                "block_causal_chunk_size": 8, "block_causal_window_chunks": 3}}},
+}
+CONDITIONER_KEYS = ["conditioner.conditioners.seconds_total.embedder.embedding.0.weight",
+                    "conditioner.conditioners.seconds_total.embedder.embedding.1.weight"]
+
+
+def _saos_state(dit: nn.Module, ae: nn.Module) -> dict[str, torch.Tensor]:
+    """Our weights under SAOS names: convs weight-normed (g, v), layer 0 self-attention split as LMDM stores it."""
+    g = torch.Generator().manual_seed(5)
+    out = {}
+    for k, v in dit.state_dict().items():
+        if k == "transformer.layers.0.self_attn.to_qkv.weight":
+            d = v.shape[1]
+            out["model.model.transformer.layers.0.self_attn.to_q.weight"] = v[:d].clone()
+            out["model.model.transformer.layers.0.self_attn.to_kv.weight"] = v[d:].clone()
+        else:
+            out["model.model." + k] = v.clone()
+    convs = {name for name, m in ae.named_modules() if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d))}
+    for k, v in ae.state_dict().items():
+        base = k[: -len(".weight")]
+        if k.endswith(".weight") and base in convs:
+            scale = torch.rand(v.shape[0], *([1] * (v.ndim - 1)), generator=g) + 0.5   # v is any rescaled weight
+            out[f"pretransform.model.{base}.weight_v"] = v * scale
+            out[f"pretransform.model.{base}.weight_g"] = v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1)))
+        else:
+            out["pretransform.model." + k] = v.clone()
+    for k in CONDITIONER_KEYS:
+        out[k] = torch.randn(4, 4, generator=g)
+    return out
+
+
+@pytest.fixture(scope="module")
+def converted():
+    from lmdm_core.checkpoint import saos_configs
+    torch.manual_seed(1)
+    ref = build_model(saos_configs(MODEL_CONFIG), "reference")
+    return ref, convert_saos(_saos_state(ref.dit, ref.autoencoder), MODEL_CONFIG)
+
+
+def test_configs_follow_model_config(converted):
+    _, conv = converted
+    dit, ae, stream, text = (conv.configs[s] for s in ("dit", "autoencoder", "stream", "text"))
+    assert (dit.embed_dim, dit.depth, dit.num_heads, dit.cond_token_dim, dit.global_cond_dim) == (64, 2, 2, 32, 32)
+    assert dit.input_adds == {"context": 65} and dit.max_cond_tokens == 8 and dit.rope_dims == 32
+    assert (ae.channels, ae.c_mults, ae.latent_dim, ae.use_snake, ae.final_tanh) == (8, [1, 2, 2, 4, 4], 64, True,
+                                                                                      False)
+    assert (stream.context, stream.block, stream.window_chunks, stream.attention) == (24, 8, 3, "block_causal")
+    assert (text.kind, text.dim, text.max_tokens) == ("t5", 32, 8)
+
+
+def test_conversion_reproduces_the_modules(converted):
+    ref, conv = converted
+    assert conv.unused == sorted(CONDITIONER_KEYS)
+    fresh = build_model(conv.configs, "converted")
+    load_into({"dit": fresh.dit, "autoencoder": fresh.autoencoder}, conv.tensors, "SAOS")
+    g = torch.Generator().manual_seed(2)
+    z = torch.randn(1, 64, 3, generator=g)
+    x = torch.randn(1, 64, 8, generator=g)
+    cond = Conditions(torch.randn(1, 4, 32, generator=g), torch.ones(1, 4, dtype=torch.bool),
+                      torch.randn(1, 32, generator=g))
+    with torch.no_grad():
+        assert torch.allclose(fresh.autoencoder.decode(z), ref.autoencoder.decode(z), atol=1e-5)
+        audio = ref.autoencoder.decode(z)
+        assert torch.allclose(fresh.autoencoder.encode(audio), ref.autoencoder.encode(audio), atol=1e-5)
+        t = torch.full((1,), 0.3)
+        assert torch.allclose(fresh.dit(x, t, cond), ref.dit(x, t, cond), atol=1e-5)
+
+
+def test_converted_weights_save_as_an_lmdm_checkpoint(converted, tmp_path):
+    _, conv = converted
+    fresh = build_model(conv.configs, "converted")
+    load_into({"dit": fresh.dit, "autoencoder": fresh.autoencoder}, conv.tensors, "SAOS")
+    save_checkpoint(tmp_path / "ck", {"dit": fresh.dit, "autoencoder": fresh.autoencoder}, conv.configs)
+    ck = read_checkpoint(tmp_path / "ck")
+    assert ck.configs["text"].kind == "t5" and set(ck.tensors) == set(conv.tensors)
+
+
+def test_unfoldable_state_is_reported(converted):
+    ref, conv = converted
+    broken = dict(conv.tensors)
+    del broken["autoencoder.decoder.layers.1.layers.1.weight"]
+    fresh = build_model(conv.configs, "converted")
+    with pytest.raises(CheckpointError, match="missing key autoencoder.decoder.layers.1.layers.1.weight"):
+        load_into({"dit": fresh.dit, "autoencoder": fresh.autoencoder}, broken, "SAOS")
+
+
+@pytest.mark.parametrize("make", [nn.Conv1d, nn.ConvTranspose1d])
+def test_fold_matches_torch_weight_norm(make):
+    """Both torch spellings of weight norm (old weight_g/_v and parametrizations) fold to the weight torch uses."""
+    import warnings
+
+    from lmdm_core.checkpoint import fold_weight_norm
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = nn.utils.weight_norm(make(4, 3, 5))
+    new = nn.utils.parametrizations.weight_norm(make(4, 3, 5))
+    for m in (old, new):
+        with torch.no_grad():
+            for p in m.parameters():
+                p.add_(torch.rand_like(p))      # g no longer equals ‖v‖
+        sd = {f"conv.{k}": v for k, v in m.state_dict().items()}
+        folded = fold_weight_norm(sd)
+        assert set(folded) == {"conv.weight", "conv.bias"}
+        x = torch.randn(1, 4, 16)
+        plain = make(4, 3, 5)
+        plain.load_state_dict({k[len("conv."):]: v for k, v in folded.items()})
+        with torch.no_grad():
+            assert torch.allclose(plain(x), m(x), atol=1e-5)
