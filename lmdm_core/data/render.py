@@ -43,7 +43,11 @@ def _soundfont_bytes(path: str) -> bytes:
 
 
 def _synth(soundfont: str, sample_rate: int):
-    import tinysoundfont  # imported here so the rest of the data package loads without it
+    try:
+        import tinysoundfont  # imported here so the rest of the data package loads without it
+    except ImportError as err:
+        raise RenderError("tinysoundfont is missing: `pip install --no-deps tinysoundfont` (its declared pyaudio "
+                          "dependency is only for live playback)") from err
 
     synth = tinysoundfont.Synth(samplerate=sample_rate)
     try:

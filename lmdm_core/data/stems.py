@@ -16,8 +16,8 @@ PEAK = 0.95              # never above this (no clipping in 16 bit)
 
 
 def level(stems: np.ndarray, target_db: float = TARGET_DB, peak: float = PEAK) -> tuple[np.ndarray, float]:
-    """Scale [voices, samples, channels] stems so their sum sits at target_db RMS with peak <= `peak`; returns
-    (scaled stems, gain in dB)."""
+    """Scale float32 [voices, samples, channels] stems in place so their sum sits at target_db RMS with peak <= `peak`;
+    returns (the stems, gain in dB)."""
     mix = stems.sum(axis=0).ravel()
     if not mix.size:
         return stems, 0.0
@@ -26,7 +26,8 @@ def level(stems: np.ndarray, target_db: float = TARGET_DB, peak: float = PEAK) -
     if rms <= 0 or top <= 0:
         return stems, 0.0
     gain = min(10 ** (target_db / 20) / rms, peak / top)
-    return (stems * np.float32(gain)).astype(np.float32, copy=False), float(20 * np.log10(gain))
+    stems *= np.float32(gain)
+    return stems, float(20 * np.log10(gain))
 
 
 def stem_name(k: int) -> str:
