@@ -64,8 +64,10 @@ class Variation:
 def _variation(info: corpus.WorkInfo, k: int, seed: int, mid, voices: int) -> Variation:
     """Ensemble, stereo placement, transposition and tempo of render k, seeded by work and k (reruns choose the same).
     Render 0 keeps the written key and tempo."""
+    ensembles = sorted(captions.ENSEMBLES)
+    random.Random(f"{seed}:{info.id}").shuffle(ensembles)     # a work's renders take different ensembles
+    ensemble = ensembles[k % len(ensembles)]
     rng = random.Random(f"{seed}:{info.id}:{k}")
-    ensemble = rng.choice(sorted(captions.ENSEMBLES))
     width = rng.uniform(0, PAN_WIDTH)
     spots = [round(64 + width * (2 * v / (voices - 1) - 1)) if voices > 1 else 64 for v in range(voices)]
     rng.shuffle(spots)
