@@ -83,7 +83,7 @@ export function startBridge() {
   const bridge = {
     proc, outlets: [], posts: [], stderr: "", exited: false, onOutlet: null,
     send(selector, ...args) {
-      proc.stdin.write(`${JSON.stringify([selector, ...args])}\n`);
+      if (!proc.stdin.writableEnded) proc.stdin.write(`${JSON.stringify([selector, ...args])}\n`);
     },
     errors() {
       return this.posts.filter((p) => p.level === "error").map((p) => p.post);
@@ -163,7 +163,9 @@ export class SimulatedPatch {
     this.buffers = new Map([["lmdm.in", new StandInBuffer(ring, 2)], ["lmdm.out", new StandInBuffer(ring, 2)]]);
     this.v8 = loadBufferScript(this.buffers);
     this.clock = start;
-    this.heard = new Map();   // position -> [l, r] for every frame the output read
+    this.start = start;
+    this.heard = [new Float32Array(1 << 20), new Float32Array(1 << 20)];   // what [index~] played, from `start`
+    this.heardUntil = start;
     this.lateFrames = 0;
     this.v8.ctx.onOutlet = (msg) => {
       if (msg[0] === "late") this.lateFrames += msg[1];
@@ -183,9 +185,21 @@ export class SimulatedPatch {
       const slot = p % this.ring;
       inBuf.data[0][slot] = signal(p, 0);
       inBuf.data[1][slot] = signal(p, 1);
-      this.heard.set(p, [outBuf.data[0][slot], outBuf.data[1][slot]]);
+      const k = p - this.start;
+      if (k >= this.heard[0].length) this._grow();
+      this.heard[0][k] = outBuf.data[0][slot];
+      this.heard[1][k] = outBuf.data[1][slot];
     }
     this.clock += this.vector;
+    this.heardUntil = this.clock;
+  }
+
+  _grow() {
+    this.heard = this.heard.map((a) => {
+      const b = new Float32Array(a.length * 2);
+      b.set(a);
+      return b;
+    });
   }
 
   /** Run for `seconds` of audio in real time, or until `stop()` is true. */
@@ -215,9 +229,8 @@ export class SimulatedPatch {
     let silent = 0;
     let wrongCount = 0;
     const wrong = [];
-    for (let p = from; p < to; p++) {
-      const h = this.heard.get(p);
-      if (!h) continue;
+    for (let p = Math.max(from, this.start); p < Math.min(to, this.heardUntil); p++) {
+      const h = [this.heard[0][p - this.start], this.heard[1][p - this.start]];
       const e = this.expected(p, latency);
       if (h[0] === e[0] && h[1] === e[1]) correct++;
       else if (h[0] === 0 && h[1] === 0) silent++;

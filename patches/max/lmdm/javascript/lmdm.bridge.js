@@ -156,6 +156,11 @@ function requestAhead(clock) {
   const w = session.welcome;
   const lookahead = config.lookahead !== null ? config.lookahead : Math.max(w.latency, config.quantum);
   const target = clock + lookahead;
+  if (requestedUntil !== null && requestedUntil < clock) {
+    // we fell behind the clock: what was never requested is never played; count it as an underrun
+    counters.late_frames += clock - requestedUntil;
+    counters.underruns++;
+  }
   if (requestedUntil === null || requestedUntil < clock) requestedUntil = clock;
   if (target - requestedUntil < config.quantum) return;
   while (requestedUntil < target) {
