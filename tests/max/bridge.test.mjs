@@ -108,6 +108,9 @@ test("bad messages from the patch give clear errors, and the stream goes on", as
     // good parameters are acknowledged; `downbeat` sends the clock position as `bar`
     bridge.send("param", "gain", 1);
     await waitFor(() => bridge.outlets.some((o) => o[0] === "ack" && o[1] === "gain"), 5000, "ack gain");
+    bridge.send("param", "prompt", "warm", "analog", "pads");
+    await waitFor(() => bridge.outlets.some((o) => o[0] === "ack" && o[1] === "prompt"), 5000, "ack prompt");
+    assert.equal(bridge.outlets.find((o) => o[0] === "ack" && o[1] === "prompt")[2], "warm analog pads");
     const clockBefore = patch.clock;
     bridge.send("downbeat");
     await waitFor(() => bridge.outlets.some((o) => o[0] === "ack" && o[1] === "bar"), 5000, "ack bar");

@@ -128,13 +128,23 @@ function onWorkerMessage(msg) {
       counters.compute_ms = typeof msg.compute_ms === "number" ? msg.compute_ms : 0;
       return undefined;
     case "ack":
-      return maxApi.outlet("ack", msg.name, msg.value === null || msg.value === undefined ? "" : msg.value);
+      maxApi.outlet("ack", msg.name, atom(msg.value));
+      if (Array.isArray(msg.understood)) maxApi.outlet("understood", msg.name, ...msg.understood.map(atom));
+      return undefined;
     case "error":
       postError(`the worker refused ${msg.ref || "a message"} (${msg.code}): ${msg.text}`);
       return maxApi.outlet("error", msg.code, msg.text);
     default:
       return undefined;
   }
+}
+
+/** A worker value as one Max atom: numbers and strings as they are, booleans as 0/1, anything else as JSON. */
+function atom(value) {
+  if (typeof value === "number" || typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (value === null || value === undefined) return "";
+  return JSON.stringify(value);
 }
 
 /** Worker audio -> `generated <index> <channels> <samples...>` lists of at most config.chunk frames. */
