@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,3 +109,12 @@ def test_python_worker_messages_decode_in_js() -> None:
 def test_scripts_parse(name: str) -> None:
     proc = subprocess.run([_node(), "--check", str(JS_DIR / name)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_buffer_script_is_es5() -> None:
+    """lmdm.buffer.js also runs in Max 8's [js] (ES5): no arrows, let/const, template strings or spread."""
+    text = (JS_DIR / "lmdm.buffer.js").read_text()
+    code = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    code = re.sub(r"//[^\n]*", "", code)
+    found = re.findall(r"=>|\blet\s|\bconst\s|`|\.\.\.|\bclass\s", code)
+    assert not found, found

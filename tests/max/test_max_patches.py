@@ -169,3 +169,22 @@ def test_package_files() -> None:
     lock = _load(PKG / "javascript/package-lock.json")
     assert lock["packages"]["node_modules/zeromq"]["version"] == deps["zeromq"]
     assert lock["packages"]["node_modules/@msgpack/msgpack"]["version"] == deps["@msgpack/msgpack"]
+
+
+def test_abstraction_rings_agree() -> None:
+    """Inside [lmdm.bridge]: the clock wraps at the size the buffer~s are given, and the v8 script, poke~ and index~
+    name the buffer~s that exist, with the channels they have."""
+    patcher = _load(PKG / "patchers/lmdm.bridge.maxpat")["patcher"]
+    texts = [b["box"].get("text", "") for b in patcher["boxes"] if b["box"]["maxclass"] in ("newobj", "message")]
+    wraps = {int(t.split()[1]) for t in texts if t.startswith("%~ ")}
+    sizes = {int(t.split()[2]) for t in texts if t.startswith("loadmess sizeinsamps ")}
+    assert len(wraps) == 1 and wraps == sizes, (wraps, sizes)
+    buffers = {t.split()[1]: int(t.split()[3]) for t in texts if t.startswith("buffer~ ")}
+    v8 = next(t for t in texts if t.startswith("v8 ")).split()
+    assert v8[1] == "lmdm.buffer.js" and set(v8[2:4]) == set(buffers), (v8, buffers)
+    for t in texts:
+        if t.startswith(("poke~ ", "index~ ")):
+            name, channel = t.split()[1], int(t.split()[2])
+            assert name in buffers and 1 <= channel <= buffers[name], t
+    pokes = [t for t in texts if t.startswith("poke~ ")]
+    assert {t.split()[1] for t in pokes} == {v8[2]}, "poke~ writes the ring the v8 script reads"
