@@ -62,6 +62,8 @@ def run(name: str, patch: Path, seconds: float) -> dict:
                    messages=int(sum(r[3] for r in leads)),
                    jitter_max_window=max(r[2] - r[0] for r in leads))
     res["underruns"] = res["underruns"][-1][0] if res["underruns"] else None
+    worker = reported(out, "worker")
+    res["worker_underruns"] = worker[-1][3] if worker else None
     return res
 
 
@@ -86,11 +88,12 @@ def main() -> None:
         finally:
             worker.stop()
     print(f"{'run':40s} {'Pd CPU %':>9s} {'underruns':>9s} {'lead min':>9s} {'lead avg':>9s} {'lead max':>9s} "
-          f"{'msgs':>6s} {'max spread/s':>12s} {'load':>5s}")
+          f"{'msgs':>6s} {'max spread/s':>12s} {'load':>5s} {'worker underruns':>16s}")
     for r in results:
         lead = (f"{r['lead_min']:9.0f} {r['lead_avg']:9.0f} {r['lead_max']:9.0f} {r['messages']:6d} "
                 f"{r['jitter_max_window']:12.0f}" if "lead_min" in r else " " * 49)
-        print(f"{r['name']:40s} {r['cpu_pct']:9.2f} {str(r['underruns']):>9s} {lead} {r['load']:5.1f}")
+        print(f"{r['name']:40s} {r['cpu_pct']:9.2f} {str(r['underruns']):>9s} {lead} {r['load']:5.1f} "
+              f"{str(r['worker_underruns']):>16s}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import soundfile as sf
 
-from pdrun import Serve, finish_pd, recording_patch, reported, start_pd
+from pdrun import finish_pd, recording_patch, reported, start_pd
 
 SECONDS = 12.0
 BLOCK = 16384   # 0.37 s: room for a loaded machine; exactness is test_pd_loopback's job
