@@ -117,6 +117,10 @@ export class StandInBuffer {
   constructor(frames, channels) {
     this.data = Array.from({ length: channels }, () => new Float32Array(frames));
   }
+  /** buffer~'s `sizeinsamps`: same object, new length (the script keeps its reference). */
+  resize(frames) {
+    this.data = this.data.map(() => new Float32Array(frames));
+  }
   framecount() { return this.data[0].length; }
   channelcount() { return this.data.length; }
   peek(channel, frame, count) {

@@ -1,6 +1,7 @@
 """The Max package's JavaScript, run in real Node: the node.script bridge against a real `lmdm serve --model loopback`
-(tests/max/bridge.test.mjs), the v8 buffer~ script (buffer.test.mjs), and protocol.js checked against the Python
-definition of the same protocol (bridge/protocol.py) in both directions."""
+(tests/max/bridge.test.mjs), the abstraction's saved patch run with the real scripts (abstraction.test.mjs), the v8
+buffer~ script (buffer.test.mjs), and protocol.js checked against the Python definition of the same protocol
+(bridge/protocol.py) in both directions."""
 from __future__ import annotations
 
 import base64
@@ -47,6 +48,12 @@ def test_buffer_script() -> None:
 def test_bridge_against_real_worker() -> None:
     assert LMDM.exists(), f"{LMDM} missing: the package must be installed in this interpreter's environment"
     _run_node_tests("bridge.test.mjs", timeout=180)
+
+
+def test_abstraction_as_saved_against_real_worker() -> None:
+    """lmdm.bridge.maxpat's own boxes and patchlines, run by tests/max/patcher.mjs with the real scripts."""
+    assert LMDM.exists(), f"{LMDM} missing"
+    _run_node_tests("abstraction.test.mjs", timeout=120)
 
 
 def _codec(mode: str, stdin: str = "") -> list[dict]:
