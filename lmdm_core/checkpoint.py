@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -303,7 +304,65 @@ def _input_adds(groups: list) -> dict[str, int]:
     return out
 
 
+def add_context_input(conv: SaosConversion) -> None:
+    """Give a plain SAOS DiT (no input-add groups) LMDM's "context" group with a zero-initialised projection, so it
+    computes exactly what SAOS did until fine-tuned (the stage-1 starting point)."""
+    dit = conv.configs["dit"]
+    if "context" in dit.input_adds:
+        return
+    if dit.input_adds:
+        raise CheckpointError(f"cannot add a context input next to existing groups {sorted(dit.input_adds)}")
+    dit.input_adds = {"context": dit.io_channels + 1}
+    ref = conv.tensors["dit.transformer.project_in.weight"]
+    conv.tensors["dit.to_input_add_embed.weight"] = ref.new_zeros(dit.embed_dim, dit.io_channels + 1)
+
+
+def convert_saos_files(model_config: str | Path, weights: str | Path, out: str | Path, add_context: bool = True,
+                       dtype: torch.dtype | None = None) -> SaosConversion:
+    """SAOS `model_config.json` + `.ckpt`/`.safetensors` -> an lmdm checkpoint directory, checked by a strict load."""
+    from lmdm_core.autoencoder import Autoencoder
+    from lmdm_core.dit import DiT
+
+    for f in (Path(model_config), Path(weights)):
+        if not f.is_file():
+            raise FileNotFoundError(f"not found: {f}")
+    mc = json.loads(Path(model_config).read_text())
+    if str(weights).endswith(".safetensors"):
+        state = load_file(str(weights))
+    else:
+        state = torch.load(str(weights), map_location="cpu", weights_only=True)
+    conv = convert_saos(state, mc)
+    if add_context:
+        add_context_input(conv)
+    modules = {"dit": DiT(conv.configs["dit"]), "autoencoder": Autoencoder(conv.configs["autoencoder"])}
+    load_into(modules, conv.tensors, str(weights))
+    save_checkpoint(out, modules, conv.configs, meta={"converted_from": str(weights), "unused_keys": len(conv.unused)},
+                    dtype=dtype)
+    return conv
+
+
 def shard_sizes(path: str | Path) -> dict[str, int]:
     """Bytes of each weight file in a checkpoint directory (for reports and the 16 MiB check)."""
     return {f.name: f.stat().st_size for f in sorted(Path(path).glob("model*.safetensors"))}
 
+
+
+@click.command("convert-saos")
+@click.argument("model_config", type=click.Path(dir_okay=False))
+@click.argument("weights", type=click.Path(dir_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--no-context", is_flag=True, help="keep a plain SAOS DiT (no LMDM context input)")
+@click.option("--half", is_flag=True, help="store float16 weights")
+def convert_command(model_config: str, weights: str, out: str, no_context: bool, half: bool) -> None:
+    """Convert Stable Audio Open Small (model_config.json + model.safetensors|.ckpt) into an lmdm checkpoint OUT.
+
+    \b
+    Example:
+      lmdm convert-saos model_config.json model.safetensors checkpoints/saos
+    """
+    conv = convert_saos_files(model_config, weights, out, add_context=not no_context,
+                              dtype=torch.float16 if half else None)
+    click.echo(f"wrote {out}: {len(conv.tensors)} tensors, shards {shard_sizes(out)}")
+    if conv.unused:
+        click.echo(f"unused SAOS keys ({len(conv.unused)}), e.g. {conv.unused[:3]}: conditioners (T5 and seconds_total "
+                   "run outside the DiT); prompts need precomputed T5 embeddings (text kind 't5')")

@@ -193,8 +193,7 @@ class AudioStream:
             return self.sampler.steps
         if name == "seed":
             self.seed = _number(name, value, 0, 2**31 - 1, integer=True)
-            self.gen.seed = self.seed
-            self.gen._noise = torch.Generator().manual_seed(self.seed)   # restart the noise, keep the context
+            self.gen = self._generator()        # the noise restarts from the seed; the context is kept
             return self.seed
         if name == "mode":
             if value not in MODES:

@@ -154,3 +154,22 @@ def test_weights_dir_checkpoint_is_preferred(model, tmp_path, monkeypatch, caplo
     blocks = _blocks(AudioStream(m), 2)
     assert all(np.array_equal(x, y) for x, y in zip(_run(_stream(m, seed=1), blocks),
                                                     _run(_stream(model, seed=1), blocks)))
+
+
+def test_jam_mode_feeds_the_input_as_stem():
+    """A model with a 'stem' input group accepts jam mode; the target block then depends on the current input."""
+    from lmdm_core.pipeline import build_model, default_configs
+    cfgs = default_configs()
+    cfgs["dit"].input_adds = {"context": 65, "stem": 64}
+    torch.manual_seed(0)
+    m = build_model(cfgs, "jam test")
+    m.dit.eval()
+    outs = []
+    for seed in (1, 2):
+        s = _stream(m, mode="jam")
+        x = _blocks(s, 1, seed=seed)[0]
+        s.process(x)
+        outs.append(s.gen.context[..., -m.stream.block:].clone())
+    assert not torch.allclose(outs[0], outs[1])      # first block already follows the input
+    with pytest.raises(ValueError, match="'curves' input"):
+        s.set_param("mode", "sketch")

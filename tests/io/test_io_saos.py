@@ -144,3 +144,53 @@ def test_fold_matches_torch_weight_norm(make):
         plain.load_state_dict({k[len("conv."):]: v for k, v in folded.items()})
         with torch.no_grad():
             assert torch.allclose(plain(x), m(x), atol=1e-5)
+
+
+def test_plain_saos_files_convert_to_a_streamable_checkpoint(tmp_path):
+    """Files on disk -> `lmdm convert-saos` -> load_model: the added context input starts at zero, so the DiT
+    computes what SAOS computed; the stream then runs on the T5 text encoder."""
+    import copy
+    import json
+
+    import numpy as np
+    from click.testing import CliRunner
+    from safetensors.torch import save_file
+
+    from bridge.cli import main
+    from lmdm_core.checkpoint import saos_configs
+    from lmdm_core.pipeline import AudioStream, load_model
+
+    mc = copy.deepcopy(MODEL_CONFIG)
+    for d in (mc["model"]["diffusion"], mc["model"]["diffusion"]["config"]):
+        d.pop("input_add_ids", None), d.pop("input_add_dims", None)
+    torch.manual_seed(4)
+    ref = build_model(saos_configs(mc), "reference")
+    assert ref.dit.cfg.input_adds == {}
+    (tmp_path / "model_config.json").write_text(json.dumps(mc))
+    save_file(_saos_state(ref.dit, ref.autoencoder), str(tmp_path / "model.safetensors"))
+    res = CliRunner().invoke(main, ["convert-saos", str(tmp_path / "model_config.json"),
+                                    str(tmp_path / "model.safetensors"), str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "unused SAOS keys (2)" in res.output
+    m = load_model(tmp_path / "out")
+    assert m.dit.cfg.input_adds == {"context": 65} and m.text.cfg.kind == "t5"
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(1, 64, 8, generator=g)
+    cond = Conditions(torch.randn(1, 4, 32, generator=g), torch.ones(1, 4, dtype=torch.bool),
+                      torch.randn(1, 32, generator=g))
+    add = torch.randn(1, 65, 8, generator=g)
+    add[:, 0] = 0                                              # no context frames: the router passes x through
+    with torch.no_grad():
+        t = torch.full((1,), 0.7)
+        assert torch.allclose(m.dit(x, t, cond, add), ref.dit(x, t, cond), atol=1e-5)
+    s = AudioStream(m, seed=0)
+    s.set_param("steps", 1)
+    assert s.set_param("prompt", "warm strings") == "warm strings" and s.understood == []
+    out = s.process(np.zeros((2, s.block_samples), np.float32))
+    assert out.shape == (2, s.block_samples) and np.isfinite(out).all()
+
+
+def test_missing_saos_files_are_named(tmp_path):
+    from lmdm_core.checkpoint import convert_saos_files
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "model_config.json")):
+        convert_saos_files(tmp_path / "model_config.json", tmp_path / "model.ckpt", tmp_path / "out")
