@@ -3,23 +3,13 @@
 // wiring: the `ready` -> [dspstate~] / `connect #1` start-up, the clock path, the ring buffers and the status outlet.
 import assert from "node:assert/strict";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { ROOT, freePort, signal, startWorker } from "./harness.mjs";
+import { test } from "node:test";
+import { ROOT, signal, useWorker } from "./harness.mjs";
 import { Patcher } from "./patcher.mjs";
 
 const FILE = path.join(ROOT, "patches/max/lmdm/patchers/lmdm.bridge.maxpat");
 const BLOCK = 8192;
-let worker;
-let port;
-
-before(async () => {
-  port = await freePort();
-  worker = await startWorker({ port, block: BLOCK });
-});
-
-after(async () => {
-  if (worker) await worker.stop();
-});
+const shared = useWorker({ block: BLOCK });
 
 const statusOut = (patch) => patch.messagesOut.get(2);
 const lastStatus = (patch, key) => {
@@ -28,7 +18,7 @@ const lastStatus = (patch, key) => {
 };
 
 test("the abstraction connects by itself and plays the worker's audio at the stated positions", async (t) => {
-  const patch = new Patcher(FILE, { args: [port], input: signal });
+  const patch = new Patcher(FILE, { args: [shared.port], input: signal });
   try {
     patch.load();
     for (let i = 0; i < 150 && lastStatus(patch, "connected") !== 1; i++) await patch.run(0.1);

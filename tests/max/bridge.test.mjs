@@ -1,23 +1,13 @@
 // The Max bridge end to end: lmdm.buffer.js (in a vm) <-> lmdm.bridge.js (own Node process, max-api stand-in)
 // <-> a real `lmdm serve --model loopback` worker. The loopback plays input back `latency` samples later, exactly.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { SimulatedPatch, freePort, sleep, startBridge, startWorker, waitFor } from "./harness.mjs";
+import { test } from "node:test";
+import { SimulatedPatch, freePort, startBridge, startWorker, useWorker, waitFor } from "./harness.mjs";
 
 const RATE = 44100;
 const BLOCK = 8192;   // ~186 ms of margin: the test machine is shared and often loaded
 
-let worker;
-let port;
-
-before(async () => {
-  port = await freePort();
-  worker = await startWorker({ port, block: BLOCK });
-});
-
-after(async () => {
-  if (worker) await worker.stop();
-});
+const shared = useWorker({ block: BLOCK });
 
 /**
  * Run the patch for `seconds` from its current clock, then a little longer so answers still on their way are either
@@ -46,7 +36,7 @@ function assertPlacement(a) {
 /** Connect a fresh bridge to the worker and wait for the welcome. */
 async function connectedBridge() {
   const bridge = startBridge();
-  bridge.send("connect", port);
+  bridge.send("connect", shared.port);
   bridge.send("rate", RATE);
   await waitFor(() => bridge.status("connected") === 1, 10000, "status connected 1");
   return bridge;

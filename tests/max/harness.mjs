@@ -8,6 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import vm from "node:vm";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -71,6 +72,19 @@ export async function startWorker({ port, block = 2048, heartbeatMs = 1000 }) {
       clearTimeout(timer);
     },
   };
+}
+
+/** One worker for a whole test file (node:test before/after hooks); `.port` is set once it listens. */
+export function useWorker(options) {
+  const shared = { port: null, worker: null };
+  before(async () => {
+    shared.port = await freePort();
+    shared.worker = await startWorker({ port: shared.port, ...options });
+  });
+  after(async () => {
+    if (shared.worker) await shared.worker.stop();
+  });
+  return shared;
 }
 
 /** lmdm.bridge.js in its own Node process, as node.script runs it; messages go in and out as JSON lines. */
