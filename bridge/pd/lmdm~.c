@@ -91,11 +91,17 @@ static void on_event(t_lmdm *x, const lmdm_event *ev)
         SETFLOAT(&a[6], (t_float)m->latency);
         outlet_anything(x->info, gensym("worker"), 7, a);
         break;
-    case LMDM_EV_ACK:
+    case LMDM_EV_ACK: {
+        char *end;
+        double v = strtod(m->value, &end);
         SETSYMBOL(&a[0], gensym(m->name));
-        SETSYMBOL(&a[1], gensym(m->value));
+        if (m->value[0] && !*end)   /* numbers stay numbers, for number boxes and [route] */
+            SETFLOAT(&a[1], (t_float)v);
+        else
+            SETSYMBOL(&a[1], gensym(m->value));
         outlet_anything(x->info, gensym("ack"), 2, a);
         break;
+    }
     case LMDM_EV_WORKER_ERROR:
         SETSYMBOL(&a[0], gensym(m->code));
         SETSYMBOL(&a[1], gensym(m->text));
@@ -249,15 +255,32 @@ static t_int *lmdm_perform(t_int *w)
     return w + 3;
 }
 
+/* Used when the link could not start or the block is too large: silence out, nothing else. */
+static t_int *lmdm_perform_silent(t_int *w)
+{
+    t_lmdm *x = (t_lmdm *)w[1];
+    int n = (int)w[2];
+    for (int c = 0; c < x->link.out_ch; c++)
+        memset(x->outs[c], 0, sizeof(t_sample) * (size_t)n);
+    return w + 3;
+}
+
 static void lmdm_dsp(t_lmdm *x, t_signal **sp)
 {
-    int nin = x->link.in_ch > 0 ? x->link.in_ch : 1;   /* a zero-input lmdm~ still has its main signal inlet */
+    int n = sp[0]->s_n;
     for (int c = 0; c < x->link.in_ch; c++)
         x->ins[c] = sp[c]->s_vec;
     for (int c = 0; c < x->link.out_ch; c++)
-        x->outs[c] = sp[nin + c]->s_vec;
+        x->outs[c] = sp[x->link.in_ch + c]->s_vec;
+    if (!x->ok || n > LMDM_MAX_PD_BLOCK) {
+        if (x->ok)
+            pd_error(x, "lmdm~: Pd blocks of %d samples are over the %d this object handles: silent", n,
+                     LMDM_MAX_PD_BLOCK);
+        dsp_add(lmdm_perform_silent, 2, x, (t_int)n);
+        return;
+    }
     atomic_store(&x->link.rate, (int)sp[0]->s_sr);
-    dsp_add(lmdm_perform, 2, x, (t_int)sp[0]->s_n);
+    dsp_add(lmdm_perform, 2, x, (t_int)n);
 }
 
 static int valid_stream(const char *s)
@@ -306,8 +329,8 @@ static int parse_args(t_lmdm *x, int argc, t_atom *argv, lmdm_args *a)
             return -1;
         }
     }
-    if (a->in_ch < 0 || a->in_ch > LMDM_MAX_CHANNELS || a->out_ch < 1 || a->out_ch > LMDM_MAX_CHANNELS) {
-        pd_error(x, "lmdm~: channels must be 0..%d in and 1..%d out", LMDM_MAX_CHANNELS, LMDM_MAX_CHANNELS);
+    if (a->in_ch < 1 || a->in_ch > LMDM_MAX_CHANNELS || a->out_ch < 1 || a->out_ch > LMDM_MAX_CHANNELS) {
+        pd_error(x, "lmdm~: channels must be 1..%d in and out", LMDM_MAX_CHANNELS);
         return -1;
     }
     if (a->stream && !valid_stream(a->stream)) {
@@ -341,7 +364,7 @@ static void *lmdm_new(t_symbol *s, int argc, t_atom *argv)
     for (int c = 0; c < a.out_ch; c++)
         outlet_new(&x->obj, &s_signal);
     x->info = outlet_new(&x->obj, 0);
-    x->ins = getbytes(sizeof(t_sample *) * (size_t)(a.in_ch + 1));
+    x->ins = getbytes(sizeof(t_sample *) * (size_t)a.in_ch);
     x->outs = getbytes(sizeof(t_sample *) * (size_t)a.out_ch);
     x->drain = clock_new(x, (t_method)lmdm_drain);
     if (lmdm_link_init(&x->link, a.in_ch, a.out_ch, (size_t)a.buffer, stream, (int)sys_getsr())
@@ -360,7 +383,7 @@ static void lmdm_free(t_lmdm *x)
         clock_free(x->drain);
     if (x->ins) {
         lmdm_link_free(&x->link);   /* joins the network thread: here only, never in perform or dsp */
-        freebytes(x->ins, sizeof(t_sample *) * (size_t)(x->link.in_ch + 1));
+        freebytes(x->ins, sizeof(t_sample *) * (size_t)x->link.in_ch);
         freebytes(x->outs, sizeof(t_sample *) * (size_t)x->link.out_ch);
     }
 }

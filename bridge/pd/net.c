@@ -315,7 +315,7 @@ static void pump_audio(net *n)
             frames = SEND_MAX;
         if (frames > n->max_frames)
             frames = n->max_frames;
-        if (frames <= 0 || l->in_ch == 0)
+        if (frames <= 0)
             break;
         for (int c = 0; c < l->in_ch; c++)
             lmdm_clocked_read(&l->in, c, sent, n->scratch + (size_t)c * SEND_MAX, (size_t)frames);
@@ -326,8 +326,6 @@ static void pump_audio(net *n)
         send_packed(n);
         sent += frames;
     }
-    if (l->in_ch == 0)
-        sent = atomic_load(&l->clock);
     atomic_store(&l->in_sent, sent);
 }
 
@@ -470,7 +468,7 @@ int lmdm_link_start(lmdm_link *l, const char *address, const char *mode, int aut
     if (!n)
         return -1;
     n->l = l;
-    n->scratch = calloc((size_t)(l->in_ch ? l->in_ch : 1) * SEND_MAX, sizeof(float));
+    n->scratch = calloc((size_t)l->in_ch * SEND_MAX, sizeof(float));
     n->ctx = zmq_ctx_new();
     n->max_frames = SEND_MAX;
     n->heartbeat_ms = HELLO_HEARTBEAT_MS;

@@ -48,3 +48,30 @@ def test_garbage_from_worker(external, tmp_path, behaviour):
             assert reason in out, (reason, out)
         assert reported(out, "latency")[-1] == [1024.0], out
     assert len(errors_in(out)) < 40, "errors must be rate-limited"
+
+
+def test_bad_arguments_and_block_size(external, tmp_path):
+    """Wrong creation arguments refuse the object with a reason; a too large Pd block gives silence and an error."""
+    patch = tmp_path / "args.pd"
+    patch.write_text("\n".join([
+        "#N canvas 0 0 600 400 12;",
+        "#X obj 10 10 lmdm~ 0 2;",
+        "#X obj 10 40 lmdm~ 2 2 tcp://127.0.0.1:1 bad/id;",
+        "#X obj 10 70 lmdm~ -frobnicate;",
+        "#X obj 10 100 lmdm~ 1 1 -buffer 10;",
+        "#N canvas 0 0 300 200 big 0;",
+        "#X obj 10 10 block~ 16384;",
+        "#X obj 10 40 lmdm~ 1 1 -noconnect;",
+        "#X restore 10 130 pd big;",
+        "#X obj 10 160 loadbang;",
+        "#X msg 10 190 \\; pd dsp 1;",
+        "#X obj 10 220 delay 1000;",
+        "#X msg 10 250 \\; pd quit;",
+        "#X connect 5 0 6 0;", "#X connect 5 0 7 0;", "#X connect 7 0 8 0;",
+    ]) + "\n")
+    out = run_pd(patch, timeout=20)
+    assert "pd killed after timeout" not in out, out
+    for reason in ("channels must be 1..8 in and out", "stream id 'bad/id' must be 1..64 characters",
+                   "unknown flag -frobnicate", "-buffer must be", "Pd blocks of 16384 samples are over the 8192"):
+        assert f"error: lmdm~: {reason}" in out, (reason, out)
+    assert out.count("couldn't create") == 4, out
