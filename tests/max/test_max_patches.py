@@ -188,3 +188,33 @@ def test_abstraction_rings_agree() -> None:
             assert name in buffers and 1 <= channel <= buffers[name], t
     pokes = [t for t in texts if t.startswith("poke~ ")]
     assert {t.split()[1] for t in pokes} == {v8[2]}, "poke~ writes the ring the v8 script reads"
+
+
+def test_sensor_scaling_stays_in_range() -> None:
+    """In the sensors example every [scale] -> [slide] -> [prepend /lmdm/NAME] chain maps onto NAME's range."""
+    patcher = _load(PKG / "examples/lmdm.sensors.maxpat")["patcher"]
+    boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
+    nxt = {}
+    for line in patcher["lines"]:
+        nxt.setdefault(line["patchline"]["source"][0], []).append(line["patchline"]["destination"][0])
+    chains = 0
+    for bid, box in boxes.items():
+        if not box.get("text", "").startswith("scale "):
+            continue
+        lo, hi = (float(v) for v in box["text"].split()[3:5])
+        seen, todo, targets = set(), list(nxt.get(bid, [])), []
+        while todo:
+            cur = todo.pop()
+            if cur in seen:
+                continue
+            seen.add(cur)
+            m = re.match(r"prepend /lmdm/(\w+)$", boxes[cur].get("text", ""))
+            if m:
+                targets.append(m.group(1))
+            else:
+                todo += nxt.get(cur, [])
+        assert len(targets) == 1, f"{box['text']} reaches {targets}"
+        spec = params.SPECS[targets[0]]
+        assert spec.lo <= min(lo, hi) and max(lo, hi) <= spec.hi, f"{box['text']} -> {targets[0]} {spec.lo}..{spec.hi}"
+        chains += 1
+    assert chains >= 3
