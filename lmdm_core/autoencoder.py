@@ -235,12 +235,16 @@ class BlockStream:
         """Output samples (or latents) of delay: `lookahead` latents."""
         return self.lookahead * self.out_unit
 
-    def push(self, x: torch.Tensor) -> torch.Tensor:
+    def _append(self, x: torch.Tensor) -> int:
         if x.shape[-1] % self.in_unit:
             raise ValueError(f"block length {x.shape[-1]} is not a multiple of {self.in_unit}")
         n = x.shape[-1] // self.in_unit
         self._buf = x if self._buf is None else torch.cat([self._buf, x], dim=-1)
         self._total += n
+        return n
+
+    def push(self, x: torch.Tensor) -> torch.Tensor:
+        n = self._append(x)
         end = max(self._done, self._total - self.lookahead)
         y = self._run(end, at_end=False)
         pad = n * self.out_unit - y.shape[-1]
@@ -248,6 +252,13 @@ class BlockStream:
             y = torch.cat([y.new_zeros(*y.shape[:-1], pad), y], dim=-1)
         self._trim()
         return y
+
+    def skip(self, x: torch.Tensor) -> None:
+        """Take input without computing its output (nobody needs it now); it still serves as left context, so a
+        later `push` joins as if every block had been pushed, only the skipped stretch of output is missing."""
+        self._append(x)
+        self._done = max(self._done, self._total - self.lookahead)
+        self._trim()
 
     def flush(self) -> torch.Tensor:
         """Output of the held-back latents, computed as the end of the sequence; then the stream is reset."""

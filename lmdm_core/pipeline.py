@@ -226,8 +226,12 @@ class AudioStream:
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         p = next(self.ae.parameters())
         with torch.inference_mode():
-            z_in = self.enc.push(torch.from_numpy(x)[None].to(p.device, p.dtype))
-            z_in = torch.nan_to_num(z_in, nan=0.0, posinf=0.0, neginf=0.0)
+            audio = torch.from_numpy(x)[None].to(p.device, p.dtype)
+            z_in = None
+            if self.mode in ("delay", "jam"):
+                z_in = torch.nan_to_num(self.enc.push(audio), nan=0.0, posinf=0.0, neginf=0.0)
+            else:
+                self.enc.skip(audio)            # the input still serves as left context if the mode changes
             z = self.gen.next_block(extras=self._extras(z_in, x))
             ok = bool(torch.isfinite(z).all())
             if not ok:
@@ -264,11 +268,12 @@ class AudioStream:
     def _apply_conditions(self) -> None:
         self.gen.set_conditions(self._conditions())
 
-    def _extras(self, z_in: torch.Tensor, x: np.ndarray) -> dict[str, torch.Tensor]:
+    def _extras(self, z_in: torch.Tensor | None, x: np.ndarray) -> dict[str, torch.Tensor]:
         if self.mode == "jam":
             return {"stem": z_in}
         if self.mode == "sketch":
             from lmdm_core.features import curves
             c = curves(x, self.sample_rate, self.ae.hop)[:, : self.m.stream.block]
-            return {"curves": torch.as_tensor(c)[None].to(z_in)}
+            p = next(self.m.dit.parameters())
+            return {"curves": torch.as_tensor(c)[None].to(p.device, p.dtype)}
         return {}

@@ -109,3 +109,22 @@ def test_streaming_encode_equals_whole_encode(tiny):
 def test_stream_refuses_partial_blocks(tiny):
     with pytest.raises(ValueError, match="multiple of 2048"):
         tiny.stream_encoder().push(torch.randn(1, 2, 3000))
+
+
+def test_skipped_blocks_still_serve_as_left_context(tiny):
+    """skip() computes nothing but keeps the input: the next push equals the one after a real push, and matches
+    the whole encode where the lookahead allows."""
+    audio = torch.randn(1, 2, 24 * tiny.hop) * 0.3
+    head, tail = audio[..., : 12 * tiny.hop], audio[..., 12 * tiny.hop:]
+    with torch.no_grad():
+        whole = tiny.encode(audio)
+    skipped = tiny.stream_encoder(lookahead=0)
+    skipped.skip(head)
+    z = skipped.push(tail)
+    pushed = tiny.stream_encoder(lookahead=0)
+    pushed.push(head)
+    assert torch.allclose(z, pushed.push(tail), atol=1e-6)
+    exact = 12 - tiny.receptive_field()["encoder"][1]       # latents whose right reach stays inside the block
+    assert torch.allclose(z[..., :exact], whole[..., 12:12 + exact], atol=1e-5)
+    cold = tiny.stream_encoder(lookahead=0).push(tail)      # no history: the left edge differs
+    assert not torch.allclose(cold[..., :exact], whole[..., 12:12 + exact], atol=1e-3)

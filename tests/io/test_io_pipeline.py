@@ -173,3 +173,21 @@ def test_jam_mode_feeds_the_input_as_stem():
     assert not torch.allclose(outs[0], outs[1])      # first block already follows the input
     with pytest.raises(ValueError, match="'curves' input"):
         s.set_param("mode", "sketch")
+
+
+def test_switching_text_to_delay_encodes_with_the_skipped_history(model):
+    """In text mode the input is not encoded, but it is kept: after switching to delay mode the context chunk is
+    the encoding of the input with its real past, not with silence before it."""
+    s = _stream(model, mode="text")
+    b0, b1 = (torch.from_numpy(b)[None] for b in _blocks(s, 2, seed=9))
+    s.process(b0[0].numpy())
+    s.set_param("mode", "delay")
+    s.process(b1[0].numpy())
+    with torch.no_grad():
+        ref = model.autoencoder.stream_encoder(lookahead=0)
+        ref.push(b0)
+        want = ref.push(b1)
+        cold = model.autoencoder.stream_encoder(lookahead=0).push(b1)
+    got = s.gen.context[..., -model.stream.block:]
+    assert torch.allclose(got, want, atol=1e-5)
+    assert not torch.allclose(got, cold, atol=1e-3)
