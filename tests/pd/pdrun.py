@@ -29,10 +29,15 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return s.getsockname()[1]
 
 
-def start_pd(patch: Path, sends: tuple[str, ...] = (), extra_open: tuple[Path, ...] = ()) -> subprocess.Popen:
-    """Open `patch` in headless real-time Pd (sockets polled, DSP paced by the system clock)."""
-    cmd = ["pd", "-nogui", "-nosound", "-nrt", "-noprefs", "-stderr", "-path", str(PD_DIR), "-path", str(PATCHES),
-           "-open", str(patch)]
+def start_pd(patch: Path, sends: tuple[str, ...] = (), extra_open: tuple[Path, ...] = (),
+             paths: bool = True) -> subprocess.Popen:
+    """Open `patch` in headless real-time Pd (sockets polled, DSP paced by the system clock).
+
+    `paths`: put bridge/pd and patches/pd on Pd's search path (False: the patch must find lmdm~ by itself)."""
+    cmd = ["pd", "-nogui", "-nosound", "-nrt", "-noprefs", "-stderr"]
+    if paths:
+        cmd += ["-path", str(PD_DIR), "-path", str(PATCHES)]
+    cmd += ["-open", str(patch)]
     for p in extra_open:
         cmd += ["-open", str(p)]
     for s in sends:
@@ -51,8 +56,9 @@ def finish_pd(proc: subprocess.Popen, timeout: float) -> str:
     return out
 
 
-def run_pd(patch: Path, timeout: float, sends: tuple[str, ...] = (), extra_open: tuple[Path, ...] = ()) -> str:
-    return finish_pd(start_pd(patch, sends, extra_open), timeout)
+def run_pd(patch: Path, timeout: float, sends: tuple[str, ...] = (), extra_open: tuple[Path, ...] = (),
+           paths: bool = True) -> str:
+    return finish_pd(start_pd(patch, sends, extra_open, paths), timeout)
 
 
 class Serve:

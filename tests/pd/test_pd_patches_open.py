@@ -15,13 +15,23 @@ def test_all_patches_are_shipped():
     assert EXPECTED <= {p.name for p in SHIPPED}
 
 
+def quitter(tmp_path: Path) -> Path:
+    """A second patch that turns DSP on and quits 1.5 s later (before lmdm~ would report a missing worker at 3 s)."""
+    path = tmp_path / "quit.pd"
+    path.write_text("#N canvas 0 0 300 200 12;\n#X obj 10 10 loadbang;\n#X msg 10 40 \\; pd dsp 1;\n"
+                    "#X obj 10 70 delay 1500;\n#X msg 10 100 \\; pd quit;\n"
+                    "#X connect 0 0 1 0;\n#X connect 0 0 2 0;\n#X connect 2 0 3 0;\n")
+    return path
+
+
 @pytest.mark.parametrize("patch", SHIPPED, ids=lambda p: p.name)
 def test_patch_opens_cleanly(external, tmp_path, patch: Path):
-    # A second patch turns DSP on and quits 1.5 s later (before lmdm~ would report a missing worker at 3 s).
-    quitter = tmp_path / "quit.pd"
-    quitter.write_text("#N canvas 0 0 300 200 12;\n#X obj 10 10 loadbang;\n#X msg 10 40 \\; pd dsp 1;\n"
-                       "#X obj 10 70 delay 1500;\n#X msg 10 100 \\; pd quit;\n"
-                       "#X connect 0 0 1 0;\n#X connect 0 0 2 0;\n#X connect 2 0 3 0;\n")
-    out = run_pd(patch, timeout=20, extra_open=(quitter,))
+    out = run_pd(patch, timeout=20, extra_open=(quitter(tmp_path),))
     assert "pd killed after timeout" not in out, out
     assert not errors_in(out), out
+
+
+def test_patches_find_the_external_themselves(external, tmp_path):
+    """No -path given: [declare -path ../../bridge/pd -stdpath lmdm] finds the build (or the installed library)."""
+    out = run_pd(PATCHES / "generative-delay.pd", timeout=20, extra_open=(quitter(tmp_path),), paths=False)
+    assert "lmdm~ 0.1" in out and not errors_in(out), out
