@@ -56,7 +56,9 @@ function showStatus(force = false) {
     worker_underruns: counters.worker_underruns,
     gaps: counters.gaps,
     compute_ms: Math.round(counters.compute_ms * 10) / 10,
-    rtt_ms: session ? Math.round(session.stats.rtt_ms * 10) / 10 : 0,
+    rtt_ms: session ? Math.round(session.stats.rtt_ms) : 0,
+    input_skipped: counters.input_skipped,
+    nonfinite: counters.nonfinite,
     dropped: session ? session.stats.dropped : 0,
     reconnects: session ? session.stats.reconnects : 0,
   };
