@@ -89,6 +89,38 @@ def plot(results: dict, path: str) -> None:
     fig.savefig(path, dpi=100)
 
 
+ECHO = """
+import sys, zmq
+ctx = zmq.Context(); r = ctx.socket(zmq.ROUTER); r.bind("tcp://127.0.0.1:0")
+print(r.getsockopt(zmq.LAST_ENDPOINT).decode(), flush=True)
+while True:
+    r.send_multipart(r.recv_multipart())
+"""
+
+
+def echo_baseline(frames: int = 256, channels: int = 2, count: int = 5000) -> dict:
+    """The same exchange against a bare pyzmq ROUTER echo in its own process: what the OS and ZeroMQ cost alone,
+    so a loaded machine shows up here as much as in round_trip()."""
+    import zmq
+
+    proc = subprocess.Popen([sys.executable, "-c", ECHO], stdout=subprocess.PIPE, text=True)
+    try:
+        sock = zmq.Context.instance().socket(zmq.DEALER)
+        sock.connect(proc.stdout.readline().strip())
+        payload = W.encode(W.Audio(index=0, rate=48000, data=np.zeros((frames, channels), np.float32)))
+        ms = np.zeros(count)
+        for i in range(count + 200):
+            t0 = time.perf_counter()
+            sock.send(payload)
+            sock.recv()
+            if i >= 200:
+                ms[i - 200] = (time.perf_counter() - t0) * 1e3
+        sock.close(linger=0)
+    finally:
+        proc.kill()
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max())}
+
+
 def blocks_per_second(seconds: float = 20.0, rate: int = 44100, model: str | None = None) -> dict:
     """Stream as fast as the model goes for `seconds` of wall time; blocks/s and real-time factor."""
     args = ["--model", model] if model else []

@@ -302,6 +302,9 @@ def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None,
     rt = results["round_trip"] = B.round_trip(frames=frames, count=count)
     click.echo(f"round trip, loopback, {frames} frames x 2 ch at 48 kHz, {count} messages: "
                f"p50 {rt['p50_ms']:.3f} ms  p99 {rt['p99_ms']:.3f} ms  max {rt['max_ms']:.3f} ms")
+    base = results["echo_baseline"] = B.echo_baseline(frames=frames, count=count)
+    click.echo(f"baseline, bare pyzmq ROUTER echo, same payload:        "
+               f"p50 {base['p50_ms']:.3f} ms  p99 {base['p99_ms']:.3f} ms  max {base['max_ms']:.3f} ms")
     if bps_seconds > 0:
         bps = results["blocks_per_second"] = B.blocks_per_second(bps_seconds, model=model)
         click.echo(f"model {bps['model']}: {bps['blocks_per_s']:.2f} blocks/s, {bps['audio_s_per_s']:.2f} s of "
