@@ -29,6 +29,7 @@ from lmdm_core.conditions import Conditions
 from lmdm_core.config import (SamplerConfig, StreamConfig, TextConfig, autoencoder_preset, dit_preset,
                               stream_preset)
 from lmdm_core.dit import DiT
+from lmdm_core.features import NAMES as CURVES, curves
 from lmdm_core.streaming import StreamingGenerator
 from lmdm_core.text import DEFAULT_VOCAB, TextEncoder, build_text_encoder
 
@@ -119,7 +120,7 @@ def _number(name: str, value: Any, lo: float, hi: float, integer: bool = False) 
 class AudioStream:
     """One stream's state over a shared LoadedModel: generator, streaming encoder/decoder, prompt and mode."""
 
-    PARAMS = ("prompt", "prompt_b", "blend", "cfg", "steps", "seed", "mode")
+    PARAMS = ("prompt", "prompt_b", "blend", "cfg", "steps", "seed", "mode", "curves")
 
     def __init__(self, model: LoadedModel, seed: int = 0, mode: str = "delay"):
         self.m = model
@@ -129,6 +130,7 @@ class AudioStream:
         self.mode = "delay"
         self.prompts = {"prompt": "", "prompt_b": ""}
         self.blend = 0.0
+        self.curves = CURVES                # sketch: the curves the output follows (the others are zeroed)
         self._understood = {"prompt": [], "prompt_b": []}
         self._last_prompt = "prompt"
         self.nonfinite_inputs = 0      # blocks whose input held NaN/Inf (replaced by zeros)
@@ -204,6 +206,13 @@ class AudioStream:
                                  f"this one has {sorted(self.m.dit.cfg.input_adds)}")
             self.mode = value
             return value
+        if name == "curves":
+            chosen = tuple(c.strip() for c in str(value).split(",") if c.strip())
+            bad = [c for c in chosen if c not in CURVES]
+            if bad or not chosen:
+                raise ValueError(f"curves must be a comma-separated subset of {list(CURVES)}, got {value!r}")
+            self.curves = chosen
+            return ",".join(chosen)
         raise ValueError(f"unknown parameter {name!r}; the model takes {list(self.PARAMS)}")
 
     def reset(self) -> None:
@@ -272,8 +281,8 @@ class AudioStream:
         if self.mode == "jam":
             return {"stem": z_in}
         if self.mode == "sketch":
-            from lmdm_core.features import curves
             c = curves(x, self.sample_rate, self.ae.hop)[:, : self.m.stream.block]
+            c[[i for i, n in enumerate(CURVES) if n not in self.curves]] = 0.0
             p = next(self.m.dit.parameters())
             return {"curves": torch.as_tensor(c)[None].to(p.device, p.dtype)}
         return {}

@@ -127,6 +127,7 @@ def test_parameters_apply_and_refuse_bad_values(model):
     assert s.set_param("cfg", 2.5) == 2.5
     assert s.set_param("seed", 11) == 11
     assert s.set_param("blend", 0.5) == 0.5
+    assert s.set_param("curves", "pitch, loudness") == "pitch,loudness"
     s.process(_blocks(s, 1)[0])                         # guidance on: still runs
     assert s.set_param("cfg", 1.0) == 1.0
     assert np.isfinite(s.process(_blocks(s, 1)[0])).all()
@@ -135,7 +136,7 @@ def test_parameters_apply_and_refuse_bad_values(model):
                              ("cfg", float("nan"), "between"), ("mode", "karaoke", "one of"),
                              ("mode", "jam", "'stem' input"), ("prompt", 5, "must be text"),
                              ("prompt", "x" * 501, "at most 500"), ("volume", 1, "unknown parameter 'volume'"),
-                             ("seed", True, "must be a number")]:
+                             ("seed", True, "must be a number"), ("curves", "pitch,tempo", "subset")]:
         with pytest.raises(ValueError, match=msg):
             s.set_param(name, value)
 
