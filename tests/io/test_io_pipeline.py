@@ -157,23 +157,26 @@ def test_weights_dir_checkpoint_is_preferred(model, tmp_path, monkeypatch, caplo
                                                     _run(_stream(model, seed=1), blocks)))
 
 
-def test_jam_mode_feeds_the_input_as_stem():
-    """A model with a 'stem' input group accepts jam mode; the target block then depends on the current input."""
+@pytest.mark.parametrize("mode, group", [("jam", {"stem": 64}), ("sketch", {"curves": 3})])
+def test_conditioned_modes_follow_the_current_input(mode, group):
+    """A model with a 'stem' / 'curves' input group accepts jam / sketch mode; the first generated block already
+    depends on the input block; a model without the group refuses the mode."""
     from lmdm_core.pipeline import build_model, default_configs
     cfgs = default_configs()
-    cfgs["dit"].input_adds = {"context": 65, "stem": 64}
+    cfgs["dit"].input_adds = {"context": 65, **group}
     torch.manual_seed(0)
-    m = build_model(cfgs, "jam test")
+    m = build_model(cfgs, f"{mode} test")
     m.dit.eval()
     outs = []
-    for seed in (1, 2):
-        s = _stream(m, mode="jam")
-        x = _blocks(s, 1, seed=seed)[0]
-        s.process(x)
+    for amp in (0.0, 0.5):
+        s = _stream(m, mode=mode)
+        t = np.arange(s.block_samples) / s.sample_rate
+        s.process(np.tile(amp * np.sin(2 * np.pi * 220 * t), (2, 1)).astype(np.float32))
         outs.append(s.gen.context[..., -m.stream.block:].clone())
-    assert not torch.allclose(outs[0], outs[1])      # first block already follows the input
-    with pytest.raises(ValueError, match="'curves' input"):
-        s.set_param("mode", "sketch")
+    assert not torch.allclose(outs[0], outs[1])
+    other = "sketch" if mode == "jam" else "jam"
+    with pytest.raises(ValueError, match="input"):
+        s.set_param("mode", other)
 
 
 def test_switching_text_to_delay_encodes_with_the_skipped_history(model):
