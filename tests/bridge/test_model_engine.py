@@ -43,3 +43,20 @@ def test_model_refuses_what_it_cannot_do(model_worker):
             c.set("mode", "jam")  # the embedded model has no stem input
         assert err.value.error.code == "bad_param" and "stem" in err.value.error.text
         assert c.set("steps", 500).value == 64  # clamped
+
+
+def test_text_mode_answers_without_any_input(model_worker):
+    """Modes that need no input answer requests at once: no audio is ever sent here."""
+    with Client(model_worker.address, stream="t", rate=44100, channels=2, mode="text", timeout=120) as c:
+        assert c.welcome.mode == "text"
+        L, n = c.welcome.latency, 8192
+        start = 10 * L
+        c.request(start, n)
+        got = []
+        while sum(g.frames for g in got) < n:
+            msg = c.recv(timeout=120)
+            assert msg is not None and msg.TYPE == "generated", msg
+            got.append(msg)
+        assert got[0].index == start and [g.index for g in got] == sorted(g.index for g in got)
+        y = np.concatenate([g.data for g in got])
+        assert np.isfinite(y).all() and np.abs(y).max() > 0
