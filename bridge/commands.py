@@ -225,6 +225,8 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
         pass
     finally:
         runner.stop()
+    if runner.first_underrun is not None:
+        click.echo(f"first underrun at sample {runner.first_underrun} (latency {runner.latency})")
     if record:
         sf.write(record, runner.recording(), rate, subtype="FLOAT")
         click.echo(f"wrote {record}")

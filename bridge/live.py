@@ -35,6 +35,8 @@ class Live:
         self.written = self.latency   # positions before the latency are silence: already "written"
         self.clock = 0
         self.underruns = 0
+        self.first_underrun: int | None = None
+        self.stopping = False
         self.recorded: list[np.ndarray] | None = [] if record else None
         self.q: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._engine, name="lmdm-live-engine", daemon=True)
@@ -43,8 +45,10 @@ class Live:
         self.thread.start()
 
     def stop(self) -> None:
+        """Stop after the block being computed (the thread must end before the interpreter tears torch down)."""
+        self.stopping = True
         self.q.put(None)
-        self.thread.join(5)
+        self.thread.join()
 
     def callback(self, indata: np.ndarray | None, outdata: np.ndarray, frames: int, *_: Any) -> None:
         t = self.clock
@@ -56,6 +60,8 @@ class Live:
         outdata[have:] = 0.0
         if have < frames:
             self.underruns += 1
+            if self.first_underrun is None:
+                self.first_underrun = t
         if self.recorded is not None:
             self.recorded.append(outdata.copy())
         self.clock = t + frames
@@ -64,7 +70,7 @@ class Live:
         s, ring = self.session, self.ring
         while True:
             item = self.q.get()
-            if item is None:
+            if item is None or self.stopping:
                 return
             t, x = item
             for g in s.audio(t, x) + s.request(t + self.latency, len(x)):
