@@ -20,6 +20,7 @@
 #define SEND_MAX 4096               /* input frames per audio message */
 #define HELLO_HEARTBEAT_MS 1000     /* before a welcome tells us the worker's heartbeat */
 #define ERRORS_PER_SECOND 10
+#define MAX_PARAMS 24               /* parameters remembered and re-sent to every new session */
 
 typedef enum { NET_IDLE, NET_CONNECTING, NET_LIVE } net_state;
 
@@ -36,6 +37,8 @@ typedef struct {
     int errors_this_second, errors_suppressed;
     double error_second;
     float *scratch;                  /* in_ch planes of SEND_MAX frames */
+    lmdm_cmd params[MAX_PARAMS];     /* the last value of each parameter set, in first-set order */
+    int nparams;
     msgpack_sbuffer sbuf;
     msgpack_packer pk;
     msgpack_unpacked unp;
@@ -165,6 +168,41 @@ static void forget_requests(net *n)
     atomic_store(&n->l->req_end, at);
 }
 
+static void send_param(net *n, const lmdm_cmd *c)
+{
+    if (c->kind == LMDM_CMD_PARAM_STR || c->kind == LMDM_CMD_MODE)
+        lmdm_pack_param_str(&n->pk, c->kind == LMDM_CMD_MODE ? "mode" : c->name, c->text);
+    else if (c->num == (double)(int64_t)c->num)
+        lmdm_pack_param_int(&n->pk, c->name, (int64_t)c->num);
+    else
+        lmdm_pack_param_float(&n->pk, c->name, c->num);
+    send_packed(n);
+}
+
+/* Keep the last value of each parameter (acked by the worker, or set while no worker answered) so that a new session,
+ * after a worker restart for instance, sounds like the old one. */
+static void remember(net *n, const lmdm_cmd *c)
+{
+    int i;
+    for (i = 0; i < n->nparams; i++)
+        if (!strcmp(n->params[i].name, c->name))
+            break;
+    if (i == MAX_PARAMS) {
+        emit(n, LMDM_EV_ERROR, NULL, "more than %d parameters: '%s' will not be re-sent after a reconnect",
+             MAX_PARAMS, c->name);
+        return;
+    }
+    n->params[i] = *c;
+    if (i == n->nparams)
+        n->nparams++;
+}
+
+static void replay_params(net *n)
+{
+    for (int i = 0; i < n->nparams; i++)
+        send_param(n, &n->params[i]);
+}
+
 static void on_welcome(net *n, const lmdm_msg *m)
 {
     if (m->rate != n->session_rate || m->channels != n->l->in_ch || m->out_channels != n->l->out_ch) {
@@ -193,6 +231,7 @@ static void on_welcome(net *n, const lmdm_msg *m)
     n->last_rx = n->last_ping = now_s();
     emit(n, LMDM_EV_WELCOME, m, NULL);
     set_connected(n, 1);
+    replay_params(n);
 }
 
 static void note_lead(lmdm_link *l, int64_t lead)
@@ -259,6 +298,21 @@ static void on_worker_error(net *n, const lmdm_msg *m)
     emit(n, LMDM_EV_WORKER_ERROR, m, NULL);
 }
 
+/* An applied parameter is remembered as applied (after clamping) and re-sent to the next session. */
+static void on_ack(net *n, const lmdm_msg *m)
+{
+    lmdm_cmd c;
+    emit(n, LMDM_EV_ACK, m, NULL);
+    if (!m->name[0] || !strcmp(m->name, "reset") || !strcmp(m->name, "mode"))   /* mode goes in the hello */
+        return;
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "%s", m->name);
+    c.kind = m->value_is_num ? LMDM_CMD_PARAM_NUM : LMDM_CMD_PARAM_STR;
+    c.num = m->value_num;
+    snprintf(c.text, sizeof c.text, "%s", m->value);
+    remember(n, &c);
+}
+
 static void handle(net *n, const char *buf, size_t len)
 {
     lmdm_msg m;
@@ -275,7 +329,7 @@ static void handle(net *n, const char *buf, size_t len)
     case LMDM_MSG_WELCOME: on_welcome(n, &m); break;
     case LMDM_MSG_GENERATED: if (n->state == NET_LIVE) on_generated(n, &m); break;
     case LMDM_MSG_STATUS: emit(n, LMDM_EV_STATUS, &m, NULL); break;
-    case LMDM_MSG_ACK: emit(n, LMDM_EV_ACK, &m, NULL); break;
+    case LMDM_MSG_ACK: on_ack(n, &m); break;
     case LMDM_MSG_ERROR: on_worker_error(n, &m); break;
     case LMDM_MSG_PONG: break;
     case LMDM_MSG_BYE: lose_session(n, "the worker closed the session"); break;
@@ -372,28 +426,18 @@ static void heartbeat(net *n)
     }
 }
 
-static void send_param(net *n, const lmdm_cmd *c)
-{
-    if (c->kind == LMDM_CMD_PARAM_STR || c->kind == LMDM_CMD_MODE)
-        lmdm_pack_param_str(&n->pk, c->kind == LMDM_CMD_MODE ? "mode" : c->name, c->text);
-    else if (c->num == (double)(int64_t)c->num)
-        lmdm_pack_param_int(&n->pk, c->name, (int64_t)c->num);
-    else
-        lmdm_pack_param_float(&n->pk, c->name, c->num);
-    send_packed(n);
-}
-
 static void apply(net *n, const lmdm_cmd *c)
 {
+    int live = n->state == NET_LIVE;
     switch (c->kind) {
     case LMDM_CMD_CONNECT:
         if (c->text[0])
             snprintf(n->address, sizeof n->address, "%s", c->text);
         n->outage_reported = 0;
         open_session(n);
-        return;
+        break;
     case LMDM_CMD_DISCONNECT:
-        if (n->state == NET_LIVE) {
+        if (live) {
             lmdm_pack_simple(&n->pk, "bye");
             send_packed(n);
         }
@@ -401,27 +445,36 @@ static void apply(net *n, const lmdm_cmd *c)
         n->state = NET_IDLE;
         forget_requests(n);
         set_connected(n, 0);
-        return;
-    case LMDM_CMD_MODE:
+        break;
+    case LMDM_CMD_MODE:   /* goes into every later hello, and to this session now */
         snprintf(n->mode, sizeof n->mode, "%s", c->text);
+        if (live)
+            send_param(n, c);
         break;
-    default:
+    case LMDM_CMD_PARAM_STR:
+    case LMDM_CMD_PARAM_NUM:
+        if (live) {
+            send_param(n, c);   /* remembered when the worker acks it */
+        } else {
+            remember(n, c);
+            emit(n, LMDM_EV_POST, NULL, "not connected yet: %s will be sent when a worker answers", c->name);
+        }
         break;
-    }
-    if (n->state != NET_LIVE) {
-        if (c->kind != LMDM_CMD_MODE)
-            emit(n, LMDM_EV_ERROR, NULL, "not connected to a worker: message not sent");
-        return;
-    }
-    if (c->kind == LMDM_CMD_RESET) {
+    case LMDM_CMD_RESET:
+        if (!live) {
+            emit(n, LMDM_EV_ERROR, NULL, "not connected to a worker: reset not sent");
+            break;
+        }
         lmdm_pack_simple(&n->pk, "reset");
         send_packed(n);
         anchor(n);   /* the worker forgets its clocks: start a new stretch here */
-    } else if (c->kind == LMDM_CMD_STATUS) {
-        lmdm_pack_simple(&n->pk, "status");
-        send_packed(n);
-    } else {
-        send_param(n, c);
+        break;
+    case LMDM_CMD_STATUS:
+        if (live) {
+            lmdm_pack_simple(&n->pk, "status");
+            send_packed(n);
+        }
+        break;
     }
 }
 

@@ -325,7 +325,7 @@ static int decode_body(const msgpack_object *m, lmdm_msg *out, char *err, size_t
     case LMDM_MSG_ACK:
         opt_str(m, "name", out->name, sizeof out->name);
         render_value(find(m, "value"), out->value, sizeof out->value);
-        return 0;
+        return get_float(m, "value", &out->value_num, err, errlen) ? 0 : (out->value_is_num = 1, 0);
     case LMDM_MSG_ERROR:
         if (get_str(m, "code", out->code, sizeof out->code, err, errlen))
             return -1;

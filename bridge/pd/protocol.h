@@ -63,6 +63,8 @@ typedef struct {
     /* ack */
     char name[64];
     char value[256];   /* the applied value, rendered as text */
+    int value_is_num;  /* 1: value was a number (value_num), 0: a string or anything else */
+    double value_num;
     /* error */
     char code[32];
     char text[256];

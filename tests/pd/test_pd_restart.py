@@ -15,7 +15,7 @@ BLOCK = 16384   # 0.37 s: room for a loaded machine; exactness is test_pd_loopba
 def test_worker_restart_mid_run(external, serve, tmp_path):
     worker = serve(block=BLOCK)
     patch = recording_patch(tmp_path / "restart.pd", worker.address, SECONDS, tmp_path / "in.wav",
-                            tmp_path / "out.wav")
+                            tmp_path / "out.wav", events=((2.0, "prompt dub echoes"), (2.2, "cfg 2.5")))
     pd = start_pd(patch)
     try:
         time.sleep(4.0)                      # recording runs from 1.5 s on
@@ -32,6 +32,8 @@ def test_worker_restart_mid_run(external, serve, tmp_path):
     assert "lmdm~: the worker stopped answering" in out or "no session for this stream" in out, out
     assert out.count("lmdm~: connected to") == 2, out
     assert reported(out, "connected")[-1] == [1.0], out
+    # The parameters set before the crash are re-sent to the new worker, which acks them again.
+    assert out.count("info: ack prompt dub\\ echoes") == 2 and out.count("info: ack cfg 2.5") == 2, out
     underruns = reported(out, "underruns")
     assert underruns and underruns[-1][0] > 0, out          # the outage was noticed and counted
     assert reported(out, "late")[-1][0] > 0, out
