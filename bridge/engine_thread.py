@@ -32,13 +32,16 @@ class EngineThread(threading.Thread):
         self.sessions: dict[str, Session] = {}
         self.idents: dict[str, bytes] = {}
         self.defaults = P.defaults()
+        self.stopping = False
 
     def submit(self, *item: Any) -> None:
         self.q.put(item)
 
     def stop(self) -> None:
+        """Stop after the item in hand; queued work is dropped (the worker is going away)."""
+        self.stopping = True
         self.q.put(("stop",))
-        self.join(timeout=5)
+        self.join(timeout=60)
 
     # --- loop -----------------------------------------------------------------------------------------------------
 
@@ -49,7 +52,7 @@ class EngineThread(threading.Thread):
         try:
             while True:
                 item = self.q.get()
-                if item[0] == "stop":
+                if item[0] == "stop" or self.stopping:
                     break
                 try:
                     getattr(self, "_on_" + item[0])(*item[1:])
