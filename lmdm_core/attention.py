@@ -56,13 +56,13 @@ class SelfAttention(_Heads):
         super().__init__(dim, head_dim)
         self.to_qkv = nn.Linear(dim, 3 * dim, bias=False)
 
-    def forward(self, x: torch.Tensor, angles: torch.Tensor, mask: torch.Tensor | None,
+    def forward(self, x: torch.Tensor, rot: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor | None,
                 past: tuple[torch.Tensor, torch.Tensor] | None = None
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """x [B, N, dim]; keys = past keys followed by this call's keys; returns (out, this call's (k, v))."""
         q, k, v = (self.split(t) for t in self.to_qkv(x).chunk(3, dim=-1))
         q, k = self.q_norm(q), self.k_norm(k)
-        q, k = apply_rope(q, angles), apply_rope(k, angles)
+        q, k = apply_rope(q, rot), apply_rope(k, rot)
         kk, vv = (k, v) if past is None else (torch.cat([past[0], k], 2), torch.cat([past[1], v], 2))
         return self.merge(attend(q, kk, vv, mask)), (k, v)
 

@@ -44,8 +44,8 @@ class BlockCausalCache:
     def slid(self, n_chunks: int) -> KV:
         """The cache as seen from a target n_chunks later: keys re-rotated by -n_chunks*block positions."""
         shift = torch.tensor([-float(n_chunks * self.stream.block)], device=self.kv[0][0].device)
-        angles = self.dit.transformer.rotary_pos_emb.angles(shift)
-        return [(apply_rope(k, angles), v) for k, v in self.kv]
+        rot = self.dit.transformer.rotary_pos_emb.rotation(shift)
+        return [(apply_rope(k, rot), v) for k, v in self.kv]
 
     def fused_step(self, h_pending: torch.Tensor, n_pending: int, h_target: torch.Tensor,
                    cross: CrossKV) -> torch.Tensor:

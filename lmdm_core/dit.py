@@ -90,10 +90,11 @@ class TransformerBlock(nn.Module):
         self.ff_norm = LayerNorm(d)
         self.ff = FeedForward(d, cfg.ff_mult)
 
-    def forward(self, h: torch.Tensor, angles: torch.Tensor, mask: torch.Tensor | None, cross: list[CrossSegment],
+    def forward(self, h: torch.Tensor, rot: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor | None,
+                cross: list[CrossSegment],
                 past: tuple[torch.Tensor, torch.Tensor] | None = None
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        a, kv = self.self_attn(self.pre_norm(h), angles, mask, past)
+        a, kv = self.self_attn(self.pre_norm(h), rot, mask, past)
         h = h + a
         x, parts, start = self.cross_attend_norm(h), [], 0
         for n, (kvc, m, g) in cross:     # segments of tokens conditioned on different prompts (the reference path)
@@ -195,11 +196,11 @@ class DiT(nn.Module):
         tokens (after qk-norm and RoPE).
         """
         segments = [(None, cross)] if isinstance(cross, CrossKV) else list(cross)
-        angles = self.transformer.rotary_pos_emb.angles(q.pos)
+        rot = self.transformer.rotary_pos_emb.rotation(q.pos)
         kvs = []
         for i, layer in enumerate(self.transformer.layers):
             layer_cross = [(n, (c.kv[i], c.mask, c.gate)) for n, c in segments]
-            h, kv = layer(h, angles, mask, layer_cross, None if past is None else past[i])
+            h, kv = layer(h, rot, mask, layer_cross, None if past is None else past[i])
             kvs.append(kv)
         return h, kvs
 

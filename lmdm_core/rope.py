@@ -2,6 +2,7 @@
 
 SAOS places the main tokens at positions 1..N and the postpend (global) token at position 0; callers pass explicit
 positions so the streaming cache can use the same coordinates as a full forward over the window.
+Dims i and i + rope_dims/2 of a head form one rotating pair at frequency inv_freq[i] (SAOS's `rotate_half`).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from torch import nn
 
 
 class RotaryEmbedding(nn.Module):
-    """Holds `inv_freq` (a buffer named as in stable-audio-tools) and turns positions into rotation angles."""
+    """Holds `inv_freq` (a buffer named as in stable-audio-tools) and turns positions into rotations."""
 
     def __init__(self, rope_dims: int, base: float = 10000.0) -> None:
         super().__init__()
@@ -18,20 +19,22 @@ class RotaryEmbedding(nn.Module):
             raise ValueError(f"rope_dims must be even, got {rope_dims}")
         self.register_buffer("inv_freq", 1.0 / (base ** (torch.arange(0, rope_dims, 2).float() / rope_dims)))
 
-    def angles(self, positions: torch.Tensor) -> torch.Tensor:
-        """[N] positions (any real values, negative allowed) -> [N, rope_dims] angles, float32."""
+    def rotation(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[N] positions (any real values, negative allowed) -> (cos, sin), each [N, rope_dims/2], float32.
+
+        Computed once per pass and shared by all layers."""
         f = positions.to(torch.float32)[:, None] * self.inv_freq.to(torch.float32)[None, :]
-        return torch.cat((f, f), dim=-1)
+        return f.cos(), f.sin()
 
 
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((-x2, x1), dim=-1)
+def apply_rope(t: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Rotate the first rope_dims dims of t [..., N, head_dim] by rotation = (cos, sin) [N or 1, rope_dims/2].
 
-
-def apply_rope(t: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Rotate the first angles.shape[-1] dims of t [..., N, head_dim] by angles [N or 1, rope_dims] (in float32)."""
-    rd = angles.shape[-1]
-    rot, rest = t[..., :rd].to(torch.float32), t[..., rd:]
-    rot = rot * angles.cos() + _rotate_half(rot) * angles.sin()
-    return torch.cat((rot.to(t.dtype), rest), dim=-1)
+    Computed in float32 (positions up to a few hundred need it in half precision), returned in t's dtype."""
+    cos, sin = rotation
+    half = cos.shape[-1]
+    x1, x2 = t[..., :half].to(torch.float32), t[..., half:2 * half].to(torch.float32)
+    parts = [(x1 * cos - x2 * sin).to(t.dtype), (x2 * cos + x1 * sin).to(t.dtype)]
+    if t.shape[-1] > 2 * half:
+        parts.append(t[..., 2 * half:])
+    return torch.cat(parts, dim=-1)
