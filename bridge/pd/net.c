@@ -279,7 +279,7 @@ static void on_generated(net *n, const lmdm_msg *m)
         return;
     for (int c = 0; c < l->out_ch; c++)
         for (int64_t i = skip; i < frames; i++)
-            *lmdm_clocked_slot(&l->out, c, m->index + i) = lmdm_sample_at(m->data, l->out_ch, i, c);
+            lmdm_clocked_put(&l->out, c, m->index + i, lmdm_sample_at(m->data, l->out_ch, i, c));
     atomic_store_explicit(&l->out_end, m->index + frames, memory_order_release);
 }
 
@@ -373,8 +373,10 @@ static void pump_audio(net *n)
             break;
         for (int c = 0; c < l->in_ch; c++)
             lmdm_clocked_read(&l->in, c, sent, n->scratch + (size_t)c * SEND_MAX, (size_t)frames);
-        /* Check again after copying: if the clock moved past the lap point meanwhile, the copy may be torn. */
-        if (sent < atomic_load_explicit(&l->clock, memory_order_acquire) - (int64_t)l->in.cap + LMDM_MAX_PD_BLOCK)
+        /* Check again after copying (seqlock style: the fence keeps the copy before the re-read of the clock): if
+         * the clock moved past the lap point meanwhile, the copy may be torn. */
+        atomic_thread_fence(memory_order_acquire);
+        if (sent < atomic_load_explicit(&l->clock, memory_order_relaxed) - (int64_t)l->in.cap + LMDM_MAX_PD_BLOCK)
             continue;
         lmdm_pack_audio(&n->pk, sent, (int)frames, l->in_ch, n->session_rate, n->scratch, SEND_MAX);
         send_packed(n);

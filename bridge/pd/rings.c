@@ -60,28 +60,26 @@ int lmdm_clocked_init(lmdm_clocked *r, int channels, size_t min_frames)
     r->channels = channels;
     r->cap = lmdm_pow2_at_least(min_frames);
     r->mask = r->cap - 1;
-    r->buf = calloc((size_t)channels * r->cap, sizeof(float));
+    r->buf = calloc((size_t)channels * r->cap, sizeof(_Atomic float));   /* all-zero bits = 0.0f */
     return r->buf ? 0 : -1;
 }
 
 void lmdm_clocked_free(lmdm_clocked *r)
 {
-    free(r->buf);
+    free((void *)r->buf);
     r->buf = NULL;
 }
 
 void lmdm_clocked_write(lmdm_clocked *r, int c, int64_t pos, const float *src, size_t n)
 {
-    size_t at = (size_t)pos & r->mask, first = r->cap - at < n ? r->cap - at : n;
-    float *plane = r->buf + (size_t)c * r->cap;
-    memcpy(plane + at, src, first * sizeof(float));
-    memcpy(plane, src + first, (n - first) * sizeof(float));
+    _Atomic float *plane = r->buf + (size_t)c * r->cap;
+    for (size_t i = 0; i < n; i++)
+        atomic_store_explicit(plane + (((size_t)pos + i) & r->mask), src[i], memory_order_relaxed);
 }
 
 void lmdm_clocked_read(const lmdm_clocked *r, int c, int64_t pos, float *dst, size_t n)
 {
-    size_t at = (size_t)pos & r->mask, first = r->cap - at < n ? r->cap - at : n;
-    const float *plane = r->buf + (size_t)c * r->cap;
-    memcpy(dst, plane + at, first * sizeof(float));
-    memcpy(dst + first, plane, (n - first) * sizeof(float));
+    const _Atomic float *plane = r->buf + (size_t)c * r->cap;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = atomic_load_explicit(plane + (((size_t)pos + i) & r->mask), memory_order_relaxed);
 }

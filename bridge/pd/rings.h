@@ -23,8 +23,10 @@ int lmdm_queue_push(lmdm_queue *q, const void *rec);  /* 1 pushed, 0 full (recor
 int lmdm_queue_pop(lmdm_queue *q, void *rec);         /* 1 popped, 0 empty */
 size_t lmdm_queue_fill(lmdm_queue *q);
 
+/* Samples are relaxed atomics: plain loads and stores on x86 and ARM, yet a reader that races a lapping writer (the
+ * network thread falling a whole ring behind the audio thread) is well defined and merely detected afterwards. */
 typedef struct {
-    float *buf;                       /* channels planes of cap floats */
+    _Atomic float *buf;               /* channels planes of cap floats */
     int channels;
     size_t cap, mask;
 } lmdm_clocked;
@@ -35,9 +37,13 @@ void lmdm_clocked_free(lmdm_clocked *r);
 /* Copy n frames of channel c between the plane and a linear buffer, starting at clock position pos (wraps). */
 void lmdm_clocked_write(lmdm_clocked *r, int c, int64_t pos, const float *src, size_t n);
 void lmdm_clocked_read(const lmdm_clocked *r, int c, int64_t pos, float *dst, size_t n);
-static inline float *lmdm_clocked_slot(lmdm_clocked *r, int c, int64_t pos)
+static inline void lmdm_clocked_put(lmdm_clocked *r, int c, int64_t pos, float v)
 {
-    return r->buf + (size_t)c * r->cap + ((size_t)pos & r->mask);
+    atomic_store_explicit(r->buf + (size_t)c * r->cap + ((size_t)pos & r->mask), v, memory_order_relaxed);
+}
+static inline float lmdm_clocked_get(const lmdm_clocked *r, int c, int64_t pos)
+{
+    return atomic_load_explicit(r->buf + (size_t)c * r->cap + ((size_t)pos & r->mask), memory_order_relaxed);
 }
 
 #endif

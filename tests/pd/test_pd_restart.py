@@ -8,7 +8,7 @@ import soundfile as sf
 
 from pdrun import finish_pd, recording_patch, reported, start_pd
 
-SECONDS = 12.0
+SECONDS = 18.0   # a fresh `lmdm serve` can take 4 s to start on a loaded machine
 BLOCK = 16384   # 0.37 s: room for a loaded machine; exactness is test_pd_loopback's job
 
 
@@ -45,8 +45,9 @@ def test_worker_restart_mid_run(external, serve, tmp_path):
     match[lag:] = (y[lag:] == x[:-lag]) & (y[lag:] != 0)
     # Before the kill and after the restart the output is the input `lag` samples earlier; in between, silence.
     seconds_before = match[lag: int(44100 * 2.5)].mean()
-    tail = match[-int(44100 * 3):]
     assert seconds_before > 0.99, f"before the kill only {seconds_before:.1%} of the output matched"
-    assert tail.mean() > 0.99, f"the last 3 s did not resume: {tail.mean():.1%} matched"
-    gap = ~match[int(44100 * 2.5): -int(44100 * 3)]
-    assert gap.any() and not y[int(44100 * 2.5):][~match[int(44100 * 2.5):]].any(), "the outage played non-silence"
+    # After the restart the output resumes for good: from the last mismatch on, the input comes back exactly.
+    resumed = int(np.flatnonzero(~match)[-1]) + 1
+    assert len(y) - resumed > 44100 * 2, f"resumed only {(len(y) - resumed) / 44100:.2f} s before the end\n{out}"
+    outage = ~match[int(44100 * 2.5): resumed]
+    assert outage.any() and not y[int(44100 * 2.5): resumed][outage].any(), "the outage played non-silence"

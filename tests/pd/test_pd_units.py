@@ -15,14 +15,24 @@ from pdrun import PD_DIR
 HERE = Path(__file__).parent
 
 
+def build(out: Path, sanitize: str) -> Path:
+    sources = [HERE / "c" / "lmdm_unit.c"] + [PD_DIR / f for f in ("protocol.c", "rings.c", "link.c")]
+    subprocess.run(["cc", "-std=gnu11", "-O1", "-g", "-Wall", "-Werror", f"-fsanitize={sanitize}",
+                    f"-I{PD_DIR}", *map(str, sources), "-o", str(out), "-lmsgpackc", "-lpthread"],
+                   check=True, timeout=120)
+    return out
+
+
 @pytest.fixture(scope="module")
 def unit(tmp_path_factory) -> Path:
-    exe = tmp_path_factory.mktemp("c") / "lmdm_unit"
-    sources = [HERE / "c" / "lmdm_unit.c"] + [PD_DIR / f for f in ("protocol.c", "rings.c", "link.c")]
-    subprocess.run(["cc", "-std=gnu11", "-O1", "-g", "-Wall", "-Werror", "-fsanitize=address,undefined",
-                    f"-I{PD_DIR}", *map(str, sources), "-o", str(exe), "-lmsgpackc", "-lpthread"],
-                   check=True, timeout=120)
-    return exe
+    return build(tmp_path_factory.mktemp("c") / "lmdm_unit", "address,undefined")
+
+
+def test_two_threads_under_thread_sanitizer(tmp_path):
+    exe = build(tmp_path / "lmdm_unit_tsan", "thread")
+    res = subprocess.run([str(exe), "stress"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith("ok"), res.stdout + res.stderr
+    assert "ThreadSanitizer" not in res.stderr, res.stderr
 
 
 def frames_of(path: Path) -> list[bytes]:
@@ -82,7 +92,7 @@ def test_python_encoding_decodes_in_c(unit, tmp_path):
         "heartbeat_ms=1000 model=tiny/lmdm/44100/2 modes=text delay mode=delay",
         "generated index=77 frames=2 channels=2 rate=44100 samples=0.25,-1,3.5,0",
         "status compute_ms=1.5 compute_ms_avg=2 queue=3 underruns=4 gaps=5 blocks=6 latency=8192",
-        "ack name=cfg value=2.5",
+        "ack name=cfg value=2.5 num=1",
         "error code=bad_param text=no such thing ref=param",
         "pong t=0.25",
     ]

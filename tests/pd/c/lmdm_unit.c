@@ -3,7 +3,10 @@
  *   lmdm_unit selftest        rings and the audio-thread half of the link; prints "ok" or exits 1 with the check
  *   lmdm_unit encode FILE     writes every client message as length-prefixed frames (decoded by bridge/protocol.py)
  *   lmdm_unit decode FILE     reads length-prefixed frames (encoded by bridge/protocol.py), prints one line each
+ *   lmdm_unit stress          two threads through the queue and a clock-addressed ring (build with TSan)
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +45,8 @@ static void test_clocked(void)
     lmdm_clocked_write(&r, 1, 5000, src, 300);   /* 5000 & 1023 = 904: wraps after 120 frames */
     lmdm_clocked_read(&r, 1, 5000, dst, 300);
     CHECK(memcmp(src, dst, sizeof src) == 0);
-    CHECK(*lmdm_clocked_slot(&r, 1, 5000 + 200) == 200.0f);
-    CHECK(*lmdm_clocked_slot(&r, 0, 5000 + 200) == 0.0f);   /* the other channel untouched */
+    CHECK(lmdm_clocked_get(&r, 1, 5000 + 200) == 200.0f);
+    CHECK(lmdm_clocked_get(&r, 0, 5000 + 200) == 0.0f);   /* the other channel untouched */
     lmdm_clocked_free(&r);
 }
 
@@ -57,11 +60,11 @@ static void test_process(void)
         in[i] = (float)(i + 1);
     lmdm_link_process(&l, ins, outs, 64);               /* nothing requested: silence, no underrun */
     CHECK(atomic_load(&l.clock) == 64 && atomic_load(&l.underruns) == 0 && out[0] == 0.0f);
-    CHECK(*lmdm_clocked_slot(&l.in, 0, 10) == 11.0f);  /* input stored at its clock position */
+    CHECK(lmdm_clocked_get(&l.in, 0, 10) == 11.0f);  /* input stored at its clock position */
 
     /* generated audio for [100, 150) arrives; [64, 200) was requested */
     for (int i = 100; i < 150; i++)
-        *lmdm_clocked_slot(&l.out, 0, i) = (float)i;
+        lmdm_clocked_put(&l.out, 0, i, (float)i);
     atomic_store(&l.out_start, 100);
     atomic_store(&l.out_end, 150);
     atomic_store(&l.req_start, 64);
@@ -146,7 +149,7 @@ static void print_msg(const lmdm_msg *m)
                (long long)m->blocks, (long long)m->latency);
         break;
     case LMDM_MSG_ACK:
-        printf("ack name=%s value=%s\n", m->name, m->value);
+        printf("ack name=%s value=%s num=%d\n", m->name, m->value, m->value_is_num);
         break;
     case LMDM_MSG_ERROR:
         printf("error code=%s text=%s ref=%s\n", m->code, m->text, m->ref);
@@ -188,8 +191,71 @@ static int decode(const char *path)
     return 0;
 }
 
+/* ---- two threads, as the audio and network threads use them ---- */
+
+#define STRESS_N 200000
+static lmdm_queue sq;
+static lmdm_clocked sr;
+static _Atomic int64_t sclock;
+
+static void *stress_producer(void *arg)
+{
+    float block[64];
+    (void)arg;
+    for (int v = 0; v < STRESS_N; v++)
+        while (!lmdm_queue_push(&sq, &v))
+            sched_yield();
+    for (int64_t pos = 0; pos < STRESS_N; pos += 64) {   /* the "audio thread": write, then publish the clock */
+        for (int i = 0; i < 64; i++)
+            block[i] = (float)((pos + i) % 1000003);
+        lmdm_clocked_write(&sr, 0, pos, block, 64);
+        atomic_store_explicit(&sclock, pos + 64, memory_order_release);
+    }
+    return NULL;
+}
+
+static int stress(void)
+{
+    pthread_t t;
+    int64_t read = 0, laps = 0;
+    float buf[256];
+    CHECK(lmdm_queue_init(&sq, sizeof(int), 64) == 0 && lmdm_clocked_init(&sr, 1, 4096) == 0);
+    pthread_create(&t, NULL, stress_producer, NULL);
+    for (int want = 0, v; want < STRESS_N;) {
+        if (!lmdm_queue_pop(&sq, &v)) {
+            sched_yield();
+            continue;
+        }
+        CHECK(v == want);
+        want++;
+    }
+    while (read < STRESS_N) {   /* the "network thread": read up to the clock, skip what was lapped */
+        int64_t clock = atomic_load_explicit(&sclock, memory_order_acquire), n = clock - read;
+        if (read < clock - (int64_t)sr.cap + 256) {
+            read = clock - (int64_t)sr.cap + 256;
+            laps++;
+            continue;
+        }
+        if (n <= 0)
+            continue;
+        n = n > 256 ? 256 : n;
+        lmdm_clocked_read(&sr, 0, read, buf, (size_t)n);
+        atomic_thread_fence(memory_order_acquire);
+        if (read < atomic_load_explicit(&sclock, memory_order_relaxed) - (int64_t)sr.cap + 256)
+            continue;   /* lapped while copying: the copy may be torn, discard it */
+        for (int64_t i = 0; i < n; i++)
+            CHECK(buf[i] == (float)((read + i) % 1000003));
+        read += n;
+    }
+    pthread_join(t, NULL);
+    printf("ok laps=%lld\n", (long long)laps);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "stress"))
+        return stress();
     if (argc >= 2 && !strcmp(argv[1], "selftest")) {
         test_queue();
         test_clocked();
