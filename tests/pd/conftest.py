@@ -1,7 +1,6 @@
 """Fixtures of the Pd tests: the built external and real `lmdm serve` workers (helpers live in pdrun.py)."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,5 +32,3 @@ def serve():
     yield start
     for s in started:
         s.stop()
-        s.log.close()
-        os.unlink(s.log.name)

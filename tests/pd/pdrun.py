@@ -96,12 +96,16 @@ class Serve:
         return Path(self.log.name).read_text(errors="replace")
 
     def stop(self) -> None:
+        """Terminate the worker and delete its log (read output() before)."""
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if not self.log.closed:
+            self.log.close()
+            os.unlink(self.log.name)
 
 
 def errors_in(output: str) -> list[str]:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pdrun import PATCHES, PD_DIR, errors_in, run_pd
+from pdrun import PATCHES, PD_DIR, Serve, errors_in, run_pd
 
 SHIPPED = sorted(PATCHES.glob("*.pd")) + sorted(PD_DIR.glob("*.pd"))
 EXPECTED = {"lmdm~-help.pd", "generative-delay.pd", "text-to-music.pd", "jam.pd", "sensors.pd", "lmdm-meta.pd"}
@@ -35,3 +35,20 @@ def test_patches_find_the_external_themselves(external, tmp_path):
     """No -path given: [declare -path ../../bridge/pd -stdpath lmdm] finds the build (or the installed library)."""
     out = run_pd(PATCHES / "generative-delay.pd", timeout=20, extra_open=(quitter(tmp_path),), paths=False)
     assert "lmdm~ 0.1" in out and not errors_in(out), out
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = Serve(block=4096).start()   # one worker for all patches: each gets its own stream id
+    yield w
+    w.stop()
+
+
+@pytest.mark.parametrize("name", ["lmdm~-help.pd", "generative-delay.pd", "text-to-music.pd", "jam.pd"])
+def test_patch_connects_to_a_worker(external, worker, tmp_path, name: str):
+    """The shipped patch, pointed at a real worker on a free port, opens a session in its mode with no error."""
+    patch = tmp_path / name
+    patch.write_text((PATCHES / name).read_text().replace("tcp://127.0.0.1:5555", worker.address))
+    out = run_pd(patch, timeout=20, extra_open=(quitter(tmp_path),))
+    assert f"lmdm~: connected to {worker.address}" in out, out
+    assert not errors_in(out), out
