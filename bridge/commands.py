@@ -34,14 +34,15 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--device", default="cpu", show_default=True, help="torch device for model engines (cpu, cuda, mps)")
 @click.option("--block", default=4096, show_default=True, help="loopback block in frames at the client's rate")
-@click.option("--margin-ms", default=50.0, show_default=True,
-              help="model engines: compute margin added to the latency")
+@click.option("--margin-ms", type=float, default=None,
+              help="model engines: compute margin added to the latency (default: measured: 1.5 x one block's "
+                   "compute, 50 ms .. one block)")
 @click.option("--heartbeat-ms", default=1000, show_default=True, help="heartbeat period announced to clients")
 @click.option("--client-timeout", default=5.0, show_default=True,
               help="seconds of silence after which a client's stream is freed")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, block: int,
-          margin_ms: float, heartbeat_ms: int, client_timeout: float, verbose: bool) -> None:
+          margin_ms: float | None, heartbeat_ms: int, client_timeout: float, verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
@@ -98,7 +99,7 @@ def _values(settings: tuple[str, ...]) -> dict:
     return values
 
 
-def _engine(model: str | None, block: int, device: str, margin_ms: float):
+def _engine(model: str | None, block: int, device: str, margin_ms: float | None):
     from bridge.engines import load_engine
 
     try:
@@ -152,7 +153,7 @@ def generate(input_path: str | None, output_path: str, seconds: float, rate: int
         x = np.zeros((int(seconds * rate), channels), np.float32)
     if rate not in RATES:
         raise click.BadParameter(f"rate {rate} is not one of {list(RATES)}", param_hint="--rate")
-    engine = _engine(model, block, device, 50.0)
+    engine = _engine(model, block, device, 0.0)  # offline: no compute margin needed
     with tqdm(total=len(x), unit="frame", unit_scale=True, desc="generate") as bar:
         y, latency = render(engine, x[:, :8], rate, values, channels, progress=bar)
     y = y[latency:] if align else y
@@ -173,13 +174,14 @@ def generate(input_path: str | None, output_path: str, seconds: float, rate: int
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--device", default="cpu", show_default=True, help="torch device")
 @click.option("--block", default=4096, show_default=True, help="loopback block in frames")
-@click.option("--margin-ms", default=50.0, show_default=True, help="model engines: compute margin")
+@click.option("--margin-ms", type=float, default=None,
+              help="model engines: compute margin (default: measured, 1.5 x one block's compute)")
 @click.option("--set", "settings", multiple=True, help=SET_HELP)
 @click.option("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
 @click.option("--record", type=click.Path(dir_okay=False), default=None, help="also write what was played to a WAV")
 def live(input_device: str | None, output_device: str | None, host_api: str | None, input_kind: str,
          rate: int | None, blocksize: int, channels: int, model: str | None, device: str, block: int,
-         margin_ms: float, settings: tuple[str, ...], seconds: float | None, record: str | None) -> None:
+         margin_ms: float | None, settings: tuple[str, ...], seconds: float | None, record: str | None) -> None:
     """Input device -> engine -> output device, with no patcher: a generative delay on its own.
 
     \b

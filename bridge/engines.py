@@ -169,10 +169,10 @@ class ModelStream(EngineStream):
         t0 = time.perf_counter()
         wet = np.asarray(self.s.process(np.ascontiguousarray(block.T, dtype=np.float32)), dtype=np.float32).T
         self.compute_ms = (time.perf_counter() - t0) * 1e3
-        self.wet_prev = wet
         if not np.isfinite(wet).all():
             log.warning("the model produced NaN/Inf; silence stands in for this block")
             wet = np.zeros_like(wet)
+        self.wet_prev = wet
         if self.skip:
             cut = min(self.skip, len(wet))
             wet, self.skip = wet[cut:], self.skip - cut
@@ -198,17 +198,37 @@ class ModelEngine:
     kind = "model"
     modes = MODES
 
-    def __init__(self, path: str | None, device: str = "cpu", margin_ms: float = 50.0):
+    def __init__(self, path: str | None, device: str = "cpu", margin_ms: float | None = None):
         from lmdm_core.pipeline import AudioStream, load_model
 
         self._AudioStream = AudioStream
         self.model = load_model(path, device=device)
         self.name = str(self.model.source)
         self.untrained = self.model.meta.get("trained", True) is False
-        self.margin_ms = margin_ms
         probe = AudioStream(self.model, seed=0)
         self.sample_rate, self.channels = int(probe.sample_rate), int(probe.channels)
         self.modes = tuple(m for m in MODES if _accepts(probe, "mode", m))
+        self.margin_ms = self.measure_margin(probe) if margin_ms is None else margin_ms
+
+    @staticmethod
+    def measure_margin(probe: Any) -> float:
+        """Compute margin from this machine: 1.5 x the time of one warm block, at least 50 ms, at most one block.
+
+        The input a block needs is complete `margin` before its first output sample must play, so the margin has to
+        cover one block's compute; measuring beats guessing across CPUs and GPUs. Past one block's duration the model
+        cannot keep up at all, and a longer margin would only delay the first underrun."""
+        x = np.zeros((probe.channels, probe.block_samples), np.float32)
+        probe.process(x)  # warm-up (allocations, kernels)
+        t0 = time.perf_counter()
+        probe.process(x)
+        ms = (time.perf_counter() - t0) * 1e3
+        block_ms = 1e3 * probe.block_samples / probe.sample_rate
+        margin = min(max(50.0, math.ceil(1.5 * ms / 10) * 10), math.ceil(block_ms))
+        if ms > block_ms:
+            log.warning("one block takes %.0f ms here but plays for %.0f ms: this model cannot keep up in real time on "
+                        "this device; expect underruns (try --device cuda or a smaller model)", ms, block_ms)
+        log.info("one block takes %.0f ms here: compute margin %.0f ms (set --margin-ms to override)", ms, margin)
+        return margin
 
     def info(self, rate: int) -> dict:
         return {"name": self.name, "kind": self.kind, "sample_rate": self.sample_rate, "channels": self.channels}
@@ -225,7 +245,7 @@ def _accepts(stream: Any, name: str, value: Any) -> bool:
         return False
 
 
-def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu", margin_ms: float = 50.0):
+def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu", margin_ms: float | None = None):
     """`--model` value -> engine: "loopback", a checkpoint path, or None for the embedded default."""
     if model == "loopback":
         return LoopbackEngine(block)

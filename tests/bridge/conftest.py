@@ -61,36 +61,51 @@ class WorkerProc:
             return self.proc.wait(5)
 
 
-@pytest.fixture
-def osc_inbox():
+class Inbox:
     """A UDP socket on a free port; `recv()` returns the next OSC message as (address, params)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.settimeout(5)
 
-    class Inbox:
-        port = s.getsockname()[1]
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
 
-        @staticmethod
-        def recv(timeout: float = 5.0):
-            s.settimeout(timeout)
-            m = OscMessage(s.recvfrom(65536)[0])
-            return m.address, list(m.params)
+    def recv(self, timeout: float = 5.0):
+        self.sock.settimeout(timeout)
+        m = OscMessage(self.sock.recvfrom(65536)[0])
+        return m.address, list(m.params)
 
-        @staticmethod
-        def until(address: str, timeout: float = 5.0):
+    def until(self, address: str, timeout: float = 5.0):
+        while True:
+            got = self.recv(timeout)
+            if got[0] == address:
+                return got
+
+    def drain(self) -> None:
+        self.sock.settimeout(0.05)
+        try:
             while True:
-                got = Inbox.recv(timeout)
-                if got[0] == address:
-                    return got
+                self.sock.recvfrom(65536)
+        except OSError:
+            pass
 
-    yield Inbox
-    s.close()
+
+@pytest.fixture(scope="module")
+def _inbox():
+    inbox = Inbox()
+    yield inbox
+    inbox.sock.close()
 
 
 @pytest.fixture
-def loopback_worker(osc_inbox):
-    w = WorkerProc("--model", "loopback", "--client-timeout", "1", "--heartbeat-ms", "200",
-                   osc_reply=osc_inbox.port)
+def osc_inbox(_inbox):
+    """The module's OSC reply socket, emptied of what earlier tests left in it."""
+    _inbox.drain()
+    return _inbox
+
+
+@pytest.fixture(scope="module")
+def loopback_worker(_inbox):
+    """One `lmdm serve --model loopback` per test module (a start costs seconds); tests use their own stream ids."""
+    w = WorkerProc("--model", "loopback", "--client-timeout", "1", "--heartbeat-ms", "200", osc_reply=_inbox.port)
     yield w
     w.stop()

@@ -30,6 +30,8 @@ def test_oscsend_sets_a_stream_parameter_and_it_is_applied(loopback_worker, osc_
         assert osc_inbox.until("/lmdm/ack")[1] == ["*", "bypass", 1]
         y = c.stream_array(x, start=48000)
         assert np.array_equal(y[4096:], x[:-4096])
+        oscsend(loopback_worker, "/lmdm/bypass", "i", "0")  # the worker is shared by this module's tests
+        assert osc_inbox.until("/lmdm/ack")[1] == ["*", "bypass", 0]
 
 
 def test_prompt_atoms_are_joined_and_the_understood_words_reported(loopback_worker, osc_inbox):

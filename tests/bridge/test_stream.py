@@ -181,8 +181,9 @@ def test_requests_that_skip_ahead_resume_exactly(loopback_worker):
         assert np.array_equal(np.concatenate([g.data for g in got])[:, 0], x[100000:102000, 0])
 
 
-def test_worker_says_bye_on_shutdown(loopback_worker):
-    with Client(loopback_worker.address, stream="bye", rate=48000, channels=1) as c:
-        loopback_worker.stop(signal.SIGTERM)
+def test_worker_says_bye_on_shutdown():
+    w = WorkerProc("--model", "loopback")
+    with Client(w.address, stream="bye", rate=48000, channels=1) as c:
+        w.stop(signal.SIGTERM)
         msg = c.recv(timeout=10)
         assert msg is not None and msg.TYPE == "bye" and msg.reason
