@@ -93,13 +93,20 @@ def test_gaps_in_input_become_silence_and_overlaps_are_dropped(loopback_worker):
 
 
 CLIENT_SCRIPT = """
-import sys, numpy as np
+import sys, time, numpy as np
 from bridge.client import Client
 c = Client(sys.argv[1], stream="doomed", rate=48000, channels=2)
-c.connect()
-x = np.zeros((48000 * 3600, 2), np.float32)
+L = c.connect().latency
+x = np.zeros((512, 2), np.float32)
 print("streaming", flush=True)
-c.stream_array(x, timeout=3600)
+i = 0
+while True:  # streams until killed
+    c.send_audio(i * 512, x)
+    c.request(i * 512 + L, 512)
+    while c.recv(timeout=0) is not None:
+        pass
+    i += 1
+    time.sleep(0.002)
 """
 
 
