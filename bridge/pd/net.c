@@ -112,6 +112,16 @@ static void close_socket(net *n)
     n->sock = NULL;
 }
 
+/* Say bye and close, giving ZeroMQ's I/O thread up to 100 ms to deliver it (zmq_close itself returns at once). */
+static void say_bye(net *n)
+{
+    int linger = 100;
+    lmdm_pack_simple(&n->pk, "bye");
+    send_packed(n);
+    zmq_setsockopt(n->sock, ZMQ_LINGER, &linger, sizeof linger);
+    close_socket(n);
+}
+
 /* Fresh DEALER, connect, hello. A socket is never reused across sessions so nothing queued for a dead worker
  * reaches the next one. */
 static void open_session(net *n)
@@ -423,8 +433,12 @@ static void heartbeat(net *n)
             send_packed(n);
             n->last_ping = t;
         }
-        if (atomic_load(&n->l->rate) != n->session_rate)   /* Pd's sample rate changed: new session */
+        if (atomic_load(&n->l->rate) != n->session_rate) {
+            emit(n, LMDM_EV_POST, NULL, "Pd's sample rate is now %d Hz: opening a new session",
+                 atomic_load(&n->l->rate));
+            set_connected(n, 0);
             open_session(n);
+        }
     }
 }
 
@@ -439,10 +453,8 @@ static void apply(net *n, const lmdm_cmd *c)
         open_session(n);
         break;
     case LMDM_CMD_DISCONNECT:
-        if (live) {
-            lmdm_pack_simple(&n->pk, "bye");
-            send_packed(n);
-        }
+        if (live)
+            say_bye(n);
         close_socket(n);
         n->state = NET_IDLE;
         forget_requests(n);
@@ -504,12 +516,10 @@ static void *net_main(void *arg)
         if (n->sock)
             heartbeat(n);
     }
-    if (n->state == NET_LIVE) {
-        lmdm_pack_simple(&n->pk, "bye");
-        send_packed(n);
-    }
+    if (n->state == NET_LIVE)
+        say_bye(n);
     close_socket(n);
-    zmq_ctx_term(n->ctx);
+    zmq_ctx_term(n->ctx);   /* waits for the bye at most its linger */
     msgpack_unpacked_destroy(&n->unp);
     msgpack_sbuffer_destroy(&n->sbuf);
     free(n->scratch);
