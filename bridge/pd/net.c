@@ -260,13 +260,21 @@ static void note_lead(lmdm_link *l, int64_t lead)
     atomic_fetch_add(&l->lead_count, 1);
 }
 
+/* By the bits, since pd-lib-builder compiles with -ffast-math, under which isfinite() is always true. */
+static int finite_bits(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return (u & 0x7f800000u) != 0x7f800000u;
+}
+
 /* Place generated frames at their index. Only positions the audio thread has not reached yet are written beyond
  * out_end, and requests never reach further than the buffer ahead of the clock, so writer and reader never meet. */
 static void on_generated(net *n, const lmdm_msg *m)
 {
     lmdm_link *l = n->l;
     int64_t end = atomic_load(&l->out_end), clock = atomic_load_explicit(&l->clock, memory_order_acquire);
-    int64_t skip = 0, frames = m->frames;
+    int64_t skip = 0, frames = m->frames, bad = 0;
     char text[200];
     if (m->channels != l->out_ch || m->rate != n->session_rate) {
         snprintf(text, sizeof text, "generated audio has %lld channels at %lld Hz, expected %d at %d: dropped",
@@ -288,9 +296,20 @@ static void on_generated(net *n, const lmdm_msg *m)
     if (skip >= frames)
         return;
     for (int c = 0; c < l->out_ch; c++)
-        for (int64_t i = skip; i < frames; i++)
-            lmdm_clocked_put(&l->out, c, m->index + i, lmdm_sample_at(m->data, l->out_ch, i, c));
+        for (int64_t i = skip; i < frames; i++) {
+            float v = lmdm_sample_at(m->data, l->out_ch, i, c);
+            if (!finite_bits(v)) {   /* one NaN would stay in every Pd filter downstream for good */
+                v = 0.0f;
+                bad++;
+            }
+            lmdm_clocked_put(&l->out, c, m->index + i, v);
+        }
     atomic_store_explicit(&l->out_end, m->index + frames, memory_order_release);
+    if (bad) {
+        snprintf(text, sizeof text, "generated audio at %lld held %lld NaN/Inf samples: played as silence",
+                 (long long)m->index, (long long)bad);
+        emit_error_limited(n, text);
+    }
 }
 
 static void on_worker_error(net *n, const lmdm_msg *m)

@@ -5,6 +5,8 @@ Used where the real `lmdm serve` cannot misbehave: `garbage` answers everything 
 """
 from __future__ import annotations
 
+import math
+import struct
 import threading
 
 import msgpack
@@ -57,6 +59,8 @@ class FakeWorker(threading.Thread):
             msgpack.packb({"type": "pong", "t": 1.0}),                      # no version
             msgpack.packb({"v": 1, "type": "generated", "index": 10 ** 12, "frames": 1, "channels": 1,
                            "rate": msg["rate"], "data": b"\x00" * 4}),      # far beyond the buffer
+            msgpack.packb({"v": 1, "type": "generated", "index": 0, "frames": 2, "channels": 1, "rate": msg["rate"],
+                           "data": struct.pack("<2f", math.nan, math.inf)}),  # not finite
             msgpack.packb({"v": 1, "type": "error", "code": "bad_field", "text": "made up", "ref": "audio"}),
         ]
         return [msgpack.packb(welcome), *bad]
