@@ -33,6 +33,7 @@ class EngineThread(threading.Thread):
         self.idents: dict[str, bytes] = {}
         self.defaults = P.defaults()
         self.stopping = False
+        self.dirty: set[str] = set()   # streams that may have answers to compute or send
 
     def submit(self, *item: Any) -> None:
         self.q.put(item)
@@ -51,7 +52,13 @@ class EngineThread(threading.Thread):
         self.push.connect(self.outbox)
         try:
             while True:
-                item = self.q.get()
+                # Take in everything queued before computing: input and requests are cheap to absorb, and a slow
+                # model then works from the newest state instead of letting the queue grow behind it.
+                try:
+                    item = self.q.get(block=not self.dirty)
+                except queue.Empty:
+                    self._pump_round()
+                    continue
                 if item[0] == "stop" or self.stopping:
                     break
                 try:
@@ -62,6 +69,23 @@ class EngineThread(threading.Thread):
                                 item[0])
         finally:
             self.push.close()
+
+    def _pump_round(self) -> None:
+        """One engine step per stream with work, round robin, answering what became answerable."""
+        for sid in list(self.dirty):
+            s = self.sessions.get(sid)
+            if s is None:
+                self.dirty.discard(sid)
+                continue
+            try:
+                self._deliver(sid, s.pump(max_steps=1))
+            except Exception as exc:
+                log.exception("engine failed on stream %s", sid)
+                self._error(self.idents.get(sid), "bad_field", f"the engine failed: {exc}", "request")
+                s.requests.clear()
+                s.more = False
+            if not s.more:
+                self.dirty.discard(sid)
 
     def _target(self, item: tuple) -> Any:
         for part in item[1:]:
@@ -113,6 +137,7 @@ class EngineThread(threading.Thread):
         log.info("stream %s open: %d Hz, %d -> %d ch, latency %d", s.stream, s.rate, s.in_ch, s.out_ch, s.latency)
 
     def _on_close(self, stream: str) -> None:
+        self.dirty.discard(stream)
         if self.sessions.pop(stream, None) is not None:
             self.idents.pop(stream, None)
             log.info("stream %s closed", stream)
@@ -124,11 +149,13 @@ class EngineThread(threading.Thread):
 
     def _on_audio(self, stream: str, msg: W.Audio) -> None:
         if stream in self.sessions:
-            self._deliver(stream, self.sessions[stream].audio(msg.index, msg.data))
+            self.sessions[stream].audio(msg.index, msg.data)
+            self.dirty.add(stream)
 
     def _on_request(self, stream: str, index: int, frames: int) -> None:
         if stream in self.sessions:
-            self._deliver(stream, self.sessions[stream].request(index, frames))
+            self.sessions[stream].request(index, frames)
+            self.dirty.add(stream)
 
     def _on_param(self, stream: str | None, name: str, value: Any, target: Any) -> None:
         """`stream` None: every stream, and the default for streams opened later."""

@@ -73,7 +73,9 @@ class Live:
             if item is None or self.stopping:
                 return
             t, x = item
-            for g in s.audio(t, x) + s.request(t + self.latency, len(x)):
+            s.audio(t, x)
+            s.request(t + self.latency, len(x))
+            for g in s.pump():
                 ring[np.arange(g.index, g.index + g.frames) % len(ring)] = g.data
                 self.written = g.index + g.frames
 

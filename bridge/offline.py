@@ -23,13 +23,13 @@ def render(engine: Any, x: np.ndarray, rate: int, values: dict[str, Any], out_ch
     silence = np.zeros((chunk, x.shape[1]), np.float32)
     while got < total:
         part = x[sent:sent + chunk] if sent < len(x) else silence  # past the end: silence lets the tail out
-        out = s.audio(sent, part)
+        s.audio(sent, part)
         sent += len(part)
         while asked < total and asked + chunk - s.latency + s.block <= sent:
             n = min(chunk, total - asked)
-            out += s.request(asked, n)
+            s.request(asked, n)
             asked += n
-        for g in out:
+        for g in s.pump():
             y[g.index:g.index + g.frames] = g.data
             got += g.frames
             if progress is not None:

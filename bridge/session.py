@@ -50,6 +50,8 @@ class Session:
         self.last_end = 0
         self.underruns = self.gaps = self.blocks = 0
         self.compute_ms = self.compute_total = 0.0
+        self._budget: int | None = None
+        self.more = False
 
     def _restart(self, origin: int) -> None:
         """Start the input clock over at `origin`: held audio is dropped, what lies before is silence."""
@@ -79,7 +81,8 @@ class Session:
 
     # --- input --------------------------------------------------------------------------------------------------
 
-    def audio(self, index: int, data: np.ndarray) -> list[Generated]:
+    def audio(self, index: int, data: np.ndarray) -> None:
+        """Input at the client's clock position `index` (answers come from pump())."""
         if self.x_end is None:
             self._restart(index)
         elif index > self.x_end:
@@ -96,14 +99,14 @@ class Session:
         if self.x_end - self.y_end > self.backlog:  # input nobody asks for: drop it, keep the clock
             self.gaps += 1
             self._restart(self.x_end)
-        return self.pump()
 
     def _feed(self, data: np.ndarray) -> None:
         self.x_buf = np.concatenate([self.x_buf, data]) if len(self.x_buf) else data
         self.es.feed(data)
         self.x_end += len(data)
 
-    def request(self, index: int, frames: int) -> list[Generated]:
+    def request(self, index: int, frames: int) -> None:
+        """The client will play [index, index + frames): queue it (answers come from pump())."""
         if not self.requests and index > self.last_end and self.x_end is not None:
             self._skip_to(index - self.latency)
         self.requests.append([index, index + frames, False])
@@ -115,7 +118,6 @@ class Session:
                 self._restart(max(0, index - self.latency))
             if want > self.x_end:
                 self._feed(np.zeros((want - self.x_end, self.in_ch), np.float32))
-        return self.pump()
 
     # --- output -------------------------------------------------------------------------------------------------
 
@@ -124,9 +126,14 @@ class Session:
         if self.x_end is None:
             return 0  # negative positions are silence by definition
         while self.y_end < need:
+            if self._budget == 0:
+                self.more = True  # more could be computed: the caller calls pump() again when it has a moment
+                break
             y = self.es.step()
             if y is None:
                 break
+            if self._budget is not None:
+                self._budget -= 1
             self.blocks += 1
             self.compute_ms = self.es.compute_ms
             self.compute_total += self.compute_ms
@@ -134,8 +141,10 @@ class Session:
                 self.y_buf = np.concatenate([self.y_buf, y]) if len(self.y_buf) else y
         return self.y_end
 
-    def pump(self) -> list[Generated]:
-        """Answer what can be answered of the pending requests, in order."""
+    def pump(self, max_steps: int | None = None) -> list[Generated]:
+        """Answer what can be answered of the pending requests, in order, computing at most `max_steps` engine
+        steps (None: as many as needed); `self.more` tells whether it stopped for that limit."""
+        self._budget, self.more = max_steps, False
         out = []
         L = self.latency
         while self.requests:
