@@ -1,6 +1,6 @@
 """Benchmark of lmdm~ in real headless Pd: CPU of the Pd process, and how early generated blocks arrive.
 
-    .venv/bin/python tests/pd/bench_pd.py [--seconds 20] [--blocks 4096,1024] [--channels 2]
+    .venv/bin/python tests/pd/bench_pd.py [--seconds 20] [--blocks 4096,1024] [--channels 2] [--plot lead.png]
 
 CPU is user+system time of the whole Pd process (audio + network thread) from /proc, over the run, as % of one
 core. Arrival: `lead` = the index of a generated message minus the patch's sample clock when it arrived, reported
@@ -55,7 +55,7 @@ def run(name: str, patch: Path, seconds: float) -> dict:
     out = finish_pd(pd, timeout=seconds + 20)
     leads = [r for r in reported(out, "lead") if r[3] > 0][1:]   # skip the window with the session opening
     res = {"name": name, "cpu_pct": 100 * (c1 - c0) / (t1 - t0), "underruns": reported(out, "underruns"),
-           "load": os.getloadavg()[0]}
+           "load": os.getloadavg()[0], "windows": leads}
     if leads:
         res.update(lead_min=min(r[0] for r in leads), lead_max=max(r[2] for r in leads),
                    lead_avg=sum(r[1] * r[3] for r in leads) / sum(r[3] for r in leads),
@@ -67,12 +67,35 @@ def run(name: str, patch: Path, seconds: float) -> dict:
     return res
 
 
+def plot(results: list[dict], path: Path) -> None:
+    """Lead per one-second window (min..max band, average line) for each streaming run."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for r in results:
+        w = r.get("windows")
+        if not w:
+            continue
+        t = range(1, len(w) + 1)
+        line, = ax.plot(t, [x[1] for x in w], label=f"{r['name']} (avg)")
+        ax.fill_between(t, [x[0] for x in w], [x[2] for x in w], color=line.get_color(), alpha=0.25)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("second of the run")
+    ax.set_ylabel("lead: samples before play position")
+    ax.set_title("lmdm~: how early generated audio arrives (band: min..max per second; below 0 = late)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--blocks", default="4096,1024")
     ap.add_argument("--channels", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("/tmp/lmdm-bench-pd"))
+    ap.add_argument("--plot", type=Path, help="write a PNG of the lead per second")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     subprocess.run(["make", "-s", "-C", str(PD_DIR)], check=True)
@@ -94,6 +117,9 @@ def main() -> None:
                 f"{r['jitter_max_window']:12.0f}" if "lead_min" in r else " " * 49)
         print(f"{r['name']:40s} {r['cpu_pct']:9.2f} {str(r['underruns']):>9s} {lead} {r['load']:5.1f} "
               f"{str(r['worker_underruns']):>16s}")
+    if args.plot:
+        plot(results, args.plot)
+        print(f"plot: {args.plot}")
 
 
 if __name__ == "__main__":
