@@ -18,6 +18,8 @@ def render(engine: Any, x: np.ndarray, rate: int, values: dict[str, Any], out_ch
     hello = Hello(stream="offline", rate=rate, channels=x.shape[1], out_channels=out_channels, client="lmdm generate")
     s = Session(hello, engine, values, max_frames=65536, backlog_s=1e9)
     total = len(x) + s.latency
+    if progress is not None:
+        progress.total = total
     y = np.zeros((total, out_channels), np.float32)
     sent = asked = got = 0
     silence = np.zeros((chunk, x.shape[1]), np.float32)
