@@ -9,7 +9,7 @@ import soundfile as sf
 from pdrun import finish_pd, recording_patch, reported, start_pd
 
 SECONDS = 18.0   # a fresh `lmdm serve` can take 4 s to start on a loaded machine
-BLOCK = 16384   # 0.37 s: room for a loaded machine; exactness is test_pd_loopback's job
+BLOCK = 32768   # 0.74 s: room for a loaded machine; exactness is test_pd_loopback's job
 
 
 def test_worker_restart_mid_run(external, serve, tmp_path):
