@@ -68,8 +68,9 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     # One parseable line for scripts and tests: where to connect.
-    click.echo(f"lmdm serve: model {engine.name} zmq {worker.endpoint} osc "
-               f"{cfg.osc_host}:{worker.osc_port} reply {cfg.osc_reply}", err=False)
+    osc_at = f"{cfg.osc_host}:{worker.osc_port}" if worker.osc_port else "none"
+    reply_at = f"{cfg.osc_reply[0]}:{cfg.osc_reply[1]}" if cfg.osc_reply else "none"
+    click.echo(f"lmdm serve: model {engine.name} zmq {worker.endpoint} osc {osc_at} reply {reply_at}")
     sys.stdout.flush()
     worker.serve()
 
