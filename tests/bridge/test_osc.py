@@ -57,6 +57,8 @@ def test_ping_status_and_reply_to(loopback_worker, osc_inbox):
         oscsend(loopback_worker, "/lmdm/ping")
         got = [osc_inbox_msg(other) for _ in range(2)]
         assert "/lmdm/pong" in [g[0] for g in got]
+    oscsend(loopback_worker, "/lmdm/reply_to", "i", str(osc_inbox.port))  # back, for the module's other tests
+    assert osc_inbox.until("/lmdm/ack")[1] == ["*", "reply_to", f"127.0.0.1:{osc_inbox.port}"]
 
 
 def osc_inbox_msg(sock: socket.socket):
