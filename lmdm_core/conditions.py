@@ -49,6 +49,8 @@ class Conditions:
     def check(self, cfg: DiTConfig, batch: int) -> None:
         if self.batch != batch:
             raise ValueError(f"conditions have batch {self.batch}, the stream has {batch}")
+        if self.tokens.shape[1] > cfg.max_cond_tokens:
+            raise ValueError(f"{self.tokens.shape[1]} condition tokens, the model takes at most {cfg.max_cond_tokens}")
         if self.tokens.shape[-1] != cfg.cond_token_dim:
             raise ValueError(f"condition tokens have width {self.tokens.shape[-1]}, model expects {cfg.cond_token_dim}")
         if self.global_vec is not None and self.global_vec.shape[-1] != cfg.global_cond_dim:
