@@ -9,7 +9,8 @@ EVENTS = ((1.0, "prompt warm analog pads"), (1.1, "cfg 3"), (1.2, "steps 8"), (1
 
 
 def test_messages_against_worker(external, serve, tmp_path):
-    worker = serve(block=4096)
+    block = 32768   # 0.74 s of latency: a loaded machine's scheduling stalls must not show up as underruns here
+    worker = serve(block=block)
     patch = recording_patch(tmp_path / "msgs.pd", worker.address, 2.5, tmp_path / "in.wav", tmp_path / "out.wav",
                             events=EVENTS)
     out = run_pd(patch, timeout=30)
@@ -29,9 +30,9 @@ def test_messages_against_worker(external, serve, tmp_path):
     assert out.count("lmdm~: connected to") == 2, out
     assert reported(out, "underruns")[-1] == [0.0] and reported(out, "late")[-1] == [0.0], out
     worker_status = reported(out, "worker")
-    assert worker_status and len(worker_status[-1]) == 7 and worker_status[-1][-1] == 4096, out
-    lead = reported(out, "lead")[-1]
-    assert lead[3] > 0 and 0 <= lead[0] <= lead[1] <= lead[2] <= 4096 + 2048, out
+    assert worker_status and len(worker_status[-1]) == 7 and worker_status[-1][-1] == block, out
+    lead = reported(out, "lead")[-1]   # requests reach latency + 2048 ahead of the clock, never further
+    assert lead[3] > 0 and 0 <= lead[0] <= lead[1] <= lead[2] <= block + 2048, out
 
 
 def test_delete_and_recreate_while_streaming(external, serve, tmp_path):
