@@ -24,8 +24,9 @@ def test_messages_against_worker(external, serve, tmp_path):
     assert all("bogus" in e for e in errors) and len(errors) == 2, out
     assert "error: lmdm~: worker error bad_param: unknown parameter 'bogus'" in out, out
     # disconnect / connect: a second session, in the mode chosen meanwhile, with nothing counted as an underrun.
-    # welcome, bang, disconnect, welcome, bang, the bang before quitting
-    assert [c[0] for c in reported(out, "connected")] == [1.0, 1.0, 0.0, 1.0, 1.0, 1.0], out
+    # welcome, bang, disconnect, then (welcome and two bangs, in an order that depends on the worker's speed) ending 1
+    connected = [c[0] for c in reported(out, "connected")]
+    assert connected[:3] == [1.0, 1.0, 0.0] and connected[-1] == 1.0 and len(connected) == 6, out
     assert [line for line in out.splitlines() if line.startswith("info: mode ")][-1] == "info: mode text", out
     assert out.count("lmdm~: connected to") == 2, out
     assert reported(out, "underruns")[-1] == [0.0] and reported(out, "late")[-1] == [0.0], out
