@@ -25,9 +25,21 @@ from .rope import apply_rope
 KV = list[tuple[torch.Tensor, torch.Tensor]]
 
 
-def target_layout(stream: StreamConfig, device: torch.device | str) -> Layout:
+def target_layout(stream: StreamConfig) -> Layout:
     """[target block | postpend token]."""
-    return chunk_layout(0, 1, stream.block, stream.window, TARGET).cat(postpend_layout()).to(device)
+    return chunk_layout(0, 1, stream.block, stream.window, TARGET).cat(postpend_layout())
+
+
+class _Layouts:
+    """Layouts and masks built once on the CPU and kept on the device (no host work or copies per step)."""
+
+    def __init__(self) -> None:
+        self._memo: dict = {}
+
+    def get(self, key: tuple, device: torch.device, build):
+        if (key, device) not in self._memo:
+            self._memo[(key, device)] = build()
+        return self._memo[(key, device)]
 
 
 class BlockCausalCache:
@@ -37,6 +49,7 @@ class BlockCausalCache:
         self.dit, self.stream = dit, stream
         self.keep = stream.window_chunks - 1
         self.kv: KV | None = None
+        self._layouts = _Layouts()
 
     def clear(self) -> None:
         self.kv = None
@@ -51,13 +64,14 @@ class BlockCausalCache:
                    cross: CrossKV) -> torch.Tensor:
         """First step of a block: encode n_pending new clean chunks and denoise the target in one pass; slide."""
         s = self.stream
-        q = chunk_layout(-n_pending, n_pending, s.block, s.window, CONTEXT).to(h_target.device)
-        q = q.cat(target_layout(s, h_target.device))
-        past, k = None, q
-        if self.kv is not None:
-            past = self.slid(n_pending)
-            k = chunk_layout(-self.keep - n_pending, self.keep, s.block, s.window).to(h_target.device).cat(q)
-        mask = attention_mask(q, k, "block_causal", s.window_chunks)
+        past = None if self.kv is None else self.slid(n_pending)
+
+        def build() -> tuple[Layout, torch.Tensor]:
+            q = chunk_layout(-n_pending, n_pending, s.block, s.window, CONTEXT).cat(target_layout(s))
+            k = q if past is None else chunk_layout(-self.keep - n_pending, self.keep, s.block, s.window).cat(q)
+            return q.to(h_target.device), attention_mask(q, k, "block_causal", s.window_chunks).to(h_target.device)
+
+        q, mask = self._layouts.get((n_pending, past is None), h_target.device, build)
         h, kvs = self.dit.trunk(torch.cat([h_pending, h_target], dim=1), q, mask, cross, past)
         n_new = n_pending * s.block
         tail = self.keep * s.block
@@ -69,7 +83,8 @@ class BlockCausalCache:
 
     def step(self, h_target: torch.Tensor, cross: CrossKV) -> torch.Tensor:
         """A later step: [target | postpend] against the cache; all cached keys are inside the target's window."""
-        h, _ = self.dit.trunk(h_target, target_layout(self.stream, h_target.device), None, cross, self.kv)
+        q = self._layouts.get("target", h_target.device, lambda: target_layout(self.stream).to(h_target.device))
+        h, _ = self.dit.trunk(h_target, q, None, cross, self.kv)
         return h
 
 
@@ -79,6 +94,7 @@ class EncDecCache:
     def __init__(self, dit: DiT, stream: StreamConfig) -> None:
         self.dit, self.stream = dit, stream
         self.kv: KV | None = None
+        self._layouts = _Layouts()
 
     def clear(self) -> None:
         self.kv = None
@@ -87,11 +103,13 @@ class EncDecCache:
         """Once per block: context tokens attend only to context tokens (mask all True among them)."""
         s = self.stream
         n = s.context // s.block
-        q = chunk_layout(-n, n, s.block, s.window, CONTEXT).to(h_context.device)
+        q = self._layouts.get("context", h_context.device,
+                              lambda: chunk_layout(-n, n, s.block, s.window, CONTEXT).to(h_context.device))
         _, self.kv = self.dit.trunk(h_context, q, None, cross)
 
     def step(self, h_target: torch.Tensor, cross: CrossKV) -> torch.Tensor:
-        h, _ = self.dit.trunk(h_target, target_layout(self.stream, h_target.device), None, cross, self.kv)
+        q = self._layouts.get("target", h_target.device, lambda: target_layout(self.stream).to(h_target.device))
+        h, _ = self.dit.trunk(h_target, q, None, cross, self.kv)
         return h
 
 

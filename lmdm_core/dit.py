@@ -221,9 +221,10 @@ class DiT(nn.Module):
         cross-attention K/V (see `trunk`), default computed from cond. Returns v [B, C, T].
         """
         n = x.shape[2]
-        layout = sequence_layout(n, n if block is None else block, window).to(x.device)
-        mask = attention_mask(layout, layout, mode, window_chunks)
-        mask = None if bool(mask.all()) else mask
+        layout = sequence_layout(n, n if block is None else block, window)
+        mask = attention_mask(layout, layout, mode, window_chunks)            # built on the CPU: no device sync
+        mask = None if bool(mask.all()) else mask.to(x.device)
+        layout = layout.to(x.device)
         h = torch.cat([self.embed(x, input_add), self.global_token(t, cond.global_vec)], dim=1)
         h, _ = self.trunk(h, layout, mask, self.cross_cache(cond) if cross is None else cross)
         return self.head(h[:, :n])

@@ -94,6 +94,8 @@ class StreamingGenerator:
         if b != self.batch or c != self.model.cfg.io_channels:
             raise ValueError(f"prime latents must be [{self.batch}, {self.model.cfg.io_channels}, n], "
                              f"got {tuple(latents.shape)}")
+        if not torch.isfinite(latents).all():
+            raise ValueError("prime latents contain NaN or inf")
         blk = self.stream.block
         n_chunks = max(self.n_ctx, -(-n // blk))
         lat = torch.zeros(b, c, n_chunks * blk, device=self.device, dtype=self.dtype)

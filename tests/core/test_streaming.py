@@ -73,6 +73,8 @@ def test_bad_input_is_refused(tiny, stream):
         g.next_block({"stem": torch.zeros(1, 65, stream.block)})       # the tiny model has no stem group
     with pytest.raises(ValueError):
         g.prime(torch.zeros(2, 64, 8))
+    with pytest.raises(ValueError):
+        g.prime(torch.full((1, 64, 8), float("inf")))
     g.next_block()
     with pytest.raises(ValueError):
         g.substitute(torch.full((1, 64, stream.block), float("nan")))
