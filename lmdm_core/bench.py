@@ -36,6 +36,7 @@ OPTIONS: list[tuple[str, type, object, str, tuple | None]] = [
     ("cuda-graphs", bool, False, "CUDA: compile the trunk with mode=reduce-overhead (CUDA graph trees)", None),
     ("compile", bool, False, "torch.compile the transformer trunk", None),
     ("json", bool, False, "print machine-readable figures instead of the table", None),
+    ("plot", str, None, "also write a PNG bar chart of ms per block to this path", None),
 ]
 
 
@@ -55,6 +56,7 @@ class BenchOptions:
     cuda_graphs: bool = False
     compile: bool = False
     json: bool = False
+    plot: str | None = None
     progress: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -195,9 +197,33 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def plot(r: dict, path: str) -> None:
+    """Bar chart: ms per block of each engine and of the decoder, with the block's duration as the real-time line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bars = {name: e["ms_per_block"] for name, e in r["engines"].items()}
+    if r["decoder_ms_per_block"] is not None:
+        bars["decoder"] = r["decoder_ms_per_block"]
+    colors = ["#888" if n == "naive" else "#47c" if n == "decoder" else "#2a7" for n in bars]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(list(bars), list(bars.values()), color=colors)
+    ax.axhline(r["block_seconds"] * 1e3, color="r", ls="--", label=f"real time ({r['block_seconds']} s of audio)")
+    ax.set_ylabel("ms per block")
+    ax.set_yscale("log")
+    ax.set_title(f"{r['preset']} {r['device']} {r['dtype']}, {r['steps']} steps, batch {r['batch']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def report(opts: BenchOptions) -> None:
     r = run(opts)
     print(json.dumps(r) if opts.json else table(r))
+    if opts.plot:
+        plot(r, opts.plot)
 
 
 def _flag(name: str) -> str:
