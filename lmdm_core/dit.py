@@ -187,9 +187,10 @@ class DiT(nn.Module):
         return g[:, None, :]
 
     def trunk(self, h: torch.Tensor, q: Layout, mask: torch.Tensor | None, cross: CrossKV | list[tuple[int, CrossKV]],
-              past: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+              past: list[tuple[torch.Tensor, torch.Tensor]] | None = None, n_layers: int | None = None
               ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-        """Run all layers on tokens h [B, N, D] laid out as q; keys are past keys (per layer) then h's own.
+        """Run the layers (the first n_layers, default all) on tokens h [B, N, D] laid out as q; keys are past keys
+        (per layer) then h's own.
 
         cross: one CrossKV for all tokens, or consecutive (n_tokens, CrossKV) segments covering h (tokens that were
         encoded under different prompts). Returns the final hidden states and, per layer, the keys/values of h's
@@ -198,7 +199,7 @@ class DiT(nn.Module):
         segments = [(None, cross)] if isinstance(cross, CrossKV) else list(cross)
         rot = self.transformer.rotary_pos_emb.rotation(q.pos)
         kvs = []
-        for i, layer in enumerate(self.transformer.layers):
+        for i, layer in enumerate(self.transformer.layers[:n_layers]):
             layer_cross = [(n, (c.kv[i], c.mask, c.gate)) for n, c in segments]
             h, kv = layer(h, rot, mask, layer_cross, None if past is None else past[i])
             kvs.append(kv)
@@ -213,12 +214,14 @@ class DiT(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: Conditions, input_add: torch.Tensor | None = None,
                 *, mode: str = "bidirectional", block: int | None = None, window_chunks: int = 1,
-                window: int | None = None, cross: CrossKV | list[tuple[int, CrossKV]] | None = None) -> torch.Tensor:
+                window: int | None = None, cross: CrossKV | list[tuple[int, CrossKV]] | None = None,
+                exit_layer: int | None = None) -> torch.Tensor:
         """Full masked forward over x [B, C, T] whose last `block` latents are the target (default: all of x).
 
         mode: "bidirectional" | "encdec" | "block_causal" (see masks.py). window: RoPE window in latents (default T;
         larger sequences, e.g. a stream's history, put older latents at positions below 1). cross: precomputed
-        cross-attention K/V (see `trunk`), default computed from cond. Returns v [B, C, T].
+        cross-attention K/V (see `trunk`), default computed from cond. Returns v [B, C, T], or with exit_layer=k
+        the hidden states [B, T, D] after layer k (0-based; e.g. an ARC discriminator trunk reads layer 12).
         """
         n = x.shape[2]
         layout = sequence_layout(n, n if block is None else block, window)
@@ -226,8 +229,9 @@ class DiT(nn.Module):
         mask = None if bool(mask.all()) else mask.to(x.device)
         layout = layout.to(x.device)
         h = torch.cat([self.embed(x, input_add), self.global_token(t, cond.global_vec)], dim=1)
-        h, _ = self.trunk(h, layout, mask, self.cross_cache(cond) if cross is None else cross)
-        return self.head(h[:, :n])
+        n_layers = None if exit_layer is None else exit_layer + 1
+        h, _ = self.trunk(h, layout, mask, self.cross_cache(cond) if cross is None else cross, n_layers=n_layers)
+        return h[:, :n] if exit_layer is not None else self.head(h[:, :n])
 
 
 def pack_input_add(cfg: DiTConfig, flag: torch.Tensor, latents: torch.Tensor,

@@ -227,7 +227,7 @@ class StreamingGenerator:
         cond = self._conds[self._cond_id]
         # per-chunk prompts: a chunk is encoded under the prompt active when it entered the context
         ids = [ch.cond for ch in chunks] if self.mode == "block_causal" else [self._cond_id] * len(chunks)
-        segments: list[tuple[int | None, CrossKV]] = []
+        segments: list[tuple[int | None, int]] = []        # (tokens, condition id); None = the rest
         for cid in ids:
             if segments and segments[-1][1] == cid:
                 segments[-1] = (segments[-1][0] + s.block, cid)

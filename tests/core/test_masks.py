@@ -104,3 +104,16 @@ def test_context_router_hides_noisy_input_on_context():
     x2 = x + torch.randn_like(x) * flag                 # noise only where the inpaint mask is 1
     out = forward(model, x2, t, add_of(lat, flag), "bidirectional")
     assert (out - base).abs().max() < 1e-5
+
+
+def test_exit_layer_hidden_states():
+    """exit_layer=k returns the latents' hidden states after layer k: a 1-layer model's output head applied to
+    layer 0 of the 2-layer model with the same first layer gives the 1-layer model's velocity."""
+    two, one = make_model(depth=2), make_model(depth=1)
+    x, t, lat, flag = inputs(4)
+    cond = Conditions.empty(1, two.cfg)
+    h = two(x, t, cond, add_of(lat, flag), mode="block_causal", block=BLOCK, window_chunks=W, exit_layer=0)
+    assert h.shape == (1, 4 * BLOCK, two.cfg.embed_dim)
+    v1 = forward(one, x, t, add_of(lat, flag), "block_causal")
+    assert torch.allclose(one.head(h), v1, atol=1e-5)
+    assert not torch.allclose(two.head(h), forward(two, x, t, add_of(lat, flag), "block_causal"), atol=1e-3)
