@@ -23,7 +23,7 @@ PAIRS = {"saos-small": ("paper", "saos"), "small": ("paper", "saos"), "tiny": ("
 # name, type, default, help (choices for str options where fixed); flags are bools defaulting to False
 OPTIONS: list[tuple[str, type, object, str, tuple | None]] = [
     ("preset", str, "saos-small", "DiT preset", ("saos-small", "small", "tiny")),
-    ("stream", str, None, "stream preset (default: paper for saos-small/small, tiny for tiny)", ("paper", "tiny")),
+    ("stream", str, None, "stream preset from config.py (default: paper for saos-small/small, tiny for tiny)", None),
     ("device", str, "cpu", "torch device, e.g. cpu or cuda", None),
     ("dtype", str, "fp32", "weights and activations", tuple(DTYPES)),
     ("steps", int, 8, "denoising steps per block", None),
@@ -142,7 +142,10 @@ def run(opts: BenchOptions) -> dict:
     engines = [e for e in ENGINES if e[0] in opts.engines.split(",")]
     if not engines:
         raise ValueError(f"--engines must name some of {[e[0] for e in ENGINES]}")
-    stream = stream_preset(opts.stream)
+    try:
+        stream = stream_preset(opts.stream)
+    except KeyError as e:
+        raise ValueError(e.args[0]) from e
     ae_cfg = autoencoder_preset(PAIRS[opts.preset][1])
     block_s = stream.block * ae_cfg.hop / ae_cfg.sample_rate
     torch.manual_seed(0)
