@@ -121,10 +121,11 @@ def echo_baseline(frames: int = 256, channels: int = 2, count: int = 5000) -> di
     return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max())}
 
 
-def blocks_per_second(seconds: float = 20.0, rate: int = 44100, model: str | None = None) -> dict:
+def blocks_per_second(seconds: float = 20.0, rate: int = 44100, model: str | None = None,
+                      device: str = "cpu") -> dict:
     """Stream as fast as the model goes for `seconds` of wall time; blocks/s and real-time factor."""
     args = ["--model", model] if model else []
-    with _Worker(*args, "--client-timeout", "60") as w, \
+    with _Worker(*args, "--device", device, "--client-timeout", "60") as w, \
             Client(w.address, stream="bps", rate=rate, channels=2, timeout=120) as c:
         x = np.random.default_rng(0).uniform(-0.5, 0.5, (rate * 3600, 2)).astype(np.float32)
         chunk = 4096
@@ -145,7 +146,7 @@ def blocks_per_second(seconds: float = 20.0, rate: int = 44100, model: str | Non
                 got += msg.frames
         wall = time.perf_counter() - t0
         st = c.status()
-    return {"model": model or "embedded", "rate": rate, "wall_s": wall, "blocks": st.blocks,
+    return {"model": model or "embedded", "device": device, "rate": rate, "wall_s": wall, "blocks": st.blocks,
             "blocks_per_s": st.blocks / wall, "audio_s_per_s": got / rate / wall,
             "compute_ms_avg": st.compute_ms_avg}
 

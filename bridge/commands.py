@@ -284,20 +284,22 @@ def doctor(model: str | None, zmq_port: int, osc_port: int) -> None:
 @click.option("--count", default=5000, show_default=True, help="round trips measured")
 @click.option("--bps-seconds", default=20.0, show_default=True, help="wall seconds for blocks/s (0 skips)")
 @click.option("--model", default=None, help="model for blocks/s (default: the embedded one)")
+@click.option("--device", default="cpu", show_default=True, help="torch device for the blocks/s worker")
 @click.option("--memory-minutes", default=0.0, show_default=True,
               help="stream in real time this long and report worker RSS each minute (10 for the 1 vs 10 min figure)")
 @click.option("--memory-model", default="loopback", show_default=True, help="engine for the memory run")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="also write results here")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="PNG: round-trip histogram (and memory curve)")
-def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None, memory_minutes: float,
-                 memory_model: str, json_path: str | None, plot_path: str | None) -> None:
+def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None, device: str,
+                 memory_minutes: float, memory_model: str, json_path: str | None, plot_path: str | None) -> None:
     """Frame round trip on loopback (p50/p99, no model time), blocks/s with the model, memory over time.
 
     \b
     Examples:
       lmdm bench bridge                                   # round trip + blocks/s, about 40 s
       lmdm bench bridge --bps-seconds 0 --memory-minutes 10 --json mem.json --plot bridge.png
+      lmdm bench bridge --model ckpt/lmdm --device cuda --bps-seconds 60
     """
     import json
 
@@ -311,8 +313,9 @@ def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None,
     click.echo(f"baseline, bare pyzmq ROUTER echo, same payload:        "
                f"p50 {base['p50_ms']:.3f} ms  p99 {base['p99_ms']:.3f} ms  max {base['max_ms']:.3f} ms")
     if bps_seconds > 0:
-        bps = results["blocks_per_second"] = B.blocks_per_second(bps_seconds, model=model)
-        click.echo(f"model {bps['model']}: {bps['blocks_per_s']:.2f} blocks/s, {bps['audio_s_per_s']:.2f} s of "
+        bps = results["blocks_per_second"] = B.blocks_per_second(bps_seconds, model=model, device=device)
+        click.echo(f"model {bps['model']} on {device}: {bps['blocks_per_s']:.2f} blocks/s, "
+                   f"{bps['audio_s_per_s']:.2f} s of "
                    f"audio per s, compute {bps['compute_ms_avg']:.1f} ms/block")
     if memory_minutes > 0:
         rows = results["memory"] = []
