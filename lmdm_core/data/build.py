@@ -148,10 +148,11 @@ def _pool_map(fn, jobs: list, workers: int, desc: str, progress: bool):
 
 
 def export(works: list[corpus.Work], works_dir: Path, workers: int = 1, progress: bool = True) -> list[corpus.WorkInfo]:
-    """Export the works not yet in works_dir/works.jsonl (needs music21); returns every record there."""
+    """Export the works not yet exported well to works_dir (needs music21; failures are retried); returns every
+    record there."""
     works_dir = Path(works_dir)
     works_dir.mkdir(parents=True, exist_ok=True)
-    done = {w.id for w in corpus.read_works(works_dir)}
+    done = {w.id for w in corpus.read_works(works_dir) if w.status == "ok"}
     todo = [(w, works_dir) for w in works if w.id not in done]
     for info in _pool_map(_export_job, todo, workers, "export", progress):
         corpus.append_work(works_dir, info)

@@ -15,6 +15,7 @@ from pathlib import Path
 from lmdm_core.data import midi as midifix
 
 WORKS_FILE = "works.jsonl"
+MAX_QUARTERS = 600.0   # longer scores keep their first measures (music21's MIDI writer is slow on long movements)
 HELDOUT = "heldout"
 TRAIN = "train"
 
@@ -73,6 +74,7 @@ class WorkInfo:
     bpm: float = 120.0
     seconds: float = 0.0
     parts: list[str] = field(default_factory=list)   # part names, top voice first
+    cropped: bool = False                   # only the first MAX_QUARTERS quarter notes were exported
 
 
 def _unit_hash(text: str) -> float:
@@ -122,10 +124,43 @@ def _has_tempo(score) -> bool:
     return any(True for _ in score.recurse().getElementsByClass(tempo.MetronomeMark))
 
 
+def _crop(score, max_quarters: float):
+    """The first measures of a long score, up to max_quarters quarter notes; returns (score, cropped)."""
+    from music21 import stream
+
+    if score.highestTime <= max_quarters:
+        return score, False
+    numbers = [m.number for m in score.parts[0].getElementsByClass(stream.Measure) if m.offset < max_quarters]
+    return score.measures(numbers[0], numbers[-1]), True
+
+
+def _strip_repeats(score) -> None:
+    """Drop repeat barlines and jumps (for scores whose repeats music21 cannot expand): played once, straight."""
+    from music21 import bar, repeat, stream
+
+    for m in score.recurse().getElementsByClass(stream.Measure):
+        if isinstance(m.leftBarline, bar.Repeat):
+            m.leftBarline = None
+        if isinstance(m.rightBarline, bar.Repeat):
+            m.rightBarline = None
+    for expr in list(score.recurse().getElementsByClass(repeat.RepeatExpression)):
+        expr.activeSite.remove(expr)
+
+
+def _to_midi(score) -> bytes:
+    from music21.midi import translate
+    from music21.repeat import ExpanderException
+
+    try:
+        return translate.streamToMidiFile(score).writestr()
+    except ExpanderException:
+        _strip_repeats(score)
+        return translate.streamToMidiFile(score).writestr()
+
+
 def export_work(work: Work, out_dir: Path) -> WorkInfo:
     """Parse one work, write its cleaned MIDI, return its record (status "failed" with the reason on any error)."""
     from music21 import corpus, stream
-    from music21.midi import translate
 
     col = COLLECTIONS[work.collection]
     info = WorkInfo(id=work.id, slug=work.slug, collection=work.collection, split=work.split, style=col.style)
@@ -135,7 +170,8 @@ def export_work(work: Work, out_dir: Path) -> WorkInfo:
             score = score.scores[0]
         if not 1 <= len(score.parts) <= len(midifix.VOICE_CHANNELS):
             raise ValueError(f"{len(score.parts)} parts")
-        mid = midifix.fix(midifix.load(translate.streamToMidiFile(score).writestr()))
+        score, info.cropped = _crop(score, MAX_QUARTERS)
+        mid = midifix.fix(midifix.load(_to_midi(score)))
         if not _has_tempo(score):
             midifix.set_bpm(mid, col.default_bpm)
         info.tonic_pc, info.mode = _key_of(score)
@@ -153,10 +189,17 @@ def export_work(work: Work, out_dir: Path) -> WorkInfo:
 
 
 def read_works(works_dir: Path) -> list[WorkInfo]:
+    """The records of works.jsonl; a work exported again (a retry after a failure) counts by its last line."""
     path = Path(works_dir) / WORKS_FILE
     if not path.exists():
         return []
-    return [WorkInfo(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+    latest = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            info = WorkInfo(**json.loads(line))
+            latest.pop(info.id, None)
+            latest[info.id] = info
+    return list(latest.values())
 
 
 def append_work(works_dir: Path, info: WorkInfo) -> None:

@@ -120,3 +120,14 @@ def test_cli_exports_then_renders(tmp_path):
     assert len(works) == 1 and (tmp_path / "works" / f"{works[0].slug}.mid").is_file()
     bad = CliRunner().invoke(main, ["data", "build", "--collections", "nope", "--works", str(tmp_path / "w2")])
     assert bad.exit_code != 0 and "unknown collections" in bad.output
+
+
+def test_export_survives_bad_repeats_and_crops_long_scores(tmp_path):
+    from music21 import corpus as m21corpus
+
+    info = corpus.export_work(corpus.Work("bach/bwv277.krn", "bach"), tmp_path)   # repeats music21 cannot expand
+    assert info.status == "ok" and (tmp_path / f"{info.slug}.mid").is_file() and info.seconds > 10
+    score = m21corpus.parse("bach/bwv66.6.mxl")
+    short, cropped = corpus._crop(score, 8.0)
+    assert cropped and 8.0 <= short.highestTime <= 12.0 and len(short.parts) == 4
+    assert corpus._crop(score, 1000.0) == (score, False)
