@@ -34,4 +34,4 @@ main.add_command(_bridge.doctor)
 main.add_command(__import__("lmdm_core.data.cli", fromlist=["data"]).data)  # lmdm data build
 bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command())  # lmdm bench model
 bench.add_command(_bridge.bench_bridge)
-main.add_command(__import__("lmdm_core.checkpoint", fromlist=["convert_command"]).convert_command)  # lmdm convert-saos
+main.add_command(__import__("lmdm_core.commands", fromlist=["convert_saos_command"]).convert_saos_command)  # lmdm convert-saos

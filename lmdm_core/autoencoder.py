@@ -2,7 +2,7 @@
 
 Module names mirror stable-audio-tools (`encoder.layers.N...`, `decoder.layers.N...`, snake `alpha`/`beta`) so an SAOS
 `pretransform.model.*` state dict maps onto this one by stripping the prefix. Convolutions here are plain
-`Conv1d`/`ConvTranspose1d`: SAOS stores them weight-normed (`weight_g`, `weight_v`); `fold_weight_norm` turns those
+`Conv1d`/`ConvTranspose1d`: SAOS stores them weight-normed (`weight_g`, `weight_v`); `lmdm_core.saos.fold_weight_norm` turns those
 into one `weight` at load time, since inference never needs the parametrisation.
 
 Streaming: the convolutions are not causal, so an output sample depends on a few latents on each side.

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from lmdm_core.checkpoint import CheckpointError, convert_saos, load_into, read_checkpoint, save_checkpoint
+from lmdm_core.checkpoint import CheckpointError, load_into, read_checkpoint, save_checkpoint
+from lmdm_core.saos import convert_saos
 from lmdm_core.conditions import Conditions
 from lmdm_core.pipeline import build_model
 
@@ -68,7 +69,7 @@ def _saos_state(dit: nn.Module, ae: nn.Module) -> dict[str, torch.Tensor]:
 
 @pytest.fixture(scope="module")
 def converted():
-    from lmdm_core.checkpoint import saos_configs
+    from lmdm_core.saos import saos_configs
     torch.manual_seed(1)
     ref = build_model(saos_configs(MODEL_CONFIG), "reference")
     return ref, convert_saos(_saos_state(ref.dit, ref.autoencoder), MODEL_CONFIG)
@@ -126,7 +127,7 @@ def test_fold_matches_torch_weight_norm(make):
     """Both torch spellings of weight norm (old weight_g/_v and parametrizations) fold to the weight torch uses."""
     import warnings
 
-    from lmdm_core.checkpoint import fold_weight_norm
+    from lmdm_core.saos import fold_weight_norm
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -157,7 +158,7 @@ def test_plain_saos_files_convert_to_a_streamable_checkpoint(tmp_path):
     from safetensors.torch import save_file
 
     from bridge.cli import main
-    from lmdm_core.checkpoint import saos_configs
+    from lmdm_core.saos import saos_configs
     from lmdm_core.pipeline import AudioStream, load_model
 
     mc = copy.deepcopy(MODEL_CONFIG)
@@ -191,6 +192,6 @@ def test_plain_saos_files_convert_to_a_streamable_checkpoint(tmp_path):
 
 
 def test_missing_saos_files_are_named(tmp_path):
-    from lmdm_core.checkpoint import convert_saos_files
+    from lmdm_core.saos import convert_saos_files
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "model_config.json")):
         convert_saos_files(tmp_path / "model_config.json", tmp_path / "model.ckpt", tmp_path / "out")
