@@ -17,6 +17,15 @@ def make_model(**changes) -> DiT:
     return DiT(cfg).eval()
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from intra-op threads; one thread keeps the shared CPU free for others."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def tiny() -> DiT:
     return make_model()

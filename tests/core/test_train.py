@@ -10,10 +10,10 @@ from .conftest import make_model, random_conditions
 
 
 def test_toy_training_lowers_the_loss():
-    losses = toy_run(steps=250, batch=16, seed=0)
-    first, last = sum(losses[:25]) / 25, sum(losses[-25:]) / 25
+    losses = toy_run(steps=200, batch=8, lr=3e-3, seed=0)
+    first, last = sum(losses[:20]) / 20, sum(losses[-20:]) / 20
     assert all(l == l for l in losses)          # no NaN
-    assert last < 0.5 * first, (first, last)
+    assert last < 0.6 * first, (first, last)
 
 
 def test_context_dropout():
