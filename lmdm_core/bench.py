@@ -61,6 +61,33 @@ class BenchOptions:
     extra: dict = field(default_factory=dict)
 
 
+class _NoBar:
+    """Stand-in for tqdm where it is not installed (e.g. a bare GPU machine)."""
+
+    def __init__(self, **_) -> None:
+        pass
+
+    def __enter__(self) -> "_NoBar":
+        return self
+
+    def __exit__(self, *_) -> None:
+        pass
+
+    def update(self, _n: int) -> None:
+        pass
+
+    def set_postfix_str(self, _s: str) -> None:
+        pass
+
+
+def _progress(**kw):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar(**kw)
+    return tqdm(**kw)
+
+
 def _dtype(opts: BenchOptions):
     import torch
     return getattr(torch, DTYPES[opts.dtype])
@@ -126,7 +153,6 @@ def _decoder_ms(opts: BenchOptions, block: int, bar) -> float | None:
 def run(opts: BenchOptions) -> dict:
     """Time every engine on one model; returns the figures (ms per block are medians over the timed blocks)."""
     import torch
-    from tqdm import tqdm
 
     from .dit import DiT, count_parameters
 
@@ -161,7 +187,7 @@ def run(opts: BenchOptions) -> dict:
                     "threads": torch.get_num_threads(), "params_M": round(count_parameters(model) / 1e6, 1),
                     "block_seconds": round(block_s, 4), "cuda_graphs": opts.cuda_graphs, "compile": opts.compile,
                     "load_before": load, "engines": {}}
-    with tqdm(total=per_engine * (len(engines) + 1), desc="bench model", disable=not opts.progress) as bar:
+    with _progress(total=per_engine * (len(engines) + 1), desc="bench model", disable=not opts.progress) as bar:
         timed = _time_engines(model, opts, engines, bar)
         for name, mode, cached in engines:
             ms = statistics.median(w for w, _ in timed[name])
