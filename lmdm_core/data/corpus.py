@@ -52,8 +52,13 @@ class Work:
     split: str = TRAIN
 
     @property
+    def key(self) -> str:
+        """The piece without its file format: some works are in the corpus twice (.krn and .mxl)."""
+        return self.id.rsplit(".", 1)[0]
+
+    @property
     def slug(self) -> str:
-        return re.sub(r"[^A-Za-z0-9]+", "-", self.id.rsplit(".", 1)[0]).strip("-")
+        return re.sub(r"[^A-Za-z0-9]+", "-", self.key).strip("-")
 
 
 @dataclass
@@ -86,9 +91,9 @@ def assign_splits(works: list[Work], heldout: float) -> list[Work]:
     if not 0.0 <= heldout < 1.0:
         raise ValueError(f"held-out fraction must be in [0, 1), got {heldout}")
     for w in works:
-        w.split = HELDOUT if _unit_hash(w.id) < heldout else TRAIN
+        w.split = HELDOUT if _unit_hash(w.key) < heldout else TRAIN
     if heldout > 0 and len(works) >= 2 and all(w.split == TRAIN for w in works):
-        min(works, key=lambda w: _unit_hash(w.id)).split = HELDOUT
+        min(works, key=lambda w: _unit_hash(w.key)).split = HELDOUT
     return works
 
 
@@ -106,9 +111,12 @@ def select_works(names: list[str] | None = None, limit: int | None = None, heldo
     for name in names:
         col = COLLECTIONS[name]
         ids = [r for r in rel if r.split("/", 1)[0] in col.dirs and r.endswith(col.exts) and "Analyses" not in r]
-        ids.sort(key=lambda i: _unit_hash("sample:" + i))   # a different hash than the split's, or a cap biases it
+        by_piece: dict[str, Work] = {}
+        for i in sorted(ids, key=lambda r: col.exts.index("." + r.rsplit(".", 1)[1])):   # one format per piece
+            by_piece.setdefault(Work(i, name).key, Work(i, name))
+        pieces = sorted(by_piece.values(), key=lambda w: _unit_hash("sample:" + w.key))  # not the split's hash
         cap = limit if limit is not None else col.limit
-        works += [Work(i, name) for i in ids[:cap]]
+        works += pieces[:cap]
     return assign_splits(works, heldout)
 
 

@@ -27,6 +27,9 @@ def test_split_is_by_work_and_stable():
     assert 0.05 < len(held) / len(works) < 0.4
     again = corpus.select_works(["bach"], limit=60, heldout=0.2)     # a work keeps its side in another selection
     assert all((w.id in held) == (w.split == corpus.HELDOUT) for w in again)
+    every_bach = {w.id for w in corpus.select_works(["bach"], heldout=0.1)}    # one format per piece, unique slugs
+    assert "bach/bwv366.mxl" in every_bach and "bach/bwv366.krn" not in every_bach
+    assert len({corpus.Work(i, "bach").slug for i in every_bach}) == len(every_bach)
     assert {w.split for w in corpus.assign_splits([corpus.Work("a", "bach"), corpus.Work("b", "bach")], 0.01)} == {
         corpus.TRAIN, corpus.HELDOUT}
 
