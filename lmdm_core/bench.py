@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from .config import SamplerConfig, autoencoder_preset, dit_preset, stream_preset
 
 # torch and the model load lazily, so registering the command keeps `lmdm --help` fast
-ENGINES = (("naive", "bidirectional", False), ("block_causal", "block_causal", True), ("encdec", "encdec", True))
+ENGINES = (("naive", "bidirectional", False), ("block_causal", "block_causal", True), ("encdec", "encdec", True),
+           ("graphed", "block_causal", True))     # graphed: block_causal replaying one CUDA graph a block (graphs.py)
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 # DiT preset -> (stream preset, autoencoder preset)
 PAIRS = {"saos-small": ("paper", "saos"), "small": ("paper", "saos"), "tiny": ("tiny", "tiny")}
@@ -32,8 +33,10 @@ OPTIONS: list[tuple[str, type, object, str, tuple | None]] = [
     ("warmup", int, 1, "untimed blocks per engine first (the first block-causal block also fills the cache)", None),
     ("cfg", float, 1.0, "classifier-free guidance scale (1 = off; >1 doubles the model batch)", None),
     ("threads", int, 0, "torch CPU threads (0 = torch default)", None),
-    ("engines", str, "naive,block_causal,encdec", "comma-separated subset of naive,block_causal,encdec", None),
-    ("cuda-graphs", bool, False, "CUDA: compile the trunk with mode=reduce-overhead (CUDA graph trees)", None),
+    ("engines", str, "naive,block_causal,encdec", "comma-separated subset of naive,block_causal,encdec,graphed", None),
+    ("cuda-graphs", bool, False, "CUDA: add the graphed engine (block_causal, one CUDA graph replay per block)", None),
+    ("noise", str, "host", "graphed engine: noise from the stream's CPU generator (host) or drawn in the graph",
+     ("host", "device")),
     ("compile", bool, False, "torch.compile the transformer trunk", None),
     ("json", bool, False, "print machine-readable figures instead of the table", None),
     ("plot", str, None, "also write a PNG bar chart of ms per block to this path", None),
@@ -54,6 +57,7 @@ class BenchOptions:
     threads: int = 0
     engines: str = "naive,block_causal,encdec"
     cuda_graphs: bool = False
+    noise: str = "host"
     compile: bool = False
     json: bool = False
     plot: str | None = None
@@ -111,22 +115,33 @@ def _timed(fn, device: str) -> tuple[float, float]:
 def _time_engines(model, opts: BenchOptions, engines, bar) -> dict[str, list[tuple[float, float]]]:
     """Warm every engine up, then time them round-robin, one block each in turn, so that load from other
     processes hits all engines alike."""
+    import torch
+
     from .streaming import StreamingGenerator
+    from .graphs import GraphedGenerator
 
     stream = stream_preset(opts.stream)
     gens = {name: StreamingGenerator(model, stream, SamplerConfig(steps=opts.steps, cfg=opts.cfg), mode=mode,
                                      cached=cached, batch=opts.batch, seed=0) for name, mode, cached in engines}
+    if "graphed" in gens:
+        gens["graphed"] = GraphedGenerator(gens["graphed"], noise=opts.noise)
+    outs: dict[str, list] = {name: [] for name in gens}
     for name, g in gens.items():
         for _ in range(opts.warmup):
             bar.set_postfix_str(f"warm-up {name}")
-            g.next_block()
+            outs[name].append(g.next_block())
             bar.update(1)
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in gens}
     for _ in range(opts.blocks):
         for name, g in gens.items():
             bar.set_postfix_str(name)
-            times[name].append(_timed(g.next_block, opts.device))
+            times[name].append(_timed(lambda: outs[name].append(g.next_block()), opts.device))
             bar.update(1)
+    if "graphed" in gens and "block_causal" in gens and opts.noise == "host":
+        # same weights, seed and noise draws: the graphed stream must be the eager one (bf16: ~1e-2 over many blocks)
+        a, b = (torch.cat(outs[n], dim=2).float() for n in ("graphed", "block_causal"))
+        times["graphed_rel_err"] = float((a - b).norm() / b.norm())
+    times["graphed_replays"] = gens["graphed"].replays if "graphed" in gens else None
     return times
 
 
@@ -163,9 +178,14 @@ def run(opts: BenchOptions) -> dict:
         torch.set_num_threads(opts.threads)
     if opts.cuda_graphs and not opts.device.startswith("cuda"):
         raise ValueError("--cuda-graphs needs a CUDA device")
-    if opts.compile or opts.cuda_graphs:
+    if opts.compile:
         opts.warmup = max(opts.warmup, 2)       # the bootstrap block and the steady block compile different graphs
-    engines = [e for e in ENGINES if e[0] in opts.engines.split(",")]
+    names = opts.engines.split(",") + (["graphed"] if opts.cuda_graphs else [])
+    if "graphed" in names and not opts.device.startswith("cuda"):
+        raise ValueError("the graphed engine needs a CUDA device")
+    if "graphed" in names:
+        opts.warmup = max(opts.warmup, 2)       # block 0 bootstraps the cache (eager); block 1 captures the graph
+    engines = [e for e in ENGINES if e[0] in names]
     if not engines:
         raise ValueError(f"--engines must name some of {[e[0] for e in ENGINES]}")
     try:
@@ -176,10 +196,9 @@ def run(opts: BenchOptions) -> dict:
     block_s = stream.block * ae_cfg.hop / ae_cfg.sample_rate
     torch.manual_seed(0)
     model = DiT(dit_preset(opts.preset)).to(opts.device, _dtype(opts)).eval()
-    if opts.compile or opts.cuda_graphs:
-        # one graph per shape: the fused first step, the later steps, the enc-dec context pass, the naive window
-        model.trunk = torch.compile(model.trunk, dynamic=False,
-                                    mode="reduce-overhead" if opts.cuda_graphs else None)
+    if opts.compile:
+        # one compiled graph per shape: the fused first step, the later steps, the enc-dec pass, the naive window
+        model.trunk = torch.compile(model.trunk, dynamic=False)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     per_engine = opts.warmup + opts.blocks
     result: dict = {"preset": opts.preset, "stream": asdict(stream), "device": opts.device, "dtype": opts.dtype,
@@ -200,6 +219,12 @@ def run(opts: BenchOptions) -> dict:
         bar.set_postfix_str("decoder")
         dec = _decoder_ms(opts, stream.block, bar)
     result["decoder_ms_per_block"] = None if dec is None else round(dec, 2)
+    result["graphed_replays"] = timed["graphed_replays"]
+    if opts.device.startswith("cuda"):
+        result["gpu"] = torch.cuda.get_device_name()
+        result["max_mem_GB"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    if "graphed_rel_err" in timed:
+        result["graphed_rel_err"] = round(timed["graphed_rel_err"], 6)
     result["load_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     naive = result["engines"].get("naive")
     for name in ("block_causal", "encdec"):

@@ -56,8 +56,9 @@ class BlockCausalCache:
 
     def slid(self, n_chunks: int) -> KV:
         """The cache as seen from a target n_chunks later: keys re-rotated by -n_chunks*block positions."""
-        shift = torch.tensor([-float(n_chunks * self.stream.block)], device=self.kv[0][0].device)
-        rot = self.dit.transformer.rotary_pos_emb.rotation(shift)
+        device = self.kv[0][0].device
+        rot = self._layouts.get(("slide", n_chunks), device, lambda: self.dit.transformer.rotary_pos_emb.rotation(
+            torch.tensor([-float(n_chunks * self.stream.block)], device=device)))
         return [(apply_rope(k, rot), v) for k, v in self.kv]
 
     def fused_step(self, h_pending: torch.Tensor, n_pending: int, h_target: torch.Tensor,

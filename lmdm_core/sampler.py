@@ -33,17 +33,33 @@ def noise_like(shape: tuple[int, ...], generator: torch.Generator, device: torch
 
 def sample_pingpong(velocity: Velocity, shape: tuple[int, ...], steps: int, generator: torch.Generator,
                     device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                    cfg: SamplerConfig | None = None) -> torch.Tensor:
-    """Sample x0 of `shape`: x = eps; for each step: x0_hat = x - t_i v; x = (1 - t_{i+1}) x0_hat + t_{i+1} eps'."""
+                    cfg: SamplerConfig | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
+    """Sample x0 of `shape`: x = eps; for each step: x0_hat = x - t_i v; x = (1 - t_{i+1}) x0_hat + t_{i+1} eps'.
+
+    noise: pre-drawn [steps, *shape] (the initial eps, then one per re-noising) instead of drawing from `generator`;
+    `draw_noise` gives exactly the draws the generator would make, so both ways sample the same stream. The CUDA-graph
+    engine (graphs.py) passes its static buffer here so no host work happens inside a step.
+    """
     ts = schedule(steps, cfg)
-    x = noise_like(shape, generator, device, dtype)
+    if noise is not None and tuple(noise.shape) != (steps, *shape):
+        raise ValueError(f"noise must be {[steps, *shape]}, got {list(noise.shape)}")
+
+    def eps(i: int) -> torch.Tensor:
+        return noise_like(shape, generator, device, dtype) if noise is None else noise[i].to(dtype)
+
+    x = eps(0)
     x0 = x
     for i in range(steps):
         v = velocity(x, ts[i], i)
         x0 = x - ts[i] * v
         if i + 1 < steps:
-            x = (1 - ts[i + 1]) * x0 + ts[i + 1] * noise_like(shape, generator, device, dtype)
+            x = (1 - ts[i + 1]) * x0 + ts[i + 1] * eps(i + 1)
     return x0
+
+
+def draw_noise(shape: tuple[int, ...], steps: int, generator: torch.Generator) -> torch.Tensor:
+    """The `steps` float32 CPU draws `sample_pingpong` makes from `generator`, stacked: [steps, *shape]."""
+    return torch.stack([torch.randn(shape, generator=generator, dtype=torch.float32) for _ in range(steps)])
 
 
 def guided(v_both: torch.Tensor, scale: float) -> torch.Tensor:

@@ -116,18 +116,11 @@ class StreamingGenerator:
         extras: per-frame input-add groups for the target block, name -> [B, channels, block] (e.g. "stem",
         "curves" when the model config has them); missing groups are zeros.
         """
-        extras = self._check_extras(extras or {})
-        for ch in self._history:
-            if ch.cond is None:
-                ch.cond = self._cond_id
-        blk, c = self.stream.block, self.model.cfg.io_channels
-        zeros = torch.zeros(self.batch, 1, blk, device=self.device, dtype=self.dtype)
-        target_add = pack_input_add(self.model.cfg, zeros, zeros.expand(-1, c, -1), extras)
+        extras, target_add = self._begin_block(extras)
         velocity = self._cached_velocity(target_add) if self.cached else self._full_velocity(target_add)
-        x0 = sample_pingpong(velocity, (self.batch, c, blk), self.sampler.steps, self._noise, self.device,
+        x0 = sample_pingpong(velocity, self.block_shape, self.sampler.steps, self._noise, self.device,
                              self.dtype, self.sampler)
-        self._pending = 0
-        self._commit(x0, extras)
+        self._end_block(x0, extras)
         return x0
 
     def substitute(self, latents: torch.Tensor) -> None:
@@ -147,7 +140,30 @@ class StreamingGenerator:
         """The current context latents [B, C, context] (zeros where empty)."""
         return torch.cat([ch.latents for ch in self._history[-self.n_ctx:]], dim=2)
 
+    @property
+    def block_shape(self) -> tuple[int, int, int]:
+        return (self.batch, self.model.cfg.io_channels, self.stream.block)
+
     # ----- internals -----
+
+    def _begin_block(self, extras: dict[str, torch.Tensor] | None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Checked extras and the target's input-add; the pending chunks are tagged with the current prompt."""
+        extras = self._check_extras(extras or {})
+        for ch in self._history:
+            if ch.cond is None:
+                ch.cond = self._cond_id
+        b, c, blk = self.block_shape
+        zeros = torch.zeros(b, 1, blk, device=self.device, dtype=self.dtype)
+        return extras, pack_input_add(self.model.cfg, zeros, zeros.expand(-1, c, -1), extras)
+
+    def _end_block(self, x0: torch.Tensor, extras: dict[str, torch.Tensor]) -> None:
+        self._pending = 0
+        self._commit(x0, extras)
+
+    def _cross_kv(self) -> CrossKV:
+        if self._cross is None:
+            self._cross = self.model.cross_cache(self._conds[self._cond_id])
+        return self._cross
 
     def _checked(self, latents: torch.Tensor) -> torch.Tensor:
         want = (self.batch, self.model.cfg.io_channels, self.stream.block)
@@ -195,18 +211,20 @@ class StreamingGenerator:
         h = self.model.embed(self._model_batch(x), self._model_batch(target_add))
         return torch.cat([h, self.model.global_token(tt, cond.global_vec)], dim=1)
 
-    def _cached_velocity(self, target_add: torch.Tensor):
-        if self._cross is None:
-            self._cross = self.model.cross_cache(self._conds[self._cond_id])
-        blk, cross, model = self.stream.block, self._cross, self.model
+    def _cached_velocity(self, target_add: torch.Tensor, pending_add: torch.Tensor | None = None):
+        """velocity(x, t, step) of the cached engine. pending_add: the pending chunks' input-add [B, ΣC, n*block]
+        (default: taken from the history), so the CUDA-graph engine can feed a static buffer."""
+        blk, cross, model = self.stream.block, self._cross_kv(), self.model
 
         def velocity(x: torch.Tensor, t: float, step: int) -> torch.Tensor:
             h_t = self._target_tokens(x, t, target_add)
             if self.mode == "block_causal" and step == 0:
-                chunks = self._history[len(self._history) - self._pending:]
-                add = self._model_batch(torch.cat([ch.input_add for ch in chunks], dim=2))
+                add = pending_add
+                if add is None:
+                    add = torch.cat([ch.input_add for ch in self._history[len(self._history) - self._pending:]], 2)
+                add = self._model_batch(add)
                 h_p = model.embed(torch.zeros_like(add[:, :model.cfg.io_channels]), add)
-                h = self._bc.fused_step(h_p, len(chunks), h_t, cross)
+                h = self._bc.fused_step(h_p, add.shape[2] // blk, h_t, cross)
             elif self.mode == "block_causal":
                 h = self._bc.step(h_t, cross)
             else:

@@ -1,0 +1,79 @@
+"""The CUDA-graph engine (graphs.py) computes the eager cached engine's stream; its pre-drawn noise is the sampler's."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lmdm_core.config import SamplerConfig
+from lmdm_core.graphs import GraphedGenerator
+from lmdm_core.sampler import draw_noise, sample_pingpong
+from lmdm_core.streaming import StreamingGenerator
+
+from .conftest import make_model, random_conditions
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run on the GPU machine)")
+
+
+def test_predrawn_noise_is_the_generators_stream():
+    shape, steps = (2, 4, 6), 5
+    seen = []
+
+    def velocity(x, t, step):
+        seen.append(x.clone())
+        return torch.sin(x * (step + 1))
+
+    a = sample_pingpong(velocity, shape, steps, torch.Generator().manual_seed(4))
+    noise = draw_noise(shape, steps, torch.Generator().manual_seed(4))
+    b = sample_pingpong(velocity, shape, steps, torch.Generator().manual_seed(99), noise=noise)
+    assert torch.equal(a, b)
+    assert torch.equal(seen[0], noise[0])
+    assert all(torch.equal(x, y) for x, y in zip(seen[:steps], seen[steps:]))
+    with pytest.raises(ValueError, match="noise must be"):
+        sample_pingpong(velocity, shape, steps, None, noise=noise[1:])
+
+
+def test_refuses_what_it_cannot_graph(tiny, stream):
+    with pytest.raises(ValueError, match="CUDA device"):
+        GraphedGenerator(StreamingGenerator(tiny, stream, mode="block_causal"))
+    with pytest.raises(ValueError, match="block-causal"):
+        GraphedGenerator(StreamingGenerator(tiny, stream, mode="encdec"))
+
+
+def _stream(gen, model, stream, blocks=8):
+    gen.set_conditions(random_conditions(model, 2, seed=1))
+    out = []
+    for i in range(blocks):
+        if i == 3:
+            gen.set_conditions(random_conditions(model, 2, seed=2))
+        if i == 5:
+            gen.substitute(torch.full_like(out[-1], 0.5))
+        extras = {"curves": torch.full((2, 3, stream.block), 0.1 * i, device=out[-1].device)} if i else None
+        out.append(gen.next_block(extras))
+        if i == 6:
+            gen.append(torch.full_like(out[-1], -0.5))
+    return torch.cat(out, dim=2)
+
+
+@cuda
+@pytest.mark.parametrize("noise", ["host", "device"])
+@pytest.mark.parametrize("cfg", [1.0, 2.5])
+def test_graphed_equals_eager_on_cuda(stream, noise, cfg):
+    model = make_model(input_adds={"context": 65, "curves": 3}).cuda()
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+    def gen():
+        return StreamingGenerator(model, stream, SamplerConfig(steps=4, cfg=cfg), mode="block_causal", batch=2,
+                                  seed=7)
+
+    eager = _stream(gen(), model, stream)
+    graphed = GraphedGenerator(gen(), noise=noise)
+    torch.cuda.manual_seed(0)
+    out = _stream(graphed, model, stream)
+    assert graphed.replays >= 4
+    if noise == "host":
+        assert (out - eager).abs().max().item() <= 1e-4
+    else:       # another noise stream: different values, same model and cache path (finite, same scale)
+        assert torch.isfinite(out).all() and (out - eager).abs().max().item() > 1e-2
+        torch.cuda.manual_seed(0)
+        again = _stream(GraphedGenerator(gen(), noise=noise), model, stream)
+        assert (again - out).abs().max().item() <= 1e-4
