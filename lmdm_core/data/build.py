@@ -51,6 +51,7 @@ class BuildConfig:
     workers: int = 1
     progress: bool = True
     plot: bool = True                  # summary.png when matplotlib is there
+    only: list[str] | None = None      # render only these collections of the exported works
 
 
 @dataclass
@@ -161,7 +162,8 @@ def export(works: list[corpus.Work], works_dir: Path, workers: int = 1, progress
 
 def build(cfg: BuildConfig) -> dict:
     """Render every exported work `cfg.renders` times, skipping renders already in the manifest; returns the summary."""
-    infos = [w for w in corpus.read_works(cfg.works_dir) if w.status == "ok"]
+    infos = [w for w in corpus.read_works(cfg.works_dir)
+             if w.status == "ok" and (cfg.only is None or w.collection in cfg.only)]
     if not infos:
         raise FileNotFoundError(f"no exported works in {cfg.works_dir}; run the export first (needs music21)")
     if not Path(cfg.soundfont).is_file():
@@ -223,12 +225,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-seconds", type=float, default=180.0)
     p.add_argument("--soundfont", default=str(DEFAULT_SOUNDFONT))
     p.add_argument("--no-stems", action="store_true")
+    p.add_argument("--only", default=None, help="render only these collections (comma list) of the exported works")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     cols = None if a.collections is None else (list(corpus.COLLECTIONS) if a.collections == "all"
                                                else a.collections.split(","))
     summary = run(a.works, a.out, cols, a.limit, a.heldout, a.export_only, renders=a.renders, workers=a.workers,
-                  max_seconds=a.max_seconds, soundfont=Path(a.soundfont), with_stems=not a.no_stems, seed=a.seed)
+                  max_seconds=a.max_seconds, soundfont=Path(a.soundfont), with_stems=not a.no_stems, seed=a.seed,
+                  only=None if a.only is None else a.only.split(","))
     print(format_summary(summary))
 
 

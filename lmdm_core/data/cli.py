@@ -32,8 +32,10 @@ def data() -> None:
               default=str(DEFAULT_SOUNDFONT), show_default=True)
 @click.option("--stems/--no-stems", default=True, show_default=True, help="Write each voice alone too.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--only", default=None, help="Render only these collections (comma list) of the exported works.")
 def build(works: Path, out: Path, collections: str | None, limit: int | None, heldout: float, export_only: bool,
-          renders: int, workers: int, max_seconds: float, soundfont: Path, stems: bool, seed: int) -> None:
+          renders: int, workers: int, max_seconds: float, soundfont: Path, stems: bool, seed: int,
+          only: str | None) -> None:
     """Export works from the music21 corpus and render them; resumable (a rerun only does what is missing).
 
     \b
@@ -45,7 +47,8 @@ def build(works: Path, out: Path, collections: str | None, limit: int | None, he
     cols = None if collections is None else (list(COLLECTIONS) if collections == "all" else collections.split(","))
     try:
         summary = builder.run(works, out, cols, limit, heldout, export_only, renders=renders, workers=workers,
-                              max_seconds=max_seconds, soundfont=soundfont, with_stems=stems, seed=seed)
+                              max_seconds=max_seconds, soundfont=soundfont, with_stems=stems, seed=seed,
+                              only=None if only is None else only.split(","))
     except (ValueError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(builder.format_summary(summary))

@@ -115,12 +115,14 @@ def test_cli_exports_then_renders(tmp_path):
     from bridge.cli import main
 
     args = ["data", "build", "--works", str(tmp_path / "works"), "--out", str(tmp_path / "lmdm"),
-            "--collections", "misc", "--limit", "1", "--renders", "1", "--max-seconds", "3"]
+            "--collections", "misc", "--limit", "1", "--renders", "1", "--max-seconds", "3", "--only", "misc,bach"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "1 renders of 1 works" in result.output
     works = corpus.read_works(tmp_path / "works")
     assert len(works) == 1 and (tmp_path / "works" / f"{works[0].slug}.mid").is_file()
+    none = CliRunner().invoke(main, args[:6] + ["--only", "bach"])       # nothing of that collection exported
+    assert none.exit_code != 0 and "no exported works" in none.output
     bad = CliRunner().invoke(main, ["data", "build", "--collections", "nope", "--works", str(tmp_path / "w2")])
     assert bad.exit_code != 0 and "unknown collections" in bad.output
 
