@@ -1,0 +1,170 @@
+"""A small instrument classifier for evaluation: multi-label logistic regression (torch) over the mean and spread of
+loudness-normalised log-mel bands, trained on the renders' instrument labels (each stem: its instrument; each mix: its
+ensemble's instruments). Saved as one safetensors file of a few kB that can ship next to a model.
+
+    clf = InstrumentClassifier.train_from_build("data/lmdm", split="train")
+    clf.save("instruments.safetensors"); clf = InstrumentClassifier.load("instruments.safetensors")
+    p = clf.probabilities(audio, sr)          # {instrument: probability}
+    clf.best_ensemble(audio, sr)              # the captions.ENSEMBLES name whose instruments fit best
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from lmdm_core.eval import metrics as M
+
+CLIP_S = 3.0           # training clips are cut to this length
+SILENT_DB = -50.0      # clips quieter than this carry no label evidence and are skipped
+
+
+def features(audio: np.ndarray, sr: int) -> np.ndarray:
+    """[2 * N_MELS] float32: per-band mean and std of the log-mel spectrum, after removing the clip's overall level
+    (so the classifier hears timbre, not loudness)."""
+    lm = M.log_mel(M.prepare(audio, sr))
+    lm = lm - lm.mean()
+    return np.concatenate([lm.mean(axis=0), lm.std(axis=0)]).astype(np.float32)
+
+
+def clips(audio: np.ndarray, sr: int, clip_s: float = CLIP_S, max_clips: int = 4) -> list[np.ndarray]:
+    """Up to max_clips non-silent mono clips of clip_s seconds, spread evenly over the audio."""
+    x = np.nan_to_num(M._mono(audio))
+    n = int(clip_s * sr)
+    if len(x) < n:
+        return [x] if 10 * np.log10(np.mean(x ** 2) + 1e-10) > SILENT_DB else []
+    starts = np.linspace(0, len(x) - n, max(1, min(max_clips, len(x) // n))).astype(int)
+    out = [x[s:s + n] for s in starts]
+    return [c for c in out if 10 * np.log10(np.mean(c ** 2) + 1e-10) > SILENT_DB]
+
+
+@dataclass
+class InstrumentClassifier:
+    labels: list[str]
+    mean: np.ndarray          # feature standardisation
+    std: np.ndarray
+    weight: np.ndarray        # [labels, features]
+    bias: np.ndarray          # [labels]
+
+    # ----- use -----
+
+    def logits(self, feats: np.ndarray) -> np.ndarray:
+        z = (np.atleast_2d(feats) - self.mean) / self.std
+        return z @ self.weight.T + self.bias
+
+    def probabilities(self, audio: np.ndarray, sr: int) -> dict[str, float]:
+        """Instrument -> probability that it plays in the clip (averaged over the clip's 3-s pieces)."""
+        pieces = clips(audio, sr, max_clips=8) or [np.zeros(int(CLIP_S * sr), np.float32)]
+        p = 1.0 / (1.0 + np.exp(-self.logits(np.stack([features(c, sr) for c in pieces]))))
+        return dict(zip(self.labels, p.mean(axis=0).round(6).tolist()))
+
+    def ensemble_scores(self, probs: dict[str, float], ensembles: dict[str, list[str]] | None = None) -> dict[str, float]:
+        """Mean log-likelihood per ensemble: its instruments present, the others absent."""
+        ensembles = ensembles or default_ensembles()
+        out = {}
+        for name, members in ensembles.items():
+            present = set(members)
+            ll = [np.log(max(p, 1e-6)) if lab in present else np.log(max(1 - p, 1e-6)) for lab, p in probs.items()]
+            out[name] = float(np.mean(ll))
+        return out
+
+    def best_ensemble(self, audio: np.ndarray, sr: int, ensembles: dict[str, list[str]] | None = None) -> str:
+        scores = self.ensemble_scores(self.probabilities(audio, sr), ensembles)
+        return max(scores, key=scores.get)
+
+    # ----- training -----
+
+    @classmethod
+    def fit(cls, feats: np.ndarray, targets: np.ndarray, labels: list[str], epochs: int = 300,
+            weight_decay: float = 1e-3, seed: int = 0) -> "InstrumentClassifier":
+        """Full-batch Adam on binary cross-entropy. feats [n, d], targets [n, labels] in {0, 1}."""
+        feats = np.asarray(feats, np.float32)
+        mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-3
+        g = torch.Generator().manual_seed(seed)
+        x = torch.from_numpy((feats - mean) / std)
+        y = torch.from_numpy(np.asarray(targets, np.float32))
+        lin = torch.nn.Linear(x.shape[1], y.shape[1])
+        with torch.no_grad():
+            lin.weight.copy_(torch.randn(lin.weight.shape, generator=g) * 0.01)
+            lin.bias.zero_()
+        opt = torch.optim.Adam(lin.parameters(), lr=0.05, weight_decay=weight_decay)
+        pos = y.mean(0).clamp(1e-3, 1 - 1e-3)
+        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=((1 - pos) / pos).clamp(max=20.0))  # rare instruments count
+        with torch.enable_grad():
+            for _ in range(epochs):
+                opt.zero_grad()
+                loss = loss_fn(lin(x), y)
+                loss.backward()
+                opt.step()
+        return cls(list(labels), mean, std, lin.weight.detach().numpy().copy(), lin.bias.detach().numpy().copy())
+
+    @classmethod
+    def train_on_examples(cls, examples: Iterable[tuple[np.ndarray, int, list[str]]], progress: bool = True,
+                          **fit_options) -> "InstrumentClassifier":
+        """examples: (audio, sr, instrument names) each, any iterable (features are taken as it goes, so a generator
+        over a large build never holds its audio); every clip of an example carries all its names."""
+        feats, names_of = [], []
+        for audio, sr, names in tqdm(examples, desc="classifier features", unit="file", disable=not progress):
+            for c in clips(audio, sr):
+                feats.append(features(c, sr))
+                names_of.append(set(names))
+        if len(feats) < 2:
+            raise ValueError("need at least two non-silent training clips")
+        labels = sorted(set().union(*names_of))
+        targets = np.array([[1.0 if lab in names else 0.0 for lab in labels] for names in names_of])
+        return cls.fit(np.stack(feats), targets, labels, **fit_options)
+
+    @classmethod
+    def train_from_build(cls, data_dir: str | Path, split: str = "train", limit: int | None = None,
+                         progress: bool = True, **fit_options) -> "InstrumentClassifier":
+        """Train on a data build's renders of one split: every stem with its instrument, every mix with all of its."""
+        return cls.train_on_examples(build_examples(data_dir, split, limit), progress, **fit_options)
+
+    # ----- files -----
+
+    def save(self, path: str | Path) -> Path:
+        from safetensors.numpy import save_file
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({"mean": self.mean.astype(np.float32), "std": self.std.astype(np.float32),
+                   "weight": self.weight.astype(np.float32), "bias": self.bias.astype(np.float32)},
+                  str(path), metadata={"labels": json.dumps(self.labels), "features": "logmel-meanstd-v1"})
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "InstrumentClassifier":
+        from safetensors import safe_open
+        with safe_open(str(path), framework="np") as f:
+            meta = f.metadata() or {}
+            if meta.get("features") != "logmel-meanstd-v1":
+                raise ValueError(f"{path}: not an lmdm instrument classifier (features {meta.get('features')!r})")
+            t = {k: f.get_tensor(k) for k in f.keys()}
+        return cls(json.loads(meta["labels"]), t["mean"], t["std"], t["weight"], t["bias"])
+
+
+def default_ensembles() -> dict[str, list[str]]:
+    """captions.ENSEMBLES as instrument-name sets."""
+    from lmdm_core.data.captions import ENSEMBLES
+    return {name: sorted({n for _, n in members}) for name, members in ENSEMBLES.items()}
+
+
+def build_examples(data_dir: str | Path, split: str, limit: int | None = None
+                   ) -> Iterator[tuple[np.ndarray, int, list[str]]]:
+    """(audio, sr, instruments) for each mix and each stem of a build's split (renders in manifest order), read
+    lazily."""
+    from lmdm_core.data import manifest, stems
+    root = Path(data_dir) / "renders"
+    entries = manifest.load(data_dir, split)[:limit]
+    if not entries:
+        raise FileNotFoundError(f"no {split!r} renders in {data_dir} (run `lmdm data build`)")
+    for e in entries:
+        mix, sr = stems.read(root / e.id)
+        yield mix, sr, sorted(set(e.instruments))
+        for k, name in enumerate(e.instruments):
+            if stems.stem_name(k) in e.files:
+                yield stems.read(root / e.id, stems.stem_name(k))[0], sr, [name]

@@ -1,0 +1,70 @@
+"""Held-out renders of a data build, as the evaluation needs them: mix (and one voice) at the model's rate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from lmdm_core.data import manifest, stems
+
+
+@dataclass
+class HeldOut:
+    id: str
+    caption: str
+    ensemble: str
+    instruments: list[str]
+    key: str                       # the manifest's key name, e.g. "F minor"
+    sample_rate: int
+    mix: np.ndarray                # [channels, samples] float32
+    voice: int = -1                # which voice `stem` holds (-1: none)
+    stem: np.ndarray | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.mix.shape[1] / self.sample_rate
+
+    def accompaniment(self) -> np.ndarray:
+        """The mix without the chosen voice (what jam mode should play)."""
+        return self.mix - self.stem
+
+
+def _to(audio: np.ndarray, sr: int, target_sr: int, channels: int) -> np.ndarray:
+    """soundfile [samples, ch] -> [channels, samples] float32 at target_sr."""
+    a = soxr.resample(audio, sr, target_sr) if sr != target_sr else audio
+    a = np.asarray(a, np.float32).T
+    if a.shape[0] != channels:
+        a = np.repeat(a.mean(axis=0, keepdims=True), channels, axis=0)
+    return np.ascontiguousarray(a)
+
+
+def load_heldout(data_dir: str | Path, sample_rate: int, channels: int, limit: int | None = None,
+                 min_seconds: float = 0.0, split: str = "heldout", with_stem: bool = False,
+                 max_seconds: float | None = None) -> list[HeldOut]:
+    """Up to `limit` renders of `split` at least min_seconds long (longest first when too few are), one per work, cut
+    to max_seconds. with_stem: only renders with stems and 2+ voices, each with its top voice (voice 0, the melody a
+    player would jam) as `stem`."""
+    entries = manifest.load(data_dir, split)
+    if not entries:
+        raise FileNotFoundError(f"no {split!r} renders in {data_dir} (run `lmdm data build`)")
+    if with_stem:
+        entries = [e for e in entries if stems.stem_name(0) in e.files and len(e.instruments) > 1]
+    seen, picked = set(), []
+    for e in sorted(entries, key=lambda e: (e.seconds < min_seconds, e.id)):
+        if e.work not in seen:
+            seen.add(e.work)
+            picked.append(e)
+    out = []
+    for e in picked[:limit]:
+        folder = Path(data_dir) / "renders" / e.id
+        mix, sr = stems.read(folder)
+        cut = None if max_seconds is None else int(max_seconds * sr)
+        item = HeldOut(e.id, e.caption, e.ensemble, list(e.instruments), e.key, sample_rate,
+                       _to(mix[:cut], sr, sample_rate, channels))
+        if with_stem:
+            item.voice = 0
+            item.stem = _to(stems.read(folder, stems.stem_name(0))[0][:cut], sr, sample_rate, channels)
+        out.append(item)
+    return out
