@@ -8,6 +8,9 @@ py=${PYTHON:-python3}
 # Pin torch first: an open range would pull several GB of CUDA wheels on a machine without torch.
 .venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e '.[test]'
+# The SoundFont synth of the data pipeline; its metadata asks for pyaudio, which it does not need and which cannot build
+# without PortAudio headers, hence --no-deps.
+.venv/bin/python -c 'import tinysoundfont' 2>/dev/null || .venv/bin/pip install -q --no-deps tinysoundfont==0.3.7
 
 [ "${1:-}" = "--test" ] || exit 0
 
