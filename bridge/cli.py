@@ -35,3 +35,4 @@ main.add_command(__import__("lmdm_core.data.cli", fromlist=["data"]).data)  # lm
 bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command())  # lmdm bench model
 bench.add_command(_bridge.bench_bridge)
 main.add_command(__import__("lmdm_core.commands", fromlist=["convert_saos_command"]).convert_saos_command)  # lmdm convert-saos
+main.add_command(__import__("lmdm_core.eval.cli", fromlist=["eval_command"]).eval_command)  # lmdm eval

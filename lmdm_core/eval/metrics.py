@@ -17,7 +17,9 @@ ANALYSIS_SR = 22050
 N_FFT = 4096              # 5.4 Hz bins at 22.05 kHz: semitones are resolved from about 90 Hz up
 HOP = 2048
 N_MELS = 48
-CHROMA_FMIN, CHROMA_FMAX = 80.0, 5000.0
+# Four whole octaves, so every pitch class spans the same range; mostly fundamentals: above ~1.3 kHz the harmonics of
+# bowed and blown instruments outweigh them and keys of string renders came out wrong.
+CHROMA_FMIN, CHROMA_FMAX = 80.0, 1280.0
 EPS = 1e-10
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 # Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
@@ -67,13 +69,14 @@ def log_mel(x: np.ndarray) -> np.ndarray:
 
 
 def _chroma_matrix() -> np.ndarray:
-    """[12, bins]: each bin between CHROMA_FMIN and CHROMA_FMAX goes to its nearest pitch class."""
+    """[12, bins]: each bin between CHROMA_FMIN and CHROMA_FMAX goes to its nearest pitch class; rows are scaled by
+    their bin count (bins are linear in frequency), so white noise has a flat chroma."""
     f = _freqs()
     keep = (f >= CHROMA_FMIN) & (f <= CHROMA_FMAX)
     pc = np.round(12 * np.log2(np.where(keep, f, 1.0) / 440.0) + 69).astype(int) % 12
     m = np.zeros((12, len(f)))
     m[pc[keep], np.flatnonzero(keep)] = 1.0
-    return m
+    return m / m.sum(axis=1, keepdims=True)
 
 
 _CHROMA = _chroma_matrix()
@@ -106,20 +109,27 @@ def spectral_distance(x: np.ndarray, ref: np.ndarray) -> float:
 
 
 def chroma_distance(x: np.ndarray, ref: np.ndarray) -> float:
-    """1 - cosine similarity of the mean chroma of two prepared clips (0 = same pitch-class balance, 1 = disjoint)."""
-    return 1.0 - cosine(mean_chroma(x), mean_chroma(ref))
+    """1 - Pearson correlation of the mean chroma of two prepared clips: 0 = same pitch-class profile, about 1 =
+    unrelated (noise, whose chroma is flat, lands here), up to 2 = opposite. Correlation rather than cosine because
+    every chroma vector is positive, so cosine calls even noise and music fairly similar."""
+    return 1.0 - pearson(mean_chroma(x), mean_chroma(ref))
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two vectors; 0 when either is constant."""
+    return cosine(a - a.mean(), b - b.mean())
 
 
 def chroma_agreement(x: np.ndarray, ref: np.ndarray) -> float:
-    """Mean frame-by-frame cosine similarity of chroma (time-aligned clips; frames silent in both are skipped)."""
+    """Mean frame-by-frame Pearson correlation of chroma (time-aligned clips; frames silent in both are skipped):
+    1 = the same pitch classes sound at the same time, about 0 = unrelated or noise."""
     a, b = chroma(x), chroma(ref)
     n = min(len(a), len(b))
-    a, b = a[:n], b[:n]
-    live = (a.sum(axis=1) > 0) | (b.sum(axis=1) > 0)
+    a, b = a[:n] - a[:n].mean(axis=1, keepdims=True), b[:n] - b[:n].mean(axis=1, keepdims=True)
+    live = (np.abs(a).sum(axis=1) > 0) | (np.abs(b).sum(axis=1) > 0)
     if not live.any():
         return 0.0
-    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-    sims = np.einsum("ij,ij->i", a, b) / np.maximum(na * nb, EPS)
+    sims = np.einsum("ij,ij->i", a, b) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), EPS)
     return float(np.mean(sims[live]))
 
 

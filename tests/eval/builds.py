@@ -40,16 +40,16 @@ def scale(tonic: int = 60, octaves: int = 2) -> list[tuple[float, float, int]]:
 
 
 def progression(tonic: int, bars: int, seed: int = 0) -> list[list[tuple[float, float, int]]]:
-    """Two voices in a major key: a melody on chord tones (quarters) over I-IV-V-I triads (whole notes)."""
+    """Two voices in a major key, a whole cadence in every bar (one chord a beat: I IV V I): a melody on the chord
+    roots or (seeded) the third of I, over the triads, so any two seconds (one bar at 120 BPM) name the key."""
     rng = np.random.default_rng(seed)
     chords = [(0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7)]
     melody, harmony = [], []
     for b in range(bars):
-        chord = chords[b % 4]
-        for n in chord:
-            harmony.append((4.0 * b, 4.0, tonic - 12 + n))
-        for q in range(4):
-            melody.append((4.0 * b + q, 1.0, tonic + 12 + int(rng.choice(chord))))
+        for q, chord in enumerate(chords):
+            harmony += [(4.0 * b + q, 1.0, tonic - 12 + n) for n in chord]
+            third = q in (0, 3) and rng.random() < 0.5
+            melody.append((4.0 * b + q, 1.0, tonic + 12 + chord[1 if third else 0]))
     return [melody, harmony]
 
 

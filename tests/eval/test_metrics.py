@@ -36,7 +36,8 @@ def test_chroma_of_silence_is_zero_and_agreement_of_clip_with_itself_is_one():
     assert M.mean_chroma(np.zeros(SR)).sum() == 0
     x = M.prepare(tone([62, 66, 69]), SR)
     assert M.chroma_agreement(x, x) == pytest.approx(1.0)
-    assert M.chroma_agreement(x, M.prepare(tone([61, 65, 68]), SR)) < 0.5   # a semitone away: other pitch classes
+    assert M.chroma_agreement(x, M.prepare(tone([61, 65, 68]), SR)) < 0.2   # a semitone away: other pitch classes
+    assert abs(M.chroma_agreement(x, M.prepare(np.random.default_rng(0).standard_normal(2 * SR), SR))) < 0.3
 
 
 @pytest.mark.parametrize("tonic,name", [(60, "C major"), (67, "G major"), (62, "D major")])
@@ -75,7 +76,8 @@ def test_loudness_stability_flags_a_fade():
 
 
 def test_window_metrics_rows_and_reference_gaps():
-    x = tone([60, 64, 67], seconds=6.0)
+    cadence = np.concatenate([tone(c, seconds=0.5) for c in ([60, 64, 67], [65, 69, 72], [67, 71, 74], [60, 64, 67])])
+    x = np.tile(cadence, 3)
     rows = M.window_metrics(x, x[: 3 * SR], SR, M.Key(0, "major", 0), window_s=2.0)
     assert [r["start_s"] for r in rows] == [0.0, 2.0, 4.0]
     assert rows[0]["spectral_distance_db"] == pytest.approx(0.0, abs=1e-9)
