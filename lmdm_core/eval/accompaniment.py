@@ -37,8 +37,8 @@ def run_accompaniment(model: LoadedModel, clips: list[HeldOut], seconds: float =
     if not clips:
         return {"skipped": "no held-out render with stems"}
     sr = model.autoencoder.sample_rate
-    n = int(round(seconds * sr))
-    ctx_n = G.block_multiple(int(round(context_s * sr)), model)
+    n = round(seconds * sr)
+    ctx_n = G.block_multiple(round(context_s * sr), model)
     per_clip = []
     for i, c in enumerate(tqdm(clips, desc="accompaniment", unit="work", disable=not progress)):
         acc = c.accompaniment()
@@ -47,7 +47,7 @@ def run_accompaniment(model: LoadedModel, clips: list[HeldOut], seconds: float =
             continue                      # under a second left after the context: nothing to compare
         cands = {"generated": G.jam(model, player, context, c.caption, seed + i, steps),
                  "repeat_context": _fit(context, truth.shape[1]), "shuffled": shuffled(truth, sr, seed=seed + i),
-                 "echo_player": player, "noise": noise_like(truth, truth.shape[1], seed + i)}
+                 "echo_player": player, "noise": noise_like(truth, truth.shape[1], sr, seed + i)}
         ref = M.prepare(truth, sr)
         row = {name: M.chroma_agreement(M.prepare(a, sr), ref) for name, a in cands.items()}
         per_clip.append({"id": c.id, "seconds": round(truth.shape[1] / sr, 2), **row})

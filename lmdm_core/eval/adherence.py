@@ -45,9 +45,11 @@ def run_adherence(clf: InstrumentClassifier, clips: list[HeldOut], generated: li
         truth = c.mix[:, : gen.shape[1]]
         methods["generated"].append(score(clf, gen, sr, c.ensemble, c.instruments))
         methods["ground_truth"].append(score(clf, truth, c.sample_rate, c.ensemble, c.instruments))
-        methods["noise"].append(score(clf, noise_like(truth, gen.shape[1], seed + i), sr, c.ensemble, c.instruments))
+        noise = noise_like(truth, gen.shape[1], sr, seed + i)
+        methods["noise"].append(score(clf, noise, sr, c.ensemble, c.instruments))
         methods["swapped_prompt"].append(score(clf, gen, sr, other.ensemble, other.instruments))
     return {"chance": {"ensemble_hit": 1.0 / len(default_ensembles()), "instrument_auc": 0.5},
-            "methods": {m: {k: _mean(rows, k) for k in ("ensemble_hit", "instrument_auc")} for m, rows in methods.items()},
+            "methods": {m: {k: _mean(rows, k) for k in ("ensemble_hit", "instrument_auc")}
+                        for m, rows in methods.items()},
             "per_clip": [{"id": c.id, "prompt": c.caption, **{m: rows[i] for m, rows in methods.items()}}
                          for i, c in enumerate(clips[: len(generated)])]}

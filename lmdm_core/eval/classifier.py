@@ -10,9 +10,9 @@ ensemble's instruments). Saved as one safetensors file of a few kB that can ship
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -63,7 +63,8 @@ class InstrumentClassifier:
         p = 1.0 / (1.0 + np.exp(-self.logits(np.stack([features(c, sr) for c in pieces]))))
         return dict(zip(self.labels, p.mean(axis=0).round(6).tolist()))
 
-    def ensemble_scores(self, probs: dict[str, float], ensembles: dict[str, list[str]] | None = None) -> dict[str, float]:
+    def ensemble_scores(self, probs: dict[str, float],
+                        ensembles: dict[str, list[str]] | None = None) -> dict[str, float]:
         """Mean log-likelihood per ensemble: its instruments present, the others absent."""
         ensembles = ensembles or default_ensembles()
         out = {}
@@ -81,7 +82,7 @@ class InstrumentClassifier:
 
     @classmethod
     def fit(cls, feats: np.ndarray, targets: np.ndarray, labels: list[str], epochs: int = 300,
-            weight_decay: float = 1e-3, seed: int = 0) -> "InstrumentClassifier":
+            weight_decay: float = 1e-3, seed: int = 0) -> InstrumentClassifier:
         """Full-batch Adam on binary cross-entropy. feats [n, d], targets [n, labels] in {0, 1}."""
         feats = np.asarray(feats, np.float32)
         mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-3
@@ -105,7 +106,7 @@ class InstrumentClassifier:
 
     @classmethod
     def train_on_examples(cls, examples: Iterable[tuple[np.ndarray, int, list[str]]], progress: bool = True,
-                          **fit_options) -> "InstrumentClassifier":
+                          **fit_options) -> InstrumentClassifier:
         """examples: (audio, sr, instrument names) each, any iterable (features are taken as it goes, so a generator
         over a large build never holds its audio); every clip of an example carries all its names."""
         feats, names_of = [], []
@@ -121,7 +122,7 @@ class InstrumentClassifier:
 
     @classmethod
     def train_from_build(cls, data_dir: str | Path, split: str = "train", limit: int | None = None,
-                         progress: bool = True, **fit_options) -> "InstrumentClassifier":
+                         progress: bool = True, **fit_options) -> InstrumentClassifier:
         """Train on a data build's renders of one split: every stem with its instrument, every mix with all of its."""
         return cls.train_on_examples(build_examples(data_dir, split, limit), progress, **fit_options)
 
@@ -137,13 +138,13 @@ class InstrumentClassifier:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "InstrumentClassifier":
+    def load(cls, path: str | Path) -> InstrumentClassifier:
         from safetensors import safe_open
         with safe_open(str(path), framework="np") as f:
             meta = f.metadata() or {}
             if meta.get("features") != "logmel-meanstd-v1":
                 raise ValueError(f"{path}: not an lmdm instrument classifier (features {meta.get('features')!r})")
-            t = {k: f.get_tensor(k) for k in f.keys()}
+            t = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
         return cls(json.loads(meta["labels"]), t["mean"], t["std"], t["weight"], t["bias"])
 
 

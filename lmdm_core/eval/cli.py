@@ -26,10 +26,10 @@ def eval_command(data_dir, model, out_dir, quick, works, seconds, window, contex
 
     from lmdm_core.eval.run import EvalConfig, evaluate, summary_lines
 
-    given = {k: v for k, v in dict(works=works, seconds=seconds, window_s=window, context_s=context).items()
+    given = {k: v for k, v in {"works": works, "seconds": seconds, "window_s": window, "context_s": context}.items()
              if v is not None}
-    common = dict(model=model, steps=steps, seed=seed, classifier=Path(classifier) if classifier else None,
-                  parts=tuple(p.strip() for p in parts.split(",") if p.strip()), **given)
+    common = {"model": model, "steps": steps, "seed": seed, "classifier": Path(classifier) if classifier else None,
+              "parts": tuple(p.strip() for p in parts.split(",") if p.strip()), **given}
     cfg = (EvalConfig.quick(Path(data_dir), Path(out_dir), **common) if quick
            else EvalConfig(Path(data_dir), Path(out_dir), **common))
     try:

@@ -30,10 +30,13 @@ def _fit(audio: np.ndarray, samples: int) -> np.ndarray:
     return np.tile(audio, (1, reps))[:, :samples]
 
 
-def noise_like(audio: np.ndarray, samples: int, seed: int = 0) -> np.ndarray:
-    """White noise at the RMS level of `audio`, [channels, samples]."""
-    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) or 0.1
-    return (np.random.default_rng(seed).standard_normal((audio.shape[0], samples)) * rms).astype(np.float32)
+def noise_like(audio: np.ndarray, samples: int, sr: int, seed: int = 0) -> np.ndarray:
+    """White noise, the same in every channel, [channels, samples], at the level `audio` has once analysed (mono at
+    metrics.ANALYSIS_SR), so the noise baseline differs from the music in spectrum, not in loudness."""
+    x = np.random.default_rng(seed).standard_normal(samples).astype(np.float32)
+    target = float(np.sqrt(np.mean(M.prepare(audio, sr) ** 2))) or 0.1
+    got = float(np.sqrt(np.mean(M.prepare(x, sr) ** 2))) or 1.0
+    return np.repeat((x * target / got)[None], audio.shape[0], axis=0)
 
 
 def aggregate(per_clip: list[dict[str, list[dict]]], n_windows: int) -> dict[str, dict[str, list]]:
@@ -57,13 +60,13 @@ def _score(candidates: dict[str, np.ndarray], ref: np.ndarray, sr: int, key_ref:
 
 
 def run_drift(model: LoadedModel, clips: list[HeldOut], seconds: float = 60.0, window_s: float = 10.0,
-              context_s: float = 10.0, steps: int | None = None, seed: int = 0, modes: tuple[str, ...] = ("audio", "text"),
-              progress: bool = True) -> tuple[dict, list[np.ndarray]]:
+              context_s: float = 10.0, steps: int | None = None, seed: int = 0,
+              modes: tuple[str, ...] = ("audio", "text"), progress: bool = True) -> tuple[dict, list[np.ndarray]]:
     """Returns (JSON-ready result, the text-only generated audio per clip, for the prompt-adherence check)."""
     sr = model.autoencoder.sample_rate
-    n = int(round(seconds * sr))
+    n = round(seconds * sr)
     n_windows = int(seconds // window_s)
-    ctx_n = G.block_multiple(int(round(context_s * sr)), model)
+    ctx_n = G.block_multiple(round(context_s * sr), model)
     primed, text, text_audio, meta = [], [], [], []
     for i, c in enumerate(tqdm(clips, desc="drift", unit="work", disable=not progress)):
         other = clips[(i + 1) % len(clips)] if len(clips) > 1 else None
@@ -73,7 +76,8 @@ def run_drift(model: LoadedModel, clips: list[HeldOut], seconds: float = 60.0, w
                      "truth_seconds": round(truth.shape[1] / sr, 2)})
         if "audio" in modes:
             cands = {"generated": G.continue_audio(model, context, seconds, c.caption, seed + i, steps),
-                     "repeat_context": _fit(context, n), "noise": noise_like(context, n, seed + i), "ground_truth": truth}
+                     "repeat_context": _fit(context, n), "noise": noise_like(context, n, sr, seed + i),
+                     "ground_truth": truth}
             if other is not None:
                 cands["other_work"] = other.mix[:, ctx_n: ctx_n + n]
             primed.append(_score(cands, truth, sr, key_ref, window_s))
@@ -81,7 +85,7 @@ def run_drift(model: LoadedModel, clips: list[HeldOut], seconds: float = 60.0, w
             gen = G.text_only(model, seconds, c.caption, seed + i, steps)
             text_audio.append(gen)
             opening = c.mix[:, :n]
-            cands = {"generated": gen, "noise": noise_like(opening, n, seed + i), "ground_truth": opening}
+            cands = {"generated": gen, "noise": noise_like(opening, n, sr, seed + i), "ground_truth": opening}
             if other is not None:
                 cands["other_work"] = other.mix[:, :n]
             text.append(_score(cands, opening, sr, M.key_of(opening[:, :ctx_n], sr), window_s))

@@ -48,17 +48,18 @@ def _prime(s: AudioStream, context: np.ndarray) -> None:
 def continue_audio(model: LoadedModel, context: np.ndarray, seconds: float, prompt: str = "", seed: int = 0,
                    steps: int | None = None) -> np.ndarray:
     """The model's continuation of `context` ([channels, samples]) for `seconds`, input silent (text mode).
-    The context is whole blocks long in effect (its last block zero-padded): cut it to a block multiple to avoid a gap."""
+    The context counts in whole blocks (its last block zero-padded): cut it to a block multiple (block_multiple) to
+    avoid a gap."""
     s = _stream(model, prompt, seed, steps, "delay")
     _prime(s, context)
     s.set_param("mode", "text")
-    return _collect(s, [], int(round(seconds * s.sample_rate)))
+    return _collect(s, [], round(seconds * s.sample_rate))
 
 
 def text_only(model: LoadedModel, seconds: float, prompt: str, seed: int = 0, steps: int | None = None) -> np.ndarray:
     """`seconds` of the model's output from nothing under a prompt."""
     s = _stream(model, prompt, seed, steps, "text")
-    return _collect(s, [], int(round(seconds * s.sample_rate)))
+    return _collect(s, [], round(seconds * s.sample_rate))
 
 
 def jam(model: LoadedModel, player: np.ndarray, context: np.ndarray | None = None, prompt: str = "", seed: int = 0,

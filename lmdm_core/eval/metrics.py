@@ -206,7 +206,7 @@ def key_score(est: Key, ref: Key) -> float:
 
 def windows(x: np.ndarray, window_s: float) -> list[np.ndarray]:
     """Consecutive whole windows of window_s seconds of prepared audio (a shorter tail is dropped)."""
-    n = int(round(window_s * ANALYSIS_SR))
+    n = round(window_s * ANALYSIS_SR)
     return [x[i * n:(i + 1) * n] for i in range(len(x) // n)]
 
 

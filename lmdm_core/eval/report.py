@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lmdm_core.eval.drift import METRICS
 
-LABELS = {"spectral_distance_db": "spectral distance (dB)", "chroma_distance": "chroma distance (1 - cos)",
+LABELS = {"spectral_distance_db": "spectral distance (dB)", "chroma_distance": "chroma distance (1 - r)",
           "loudness_delta_db": "loudness vs truth (dB)", "loudness_std_db": "loudness spread in window (dB)",
           "key_score": "key score vs context (MIREX)"}
 
@@ -90,7 +90,8 @@ def write_report(result: dict, out_dir: str | Path) -> list[Path]:
     adh = result.get("adherence", {})
     if "methods" in adh:
         groups = {k: {m: v[k] for m, v in adh["methods"].items()} for k in ("ensemble_hit", "instrument_auc")}
-        files.append(plot_bars(groups, adh["chance"], out / "adherence.png", "prompt adherence (instrument classifier)"))
+        files.append(plot_bars(groups, adh["chance"], out / "adherence.png",
+                               "prompt adherence (instrument classifier)"))
     acc = result.get("accompaniment", {})
     if "chroma_agreement" in acc:
         files.append(plot_bars({"chroma agreement": acc["chroma_agreement"]}, {}, out / "accompaniment.png",

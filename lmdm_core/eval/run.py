@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PARTS = ("drift", "adherence", "accompaniment")
@@ -26,9 +26,9 @@ class EvalConfig:
     progress: bool = True
 
     @classmethod
-    def quick(cls, data_dir: Path, out_dir: Path, **overrides) -> "EvalConfig":
+    def quick(cls, data_dir: Path, out_dir: Path, **overrides) -> EvalConfig:
         """Few works, short clips: for tests and docs, a few minutes on a laptop CPU."""
-        base = dict(works=2, seconds=20.0, window_s=5.0, context_s=5.0, jam_seconds=10.0, classifier_renders=8)
+        base = {"works": 2, "seconds": 20.0, "window_s": 5.0, "context_s": 5.0, "jam_seconds": 10.0, "classifier_renders": 8}
         return cls(Path(data_dir), Path(out_dir), **{**base, **overrides})
 
 
@@ -89,7 +89,8 @@ def summary_lines(result: dict) -> list[str]:
         lines.append(f"adherence    {method:15s} " + "  ".join(f"{k} {v:.2f}" for k, v in row.items() if v is not None))
     acc = result.get("accompaniment", {})
     if "chroma_agreement" in acc:
-        lines.append("accompaniment chroma agreement: " + ", ".join(f"{k} {v:.3f}" for k, v in acc["chroma_agreement"].items()))
+        agree = ", ".join(f"{k} {v:.3f}" for k, v in acc["chroma_agreement"].items())
+        lines.append(f"accompaniment chroma agreement: {agree}")
     elif "skipped" in acc:
         lines.append(f"accompaniment skipped: {acc['skipped']}")
     lines.append("wrote " + ", ".join(result.get("files", [])))

@@ -21,7 +21,8 @@ def midi_of(voices: list[list[tuple[float, float, int]]], bpm: float = 120.0) ->
     mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
     mid.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)]))
     for ch, notes in enumerate(voices):
-        events = sorted([(round(s * TPB), 1, n) for s, _, n in notes] + [(round((s + d) * TPB), 0, n) for s, d, n in notes])
+        events = sorted([(round(s * TPB), 1, n) for s, _, n in notes]
+                        + [(round((s + d) * TPB), 0, n) for s, d, n in notes])
         tr, last = mido.MidiTrack(), 0
         for tick, on, note in events:
             tr.append(mido.Message("note_on" if on else "note_off", note=note, velocity=90 if on else 0, channel=ch,

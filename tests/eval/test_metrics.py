@@ -48,7 +48,8 @@ def test_key_of_rendered_scale(tonic, name):
 def test_key_of_rendered_progression_and_mirex_scores():
     key = M.key_of(rendered(progression(65, 8), program=19), SR)   # organ, F major I-IV-V-I
     assert key.name == "F major"
-    f_major, c_major, d_minor, f_minor = M.Key(5, "major", 0), M.Key(0, "major", 0), M.Key(2, "minor", 0), M.Key(5, "minor", 0)
+    f_major, c_major = M.Key(5, "major", 0), M.Key(0, "major", 0)
+    d_minor, f_minor = M.Key(2, "minor", 0), M.Key(5, "minor", 0)
     assert [M.key_score(k, f_major) for k in (f_major, c_major, d_minor, f_minor, M.Key(6, "major", 0))] == \
         [1.0, 0.5, 0.3, 0.2, 0.0]
 

@@ -16,7 +16,7 @@ from lmdm_core.pipeline import build_model, default_configs, load_model
 
 from .builds import add_render, progression, scale
 
-SHORT = dict(seconds=10.0, window_s=5.0, context_s=2.5, jam_seconds=5.0)
+SHORT = {"seconds": 10.0, "window_s": 5.0, "context_s": 2.5, "jam_seconds": 5.0}
 
 
 @pytest.fixture(scope="module")
