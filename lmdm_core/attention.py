@@ -61,8 +61,8 @@ class SelfAttention(_Heads):
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """x [B, N, dim]; keys = past keys followed by this call's keys; returns (out, this call's (k, v))."""
         q, k, v = (self.split(t) for t in self.to_qkv(x).chunk(3, dim=-1))
-        q, k = self.q_norm(q), self.k_norm(k)
-        q, k = apply_rope(q, rot), apply_rope(k, rot)
+        # q and k rotated as one tensor: half the kernel launches of the RoPE (the batch-1 engine is launch-bound)
+        q, k = apply_rope(torch.stack([self.q_norm(q), self.k_norm(k)]), rot).unbind(0)
         kk, vv = (k, v) if past is None else (torch.cat([past[0], k], 2), torch.cat([past[1], v], 2))
         return self.merge(attend(q, kk, vv, mask)), (k, v)
 

@@ -34,7 +34,7 @@ def apply_rope(t: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor]) -> 
     cos, sin = rotation
     half = cos.shape[-1]
     x1, x2 = t[..., :half].to(torch.float32), t[..., half:2 * half].to(torch.float32)
-    parts = [(x1 * cos - x2 * sin).to(t.dtype), (x2 * cos + x1 * sin).to(t.dtype)]
+    parts = [torch.addcmul(x1 * cos, x2, sin, value=-1).to(t.dtype), torch.addcmul(x2 * cos, x1, sin).to(t.dtype)]
     if t.shape[-1] > 2 * half:
         parts.append(t[..., 2 * half:])
     return torch.cat(parts, dim=-1)

@@ -14,8 +14,10 @@ run() {  # name timeout args...
 run b1_host 120 --batch 1 --engines block_causal --cuda-graphs --noise host --blocks 10 --warmup 2
 run b1_dev 90 --batch 1 --engines graphed --noise device --blocks 20 --warmup 2
 for b in ${SWEEP:-32 128 512 1024 2048}; do
-  run b${b} 90 --batch "$b" --engines graphed --noise device --blocks 5 --warmup 2
+  run b${b} 60 --batch "$b" --engines graphed --noise device --blocks 5 --warmup 2
 done
+run b1_compile 200 --batch 1 --engines graphed --compile --noise host --blocks 20 --warmup 2
+run b512_compile 150 --batch 512 --engines graphed --compile --noise device --blocks 5 --warmup 2
 run b64_eager 90 --batch 64 --engines block_causal --cuda-graphs --noise host --blocks 4 --warmup 2
 python3 - "$OUT" <<'PY'
 import json, sys, pathlib
