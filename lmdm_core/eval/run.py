@@ -28,7 +28,8 @@ class EvalConfig:
     @classmethod
     def quick(cls, data_dir: Path, out_dir: Path, **overrides) -> EvalConfig:
         """Few works, short clips: for tests and docs, a few minutes on a laptop CPU."""
-        base = {"works": 2, "seconds": 20.0, "window_s": 5.0, "context_s": 5.0, "jam_seconds": 10.0, "classifier_renders": 8}
+        base = {"works": 2, "seconds": 20.0, "window_s": 5.0, "context_s": 5.0, "jam_seconds": 10.0,
+                "classifier_renders": 8}
         return cls(Path(data_dir), Path(out_dir), **{**base, **overrides})
 
 

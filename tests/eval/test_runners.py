@@ -60,10 +60,11 @@ def test_drift_keys_and_baselines(build):
         assert gt["spectral_distance_db"][0] == pytest.approx(0.0, abs=1e-9)
         for metric in ("spectral_distance_db", "chroma_distance"):
             assert all(n > g + 0.05 for n, g in zip(noise[metric], gt[metric])), (mode, metric, noise[metric])
-        # real music of another held-out work is closer in pitch classes than noise is (both works are major-key)
-        assert all(o < n for o, n in zip(methods["other_work"]["chroma_distance"], noise["chroma_distance"]))
         assert all(k == 1.0 for k in gt["key_score"])    # the real continuation stays in its key
-    assert "repeat_context" in result["audio_primed"]["methods"]
+    # the looped context is the same music: much closer in pitch classes than noise (which sits near 1, unrelated)
+    primed = result["audio_primed"]["methods"]
+    pairs = zip(primed["repeat_context"]["chroma_distance"], primed["noise"]["chroma_distance"])
+    assert all(r < n - 0.3 for r, n in pairs)
     assert [c["context_key"] for c in result["clips"]] == ["C major", "G major"]
 
 
