@@ -145,3 +145,32 @@ class TextConfig:
     dim: int = 768                   # token width handed to the DiT (= DiTConfig.cond_token_dim)
     max_tokens: int = 64             # = DiTConfig.max_cond_tokens
     vocab: list[str] = field(default_factory=list)   # "words": known words, index i -> embedding row i + 1
+
+
+@dataclass
+class ARCConfig:
+    """ARC-Forcing post-training (lmdm_core/arc/): rollouts of the block-causal model from real context, judged by a
+    discriminator made of the bidirectional DiT trunk and a ConvNeXt-1d head."""
+
+    blocks: int = 12                 # chunks rolled out after the real context (12 x 48 latents ~ 35.7 s)
+    steps: int = 6                   # sampler schedule of the rollout
+    grad_step_max: int = 5           # per chunk k ~ U{1..grad_step_max}: steps < k without gradient, step k with
+    disc_layer: int | None = None    # trunk exit layer (0-based); None = 3/4 of the depth (12 of SAOS's 16)
+    head_channels: int = 128
+    head_mults: list[int] = field(default_factory=lambda: [1, 2, 4])
+    head_strides: list[int] = field(default_factory=lambda: [1, 2, 2])
+    head_blocks: list[int] = field(default_factory=lambda: [2, 2, 2])
+    lr: float = 1e-6
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    p_cond: float = 0.1              # CFG dropout: rows whose prompt is replaced by the null condition
+    logsnr_min: float = -6.0         # discriminator re-noising: logSNR ~ U[min, max], same noise for real and fake
+    logsnr_max: float = 2.0
+    contrastive_weight: float = 2.0
+    batch: int = 8                   # global batch (split over ranks)
+    train_steps: int = 1000          # each step: one generator update, then one discriminator update
+    log_every: int = 10
+    save_every: int = 100
+    sample_every: int = 250          # sample WAVs (real | rollout) via the autoencoder
+    seed: int = 0

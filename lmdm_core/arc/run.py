@@ -1,0 +1,96 @@
+"""ARC-Forcing from a stage-1 checkpoint in one process (or under torchrun), without click (the GPU machine has none):
+
+    PYTHONPATH=. python3 -m lmdm_core.arc.run --model runs/embedded/checkpoint \\
+        --latents /tmp/lmdm-train/latents-train.pt --work runs/arc --export runs/arc/checkpoint --steps 600
+
+Real windows are [stream context | blocks x block] latents cut from the stage-1 training latents (the mix, captions
+through the checkpoint's frozen text encoder). Writes WORK/state.pt (resumable), history.json, losses.png,
+samples/*.wav, and the post-trained model as an lmdm checkpoint at --export (same autoencoder and text encoder).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from lmdm_core.arc.trainer import Batches, train_arc
+from lmdm_core.conditions import Conditions
+from lmdm_core.config import ARCConfig
+from lmdm_core.training import ddp
+
+
+def latent_batches(data, text, length: int) -> Batches:
+    """Random windows of `length` latents from LatentSet clips at least that long, with their captions encoded."""
+    usable = [i for i, z in enumerate(data.mix) if z.shape[-1] >= length]
+    if not usable:
+        raise ValueError(f"no training clip is {length} latents long; use fewer --blocks")
+    weights = torch.tensor([float(data.mix[i].shape[-1] - length + 1) for i in usable])
+
+    def draw(n: int, gen: torch.Generator) -> tuple[torch.Tensor, Conditions]:
+        picks = torch.multinomial(weights, n, replacement=True, generator=gen)
+        xs, caps = [], []
+        for p in picks.tolist():
+            z = data.mix[usable[p]]
+            a = int(torch.randint(0, z.shape[-1] - length + 1, (1,), generator=gen))
+            xs.append(z[:, a:a + length].float())
+            caps.append(data.captions[usable[p]])
+        with torch.no_grad():
+            tokens, mask, _ = text.encode(caps)
+        return torch.stack(xs), Conditions(tokens.float().cpu(), mask.cpu())
+    return draw
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m lmdm_core.arc.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="stage-1 lmdm checkpoint directory")
+    p.add_argument("--latents", required=True, help="training latents (latents-train.pt of lmdm_core.training.run)")
+    p.add_argument("--work", default="runs/arc", help="state, history, plots, sample WAVs")
+    p.add_argument("--export", default=None, help="write the post-trained model here (lmdm checkpoint)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default ARCConfig.train_steps)")
+    p.add_argument("--batch", type=int, default=None, help="global batch (at least 2 per rank)")
+    p.add_argument("--blocks", type=int, default=None, help="chunks rolled out after the real context")
+    p.add_argument("--sampler-steps", type=int, default=None, help="rollout schedule length")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--seconds", type=float, default=None, help="stop (and save) after about this many seconds")
+    p.add_argument("--device", default=None)
+    p.add_argument("--half", action="store_true", help="export float16 weights")
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    from lmdm_core.pipeline import load_model
+    from lmdm_core.training.latents import LatentSet
+
+    d = ddp.setup(a.device)
+    arc = ARCConfig()
+    for field, value in (("train_steps", a.steps), ("batch", a.batch), ("blocks", a.blocks),
+                         ("steps", a.sampler_steps), ("lr", a.lr)):
+        if value is not None:
+            setattr(arc, field, value)
+    model = load_model(a.model, device=d.device)
+    data = LatentSet.load(a.latents)
+    batches = latent_batches(data, model.text, model.stream.context + arc.blocks * model.stream.block)
+    t0, work = time.time(), Path(a.work)
+    gen, steps_run = model.dit, None
+    if a.seconds is not None:                 # time a few steps, then run what fits
+        gen, _, _ = train_arc(gen, batches, model.stream, arc, work, d, model.autoencoder, progress=False, steps=2)
+        pace = (time.time() - t0) / 2
+        steps_run = max(0, int(ddp.mean(max(0.0, a.seconds - (time.time() - t0)) / pace, d)))
+        arc.train_steps = min(arc.train_steps, 2 + steps_run)
+    gen, _, history = train_arc(gen, batches, model.stream, arc, work, d, model.autoencoder,
+                                progress=not a.no_progress)
+    report = {"arc": asdict(arc), "seconds": round(time.time() - t0, 1), "world": d.world,
+              "final": {k: v[-1][1] for k, v in history.items() if v}}
+    if d.main and a.export:
+        model.dit = gen.eval().requires_grad_(False)
+        meta = {**model.meta, "arc_forcing": report, "stage1": str(a.model)}
+        model.save(a.export, dtype=torch.float16 if a.half else None, meta=meta)
+        (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    ddp.teardown(d)
+    return report
+
+
+if __name__ == "__main__":
+    main()
