@@ -136,6 +136,7 @@ class ModelStream(EngineStream):
         self.block = math.ceil((self.bm + self.dec_latency) * rate / self.sr) + lookahead
         self.latency = self.block + int(round(margin_ms * rate / 1000.0))
         self.feedback = 0.0
+        self.mode = getattr(audio_stream, "mode", "delay")
         self.restart()
 
     def restart(self) -> None:
@@ -164,8 +165,10 @@ class ModelStream(EngineStream):
         if len(self.buf) < self.bm:
             return None
         block, self.buf = self.buf[:self.bm], self.buf[self.bm:]
-        if self.feedback > 0.0:
-            block = block + self.feedback * self.wet_prev
+        if self.feedback > 0.0 and self.mode == "delay":
+            # The newest wet block goes back into the input (the generative delay's regeneration): the wet heard
+            # one block later is the model's take on input + feedback x its own previous output.
+            block = block + np.float32(self.feedback) * self.wet_prev
         t0 = time.perf_counter()
         wet = np.asarray(self.s.process(np.ascontiguousarray(block.T, dtype=np.float32)), dtype=np.float32).T
         self.compute_ms = (time.perf_counter() - t0) * 1e3
@@ -188,6 +191,8 @@ class ModelStream(EngineStream):
             applied = self.s.set_param(name, value)
         except ValueError as exc:
             raise ParamError(f"{name}: {exc}") from None
+        if name == "mode":
+            self.mode = applied
         understood = list(getattr(self.s, "understood", []) or []) if name in ("prompt", "prompt_b") else None
         return (value if applied is None else applied), understood
 

@@ -12,6 +12,7 @@ from typing import Any
 
 MODES = ("text", "delay", "jam", "sketch")
 CURVES = ("pitch", "loudness", "brightness")
+SYNC = ("off", "beat", "bar")
 MAX_PROMPT = 500
 
 
@@ -41,11 +42,16 @@ SPECS: dict[str, Spec] = {s.name: s for s in (
     Spec("cfg", "float", 1.0, 0.0, 20.0, meaning="classifier-free guidance scale (1 = off)"),
     Spec("steps", "int", 8, 1, 64, meaning="sampler steps per block"),
     Spec("seed", "int", 0, 0, 2**31 - 1, meaning="noise seed; setting it restarts the noise sequence"),
-    Spec("feedback", "float", 0.0, 0.0, 0.95, meaning="delay: share of the wet output fed back into the input"),
+    Spec("feedback", "float", 0.0, 0.0, 0.95,
+         meaning="delay: share of the wet output fed back into the model's input (one block later)"),
     Spec("curves", "str", "pitch,loudness,brightness", meaning="sketch: comma-separated curves the output follows"),
-    Spec("bpm", "float", 120.0, 20.0, 300.0, meaning="tempo for bar alignment"),
-    Spec("beats", "int", 4, 1, 16, meaning="beats per bar"),
-    Spec("bar", "int", 0, 0, 2**53, meaning="client sample position of a downbeat (any bar start); send it as an int"),
+    Spec("sync", "choice", "off", choices=SYNC, where="stream",
+         meaning="tempo alignment: beat / bar = the latency is a whole number of beats / bars and the first block "
+                 "starts on a beat / bar line of the grid that bpm, beats and bar define; off = the shortest latency"),
+    Spec("bpm", "float", 120.0, 20.0, 300.0, where="stream", meaning="tempo of the grid (beats per minute)"),
+    Spec("beats", "int", 4, 1, 16, where="stream", meaning="beats per bar"),
+    Spec("bar", "int", 0, 0, 2**53, where="stream",
+         meaning="client sample position of a downbeat (any bar start); send it as an int"),
     Spec("mix", "float", 1.0, 0.0, 1.0, where="stream", meaning="0 = dry input only (bit-exact, delayed), 1 = wet"),
     Spec("gain", "float", 1.0, 0.0, 4.0, where="stream", meaning="output gain (linear)"),
     Spec("bypass", "bool", 0, where="stream", meaning="1 = the input comes back delayed, untouched"),

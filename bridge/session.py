@@ -7,6 +7,7 @@ pending request needs more output, so it never computes beyond the furthest posi
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -28,7 +29,8 @@ class Session:
         self.max_gap = int(max_gap_s * self.rate)
         self.backlog = int(backlog_s * self.rate)
         self.es: EngineStream = engine.open(self.rate, self.in_ch, self.out_ch, seed=int(values.get("seed", 0)))
-        self.latency, self.block = self.es.latency, self.es.block
+        self.base_latency, self.block = self.es.latency, self.es.block
+        self.latency = self.base_latency
         self.values = P.defaults()
         self._clear()
         for name, value in values.items():
@@ -54,11 +56,40 @@ class Session:
         self.more = False
 
     def _restart(self, origin: int) -> None:
-        """Start the input clock over at `origin`: held audio is dropped, what lies before is silence."""
+        """Start the input clock over at `origin`: held audio is dropped, what lies before is silence. With tempo
+        sync the engine's first block starts on the grid line at or before `origin` (silence fills up to it)."""
         self.es.restart()
-        self.base = self.x_end = origin
+        line = self._grid_line(origin)
+        self.base = self.x_end = line
         self.x_buf = self.x_buf[:0]
         self.y_buf = self.y_buf[:0]
+        if origin > line:
+            self._feed(np.zeros((origin - line, self.in_ch), np.float32))
+
+    # --- tempo grid ---------------------------------------------------------------------------------------------
+
+    def _grid_unit(self) -> float:
+        """Samples per beat (sync beat) or per bar (sync bar); 0 without sync."""
+        v = self.values
+        if v["sync"] == "off":
+            return 0.0
+        beat = 60.0 * self.rate / v["bpm"]
+        return beat * v["beats"] if v["sync"] == "bar" else beat
+
+    def _grid_line(self, q: int) -> int:
+        """The last beat / bar line at or before q (q itself without sync); lines lie at bar + k * unit."""
+        unit = self._grid_unit()
+        if not unit:
+            return q
+        bar = self.values["bar"]
+        return int(round(bar + math.floor((q - bar) / unit) * unit))
+
+    def _synced_latency(self) -> int:
+        """The engine's latency, rounded up to a whole number of beats / bars with sync (never shorter)."""
+        unit = self._grid_unit()
+        if not unit:
+            return self.base_latency
+        return max(self.base_latency, int(round(math.ceil(self.base_latency / unit) * unit)))
 
     def _skip_to(self, q: int) -> None:
         """Requests jumped ahead: nothing before input position q is needed any more, so it is never computed."""
@@ -111,13 +142,19 @@ class Session:
             self._skip_to(index - self.latency)
         self.requests.append([index, index + frames, False])
         self.last_end = index + frames
-        if not self.es.needs_input(self.values["mode"]):
+        if not self._needs_input():
             # Modes that need no input answer at once: silence stands in for input up to what this request needs.
             want = index + frames - self.latency + self.es.block
             if self.x_end is None:
                 self._restart(max(0, index - self.latency))
             if want > self.x_end:
                 self._feed(np.zeros((want - self.x_end, self.in_ch), np.float32))
+
+    def _needs_input(self) -> bool:
+        """Modes that generate from the prompt alone answer at once, unless the dry input is heard (mix < 1 or
+        bypass): then the output waits for the input it mixes in, as in the input modes."""
+        v = self.values
+        return self.es.needs_input(v["mode"]) or bool(v["bypass"]) or v["mix"] < 1.0
 
     # --- output -------------------------------------------------------------------------------------------------
 
@@ -201,6 +238,10 @@ class Session:
         if P.SPECS[name].where == "model":
             value, understood = self.es.set_param(name, value)
         self.values[name] = value
+        if name in ("sync", "bpm", "beats"):
+            # The new latency holds from now on (status reports it); set the tempo before playing, or expect one
+            # seam where the output jumps by the change.
+            self.latency = self._synced_latency()
         return value, understood
 
     def status(self, queue: int) -> dict:
