@@ -12,9 +12,9 @@ only the model whose gradients were just computed, and `training.state` saves an
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 import torch
 
