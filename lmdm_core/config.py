@@ -174,3 +174,4 @@ class ARCConfig:
     save_every: int = 100
     sample_every: int = 250          # sample WAVs (real | rollout) via the autoencoder
     seed: int = 0
+    amp: bool = True                 # bfloat16 autocast on CUDA (float32 weights and optimizer)

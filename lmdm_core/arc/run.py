@@ -44,10 +44,27 @@ def latent_batches(data, text, length: int) -> Batches:
     return draw
 
 
+def training_latents(data_dir: Path, model, work: Path, d: ddp.Dist):
+    """Encode the build's train split once (rank 0), or load what an earlier run encoded."""
+    from lmdm_core.training.audio import load_clips
+    from lmdm_core.training.latents import LatentSet, encode_clips
+
+    path = work / "latents-train.pt"
+    if d.main and not path.is_file():
+        work.mkdir(parents=True, exist_ok=True)
+        clips = load_clips(data_dir, "train", model.autoencoder.sample_rate, with_stems=False)
+        encode_clips(model.autoencoder, clips, progress=False).save(path)
+    ddp.barrier(d)
+    return LatentSet.load(path)
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(prog="python -m lmdm_core.arc.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="stage-1 lmdm checkpoint directory")
-    p.add_argument("--latents", required=True, help="training latents (latents-train.pt of lmdm_core.training.run)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--latents", help="training latents (latents-train.pt of lmdm_core.training.run)")
+    src.add_argument("--data", help="a `lmdm data build` folder: its train split is encoded with the checkpoint's "
+                                    "autoencoder (kept as WORK/latents-train.pt for a resumed run)")
     p.add_argument("--work", default="runs/arc", help="state, history, plots, sample WAVs")
     p.add_argument("--export", default=None, help="write the post-trained model here (lmdm checkpoint)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default ARCConfig.train_steps)")
@@ -70,7 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
         if value is not None:
             setattr(arc, field, value)
     model = load_model(a.model, device=d.device)
-    data = LatentSet.load(a.latents)
+    data = LatentSet.load(a.latents) if a.latents else training_latents(Path(a.data), model, Path(a.work), d)
     batches = latent_batches(data, model.text, model.stream.context + arc.blocks * model.stream.block)
     t0, work = time.time(), Path(a.work)
     gen, steps_run = model.dit, None

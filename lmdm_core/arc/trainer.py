@@ -61,28 +61,33 @@ def train_step(gen: DiT, disc: Discriminator, real: torch.Tensor, cond: Conditio
     """One generator update then one discriminator update; returns the losses and the rollout (detached)."""
     d = d or ddp.Dist()
     b, dev = real.shape[0], real.device
+    amp = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=arc.amp and dev.type == "cuda")
     if b < 2:
         raise ValueError("ARC needs at least 2 windows per rank (the contrastive loss rolls prompts in the batch)")
     n_ctx = real.shape[-1] - arc.blocks * stream.block
     if n_ctx < 0:
         raise ValueError(f"real windows of {real.shape[-1]} latents are shorter than {arc.blocks} blocks")
     cond = drop_conditions(cond, arc.p_cond, rng)
-    fake = rollout(gen, real[..., :n_ctx], cond, stream, arc.blocks, arc.steps, arc.grad_step_max, rng, grad=True,
-                   sampler=sampler).latents
+    with amp:
+        fake = rollout(gen, real[..., :n_ctx], cond, stream, arc.blocks, arc.steps, arc.grad_step_max, rng,
+                       grad=True, sampler=sampler).latents.float()
     noise = SamplerConfig(logsnr_min=arc.logsnr_min, logsnr_max=arc.logsnr_max)
     t = sample_t(b, noise, rng).to(dev, real.dtype)
     eps = torch.randn(real[..., n_ctx:].shape, generator=rng).to(dev, real.dtype)
     t2, eps2 = torch.cat([t, t]), torch.cat([eps, eps])
 
     disc.requires_grad_(False)               # the generator's update: gradient flows through D to the rollout only
-    lr_, lf = disc(torch.cat([real, fake]), n_ctx, t2, eps2, cat(cond, cond)).chunk(2)
+    with amp:
+        lr_, lf = disc(torch.cat([real, fake]), n_ctx, t2, eps2, cat(cond, cond)).float().chunk(2)
     loss_g = generator_loss(lr_, lf)
     _update(loss_g, gen, opt, arc, d)
     disc.requires_grad_(True)
 
     fake = fake.detach()
     t3, eps3 = torch.cat([t, t, t]), torch.cat([eps, eps, eps])
-    lr_, lf, lm = disc(torch.cat([real, fake, real]), n_ctx, t3, eps3, cat(cat(cond, cond), rolled(cond))).chunk(3)
+    with amp:
+        lr_, lf, lm = disc(torch.cat([real, fake, real]), n_ctx, t3, eps3,
+                           cat(cat(cond, cond), rolled(cond))).float().chunk(3)
     loss_d = discriminator_loss(lr_, lf)
     loss_c = contrastive_loss(lr_, lm)
     _update(loss_d + arc.contrastive_weight * loss_c, disc, opt, arc, d)

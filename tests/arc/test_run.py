@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import torch
 from click.testing import CliRunner
 
@@ -48,3 +49,24 @@ def test_lmdm_arc_post_trains_and_exports(tmp_path):
 def test_lmdm_arc_missing_model_is_a_clear_error(tmp_path):
     res = CliRunner().invoke(lmdm, ["arc", "--model", str(tmp_path / "nope"), "--latents", str(tmp_path / "x.pt")])
     assert res.exit_code != 0 and "not found" in res.output
+
+
+def test_lmdm_arc_encodes_a_data_build_and_keeps_to_a_time_budget(tmp_path):
+    """--data: the build's train split is encoded with the checkpoint's autoencoder; --seconds 0 stops after the two
+    timing steps (which still save a resumable state)."""
+    from tests.eval.builds import add_render, progression
+
+    torch.set_num_threads(1)
+    _stage1(tmp_path)
+    e = add_render(tmp_path / "build", "w1-r0", "train", progression(60, 6), ["piano", "strings"], [0, 48], "duo",
+                   "C")
+    np.save(tmp_path / "build" / "renders" / e.id / "curves.npy", np.zeros((3, e.frames), np.float32))  # unused here
+    args = ["arc", "--model", str(tmp_path / "stage1"), "--data", str(tmp_path / "build"), "--work",
+            str(tmp_path / "work"), "--export", str(tmp_path / "arc"), "--steps", "50", "--batch", "2", "--blocks", "1",
+            "--sampler-steps", "2", "--seconds", "0", "--no-progress"]
+    res = CliRunner().invoke(lmdm, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    latents = LatentSet.load(tmp_path / "work" / "latents-train.pt")
+    assert latents.ids == ["w1-r0"] and latents.mix[0].shape[-1] > 24 + 8
+    assert torch.load(tmp_path / "work" / "state.pt", weights_only=False)["step"] == 2
+    assert load_model(tmp_path / "arc").meta["arc_forcing"]["arc"]["train_steps"] == 2
