@@ -7,6 +7,7 @@ clamped (the ack says the clamped value), wrong types, unknown names and unknown
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +80,7 @@ def validate(name: str, value: Any) -> Any:
     if len(value) > MAX_PROMPT:
         raise ParamError(f"{name} is longer than {MAX_PROMPT} characters")
     if name == "curves":
-        wanted = [c.strip() for c in value.split(",") if c.strip()]
+        wanted = [c for c in re.split(r"[,\s]+", value) if c]   # commas or spaces: Pd message boxes split at commas
         bad = [c for c in wanted if c not in CURVES]
         if bad or not wanted:
             raise ParamError(f"curves must be a comma-separated subset of {', '.join(CURVES)}")

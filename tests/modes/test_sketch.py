@@ -53,3 +53,10 @@ def test_trained_output_follows_the_input_loudness(trained_worker):
     keep = slice(8, None)  # the first block starts from an empty context
     r = float(np.corrcoef(lx[keep], ly[keep])[0, 1])
     assert r > MIN_R, r
+
+
+def test_curves_take_commas_or_spaces(worker):
+    """Pd message boxes split at commas, so `[curves pitch loudness(` must work as well as the comma list."""
+    with Client(worker.address, stream="sk-names", rate=RATE, channels=2, mode="sketch") as c:
+        assert c.set("curves", "pitch loudness").value == "pitch,loudness"
+        assert c.set("curves", "brightness, pitch").value == "brightness,pitch"

@@ -453,6 +453,94 @@
 					],
 					"text": "print lmdm"
 				}
+			},
+			{
+				"box": {
+					"id": "obj-30",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						720,
+						110,
+						170,
+						50
+					],
+					"text": "tempo: the echo returns on the beat (latency = whole beats)"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-31",
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [
+						720,
+						165,
+						60,
+						22
+					],
+					"outlettype": [
+						"",
+						"bang"
+					],
+					"parameter_enable": 0
+				}
+			},
+			{
+				"box": {
+					"id": "obj-32",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						720,
+						190,
+						90,
+						22.0
+					],
+					"outlettype": [
+						""
+					],
+					"text": "param bpm $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-33",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						720,
+						215,
+						100,
+						22.0
+					],
+					"outlettype": [
+						""
+					],
+					"text": "param sync beat"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-34",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						720,
+						240,
+						100,
+						22.0
+					],
+					"outlettype": [
+						""
+					],
+					"text": "param sync off"
+				}
 			}
 		],
 		"lines": [
@@ -657,6 +745,54 @@
 					"destination": [
 						"obj-25",
 						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-31",
+						0
+					],
+					"destination": [
+						"obj-32",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-32",
+						0
+					],
+					"destination": [
+						"obj-5",
+						2
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-33",
+						0
+					],
+					"destination": [
+						"obj-5",
+						2
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-34",
+						0
+					],
+					"destination": [
+						"obj-5",
+						2
 					]
 				}
 			}
