@@ -127,3 +127,11 @@ def test_two_gloo_ranks_take_one_step_together(tmp_path):
         torch.testing.assert_close(disc0[k], disc1[k], msg=k)
     assert loss0 == loss1 and len(loss0) == 1        # the logged loss is the mean over ranks
     assert (tmp_path / "state.pt").is_file()
+
+
+def test_bench_times_tiny_steps():
+    from lmdm_core.arc.bench import main as bench
+
+    out = bench(["--dit-preset", "tiny", "--stream-preset", "tiny", "--steps", "1", "--blocks", "1", "--device",
+                 "cpu"])
+    assert out["disc_layer"] == 1 and len(out["step_s"]) == 1 and out["step_s"][0] > 0
