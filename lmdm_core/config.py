@@ -89,6 +89,10 @@ def _dit_presets() -> dict[str, DiTConfig]:
                            global_cond_dim=256, timestep_features=64),
         "tiny": DiTConfig(embed_dim=64, depth=2, num_heads=2, rope_dims=16, cond_token_dim=32, max_cond_tokens=8,
                           global_cond_dim=32, timestep_features=16),
+        # The shipped default model (docs/model-card.md): 32 latent channels, stem + sketch-curve inputs, no global.
+        "embedded": DiTConfig(io_channels=32, embed_dim=256, depth=6, num_heads=4, rope_dims=32, cond_token_dim=128,
+                              max_cond_tokens=32, global_cond_dim=0, timestep_features=64,
+                              input_adds={"context": 33, "stem": 32, "curves": 3}),
     }
 
 
@@ -96,6 +100,9 @@ def _ae_presets() -> dict[str, AutoencoderConfig]:
     return {
         "saos": AutoencoderConfig(),
         "tiny": AutoencoderConfig(channels=8, c_mults=[1, 2, 2, 4, 4]),
+        # The shipped default: 22.05 kHz stereo, hop 1024 (21.5 latents/s as SAOS), ELU (snake costs 2x on the CPU).
+        "embedded": AutoencoderConfig(sample_rate=22050, channels=16, c_mults=[1, 2, 4, 8, 16], strides=[2, 4, 4, 4, 8],
+                                      latent_dim=32, use_snake=False),
     }
 
 

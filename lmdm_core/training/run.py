@@ -1,0 +1,164 @@
+"""The whole recipe in one process: render -> autoencoder -> latents -> DiT -> export (+ a sanity stream), each stage
+resumable from the work folder. Runs without click (the GPU machine has none):
+
+    PYTHONPATH=. python3 -m lmdm_core.training.run --works data/works --soundfont data/sf2/TimGM6mb.sf2 \\
+        --work /tmp/lmdm-train --export out/ckpt --ae-seconds 150 --dit-seconds 210
+
+Under torchrun every rank trains (DDP); rank 0 renders, encodes, exports. Time budgets (seconds) cap each training
+stage: after a few steps the step count is cut to what fits, so the learning-rate schedule still ends properly.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from lmdm_core.checkpoint import save_checkpoint
+from lmdm_core.config import SamplerConfig, autoencoder_preset, dit_preset, stream_preset
+from lmdm_core.training import ddp
+from lmdm_core.training.ae import AETrainConfig, evaluate, latent_scale, train_autoencoder
+from lmdm_core.training.audio import load_clips
+from lmdm_core.training.dit import (DiTTrainConfig, caption_vocab, fold_curve_scale, text_config, train_dit,
+                                    understood_share)
+from lmdm_core.training.latents import LatentSet, encode_clips
+
+
+def render(works: Path, out: Path, soundfont: Path, sample_rate: int, hop: int, renders: int, max_seconds: float,
+           workers: int) -> dict:
+    from lmdm_core.data.build import BuildConfig, build
+    return build(BuildConfig(works_dir=works, out_dir=out, soundfont=soundfont, renders=renders,
+                             sample_rate=sample_rate, hop=hop, max_seconds=max_seconds, workers=workers, plot=False))
+
+
+def meta_for(train: LatentSet, held: LatentSet, vocab: list[str], report: dict) -> dict:
+    """What evaluation needs later: held-out renders, vocabulary coverage, instrument labels, metrics, recipe."""
+    instruments = sorted({i for row in train.instruments + held.instruments for i in row})
+    return {"trained": True, "name": "lmdm-embedded", "heldout_renders": held.ids,
+            "heldout_captions": held.captions, "instruments": instruments, "vocab_size": len(vocab),
+            "curve_units": ["MIDI note (0 = unvoiced)", "dBFS", "Hz"], "report": report}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m lmdm_core.training.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--works", default="data/works")
+    p.add_argument("--soundfont", default="data/sf2/TimGM6mb.sf2")
+    p.add_argument("--work", default="runs/embedded", help="work folder: renders, states, latents, report")
+    p.add_argument("--export", default="runs/embedded/checkpoint", help="lmdm checkpoint folder to write")
+    p.add_argument("--ae-preset", default="embedded")
+    p.add_argument("--dit-preset", default="embedded")
+    p.add_argument("--stream-preset", default="paper")
+    p.add_argument("--renders", type=int, default=2)
+    p.add_argument("--max-seconds", type=float, default=90.0)
+    p.add_argument("--limit", type=int, default=None, help="at most this many renders per split (smoke tests)")
+    p.add_argument("--workers", type=int, default=16)
+    p.add_argument("--ae-steps", type=int, default=6000)
+    p.add_argument("--ae-batch", type=int, default=32)
+    p.add_argument("--ae-segment", type=int, default=32768)
+    p.add_argument("--ae-seconds", type=float, default=None, help="time budget of the autoencoder stage")
+    p.add_argument("--dit-steps", type=int, default=12000, help="bidirectional + fine-tune steps (60/40)")
+    p.add_argument("--dit-batch", type=int, default=64)
+    p.add_argument("--dit-seconds", type=float, default=None, help="time budget of the DiT stage")
+    p.add_argument("--total-seconds", type=float, default=None,
+                   help="wall-clock budget of the whole run: after loading, the autoencoder gets --ae-share of what is "
+                        "left (less a reserve for encoding, evaluation and export), the DiT the rest")
+    p.add_argument("--ae-share", type=float, default=0.4)
+    p.add_argument("--reserve-seconds", type=float, default=90.0)
+    p.add_argument("--eval-seconds", type=float, default=10.0)
+    p.add_argument("--device", default=None)
+    p.add_argument("--half", action="store_true", help="export float16 weights")
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    d = ddp.setup(a.device)
+    work, export = Path(a.work), Path(a.export)
+    ae_cfg, dit_cfg, stream = autoencoder_preset(a.ae_preset), dit_preset(a.dit_preset), stream_preset(a.stream_preset)
+    report: dict = {"timings_s": {}, "device": str(d.device), "world": d.world,
+                    "gpu": torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else "cpu"}
+    progress = not a.no_progress
+
+    def stage(name: str, t0: float) -> None:
+        report["timings_s"][name] = round(time.time() - t0, 1)
+        if d.main:
+            print(f"[{name}] {report['timings_s'][name]} s", flush=True)
+
+    t0_run = t = time.time()
+    if d.main:
+        report["data"] = render(Path(a.works), work / "data", Path(a.soundfont), ae_cfg.sample_rate, ae_cfg.hop,
+                                a.renders, a.max_seconds, a.workers)
+        report["data"].pop("errors", None)
+    ddp.barrier(d)
+    stage("render", t)
+
+    t = time.time()
+    train_clips = load_clips(work / "data", "train", ae_cfg.sample_rate, limit=a.limit, workers=a.workers)
+    held_clips = load_clips(work / "data", "heldout", ae_cfg.sample_rate, limit=a.limit, workers=a.workers)
+    stage("load", t)
+
+    t = time.time()
+    ae_train = AETrainConfig(steps=a.ae_steps, batch=a.ae_batch, segment=a.ae_segment)
+    start = t0_run
+    left = None if a.total_seconds is None else a.total_seconds - (time.time() - start) - a.reserve_seconds
+    ae_budget = a.ae_seconds if left is None else min(a.ae_seconds or 1e9, a.ae_share * left)
+    ae, ae_hist = train_autoencoder(ae_cfg, train_clips, work / "ae", ae_train, d, progress, budget_s=ae_budget)
+    ae.eval()
+    ae_cfg.latent_scale = 1.0
+    ae.cfg.latent_scale = latent_scale(ae, train_clips)
+    report["ae_steps"] = ae_hist["loss"][-1][0] if ae_hist["loss"] else 0
+    report["ae_final"] = {k: v[-1][1] for k, v in ae_hist.items() if v}
+    report["latent_scale"] = ae.cfg.latent_scale
+    stage("autoencoder", t)
+
+    t = time.time()
+    if d.main:
+        report["ae_heldout"] = evaluate(ae, held_clips, a.eval_seconds, work / "wavs")
+        print("autoencoder held-out:", report["ae_heldout"], flush=True)
+    stage("ae_eval", t)
+
+    t = time.time()
+    files = {s: work / f"latents-{s}.pt" for s in ("train", "heldout")}
+    if d.main and not all(f.is_file() for f in files.values()):
+        encode_clips(ae, train_clips, progress=progress).save(files["train"])
+        encode_clips(ae, held_clips, progress=progress).save(files["heldout"])
+    ddp.barrier(d)
+    train_lat, held_lat = LatentSet.load(files["train"]), LatentSet.load(files["heldout"])
+    del train_clips, held_clips
+    stage("latents", t)
+
+    t = time.time()
+    vocab = caption_vocab(train_lat.captions)
+    dit_train = DiTTrainConfig(steps_bidirectional=a.dit_steps * 3 // 5, steps_finetune=a.dit_steps - a.dit_steps * 3 // 5,
+                               batch=a.dit_batch)
+    dit_budget = a.dit_seconds
+    if a.total_seconds is not None:
+        dit_budget = min(dit_budget or 1e9, a.total_seconds - (time.time() - start) - 30.0)
+    dit, text, dit_hist = train_dit(dit_cfg, stream, train_lat, work / "dit", dit_train, vocab, d, progress,
+                                    budget_s=dit_budget)
+    report["dit_steps"] = dit_hist["loss"][-1][0] if dit_hist["loss"] else 0
+    report["dit_final"] = {k: v[-1][1] for k, v in dit_hist.items() if v}
+    report["vocab_heldout_coverage"] = round(understood_share(vocab, held_lat.captions), 4)
+    stage("dit", t)
+
+    if d.main:
+        t = time.time()
+        ship = copy.deepcopy(dit).float().cpu()
+        fold_curve_scale(ship)
+        configs = {"dit": dit_cfg, "stream": stream, "sampler": SamplerConfig(), "autoencoder": ae.cfg,
+                   "text": text_config(dit_cfg, vocab)}
+        report["recipe"] = {"ae": asdict(ae_train), "dit": asdict(dit_train), "renders": a.renders,
+                            "max_seconds": a.max_seconds}
+        save_checkpoint(export, {"dit": ship, "autoencoder": ae.float().cpu(), "text": text.float().cpu()}, configs,
+                        meta=meta_for(train_lat, held_lat, vocab, report),
+                        dtype=torch.float16 if a.half else None)
+        (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        (work / "history.json").write_text(json.dumps({"autoencoder": ae_hist, "dit": dit_hist}) + "\n")
+        stage("export", t)
+    ddp.teardown(d)
+    return report
+
+
+if __name__ == "__main__":
+    main()
