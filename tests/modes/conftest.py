@@ -7,6 +7,7 @@ correlation, chroma) need the trained embedded model in lmdm_core/weights/ and s
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import numpy as np
@@ -53,15 +54,19 @@ def worker(tiny_conditioned):
 
 
 def trained_weights() -> Path:
-    """lmdm_core/weights/ when it holds the trained model with stem and curves inputs, else skip."""
-    if not (WEIGHTS / "config.json").is_file():
-        pytest.skip(f"needs the trained embedded model in {WEIGHTS}/ (config.json + weights): not there yet")
+    """The trained model with stem and curves inputs: $LMDM_MODES_MODEL, else lmdm_core/weights/; skip without."""
+    path = Path(os.environ.get("LMDM_MODES_MODEL", WEIGHTS))
+    if not (path / "config.json").is_file():
+        pytest.skip(f"needs the trained embedded model in {path}/ (config.json + weights): not there yet")
     from lmdm_core.checkpoint import read_checkpoint
 
-    groups = read_checkpoint(WEIGHTS).configs["dit"].input_adds
+    ckpt = read_checkpoint(path)
+    groups = ckpt.configs["dit"].input_adds
     if not {"stem", "curves"} <= set(groups):
-        pytest.skip(f"the model in {WEIGHTS} lacks stem/curves inputs (has {sorted(groups)})")
-    return WEIGHTS
+        pytest.skip(f"the model in {path} lacks stem/curves inputs (has {sorted(groups)})")
+    if ckpt.meta.get("trained", True) is False and "LMDM_MODES_MODEL" not in os.environ:
+        pytest.skip(f"the model in {path} is marked untrained")
+    return path
 
 
 @pytest.fixture(scope="module")
