@@ -141,8 +141,7 @@ def train_autoencoder(ae_cfg: AutoencoderConfig, clips: list[Clip], out_dir: str
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + d.rank)
     step, history = 0, {"loss": [], "mrstft": [], "l1": [], "kl": []}
     if (out / "state.pt").is_file():
-        step, history, extra = load_state(out / "state.pt", {"ae": ae}, opt, gen)
-        cfg.steps = extra.get("config", {}).get("steps", cfg.steps)
+        step, history, _ = load_state(out / "state.pt", {"ae": ae}, opt, gen)
     first = step
     crops = CropSampler(clips, d.device)
     local = ddp.split_batch(cfg.batch, d)

@@ -144,10 +144,7 @@ def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir
     modules = {"dit": dit, "text": text, "ema_dit": ema_dit, "ema_text": ema_text}
     step, history = 0, {"loss": [], "loss_bidirectional": [], "loss_block_causal": [], "loss_encdec": []}
     if (out / "state.pt").is_file():
-        step, history, extra = load_state(out / "state.pt", modules, opt, gen)
-        saved = extra.get("config", {})
-        cfg.steps_bidirectional = saved.get("steps_bidirectional", cfg.steps_bidirectional)
-        cfg.steps_finetune = saved.get("steps_finetune", cfg.steps_finetune)
+        step, history, _ = load_state(out / "state.pt", modules, opt, gen)
     first = step
     windows = WindowSampler(data, stream, cfg, d.device)
     local = ddp.split_batch(cfg.batch, d)
