@@ -4,8 +4,9 @@ At batch 1 the eager engine is host-bound (~17 ms of Python per pass, 9 passes a
 cached block-causal `StreamingGenerator` on a CUDA device and, in the steady state (one pending chunk and a filled
 cache), runs `next_block` as: copy the pending chunk's input-add, the target's input-add and the noise into static
 buffers, replay one captured `torch.cuda.CUDAGraph`, copy the result out, commit it. The block-causal cache lives in
-static buffers that the graph reads and overwrites in place; the cross-attention K/V too (a prompt change copies the
-new K/V into them, or recaptures when the token count changes). Everything else (bootstrap after `prime`/`reset`,
+static buffers that the graph reads and overwrites in place; the cross-attention K/V and the global vector too (a prompt
+change copies the new ones into them, or recaptures when the token count changes). The weights are read in place:
+load new weights with `copy_`, never by replacing parameters, or build a new GraphedGenerator. Everything else (bootstrap after `prime`/`reset`,
 `append`, which leaves more than one chunk pending) takes the eager path, so the stream is the eager engine's stream.
 
 noise="host" draws the noise from the stream's CPU generator exactly as the eager engine does (same stream for a seed,
@@ -38,9 +39,14 @@ class _Static:
         c0 = gen._cross_kv()
         self.cross = CrossKV([(k.clone(), v.clone()) for k, v in c0.kv], c0.mask.clone(), c0.gate.clone())
         self.out = torch.empty(b, c, blk, device=dev, dtype=gen.dtype)
+        g0 = gen._conds[gen._cond_id].global_vec
+        self.global_vec = None if g0 is None else g0.clone()
 
-    def fits(self, cross: CrossKV) -> bool:
-        return cross.kv[0][0].shape == self.cross.kv[0][0].shape and cross.mask.shape == self.cross.mask.shape
+    def fits(self, cross: CrossKV, global_vec: torch.Tensor | None) -> bool:
+        same_global = (global_vec is None) == (self.global_vec is None) and (
+            global_vec is None or global_vec.shape == self.global_vec.shape)
+        return (same_global and cross.kv[0][0].shape == self.cross.kv[0][0].shape
+                and cross.mask.shape == self.cross.mask.shape)
 
     def load_cross(self, cross: CrossKV) -> None:
         for (sk, sv), (k, v) in zip(self.cross.kv, cross.kv):
@@ -82,7 +88,7 @@ class GraphedGenerator:
     def _block(self) -> None:
         """The captured work: one block from the static inputs; the cache and the output land in static buffers."""
         g, st = self.gen, self._st
-        g._bc.kv, g._cross = st.kv, st.cross
+        g._bc.kv, g._cross, g._global_buffer = st.kv, st.cross, st.global_vec
         velocity = g._cached_velocity(st.target_add, st.pending_add)
         noise = st.noise
         if noise is None:
@@ -92,6 +98,7 @@ class GraphedGenerator:
         st.load_kv(g._bc.kv)
         g._bc.kv = st.kv
         st.out.copy_(x0)
+        g._global_buffer = None
 
     def capture(self) -> None:
         """Capture the steady-state block (the generator must be in it). Runs it twice eagerly on a side stream first
@@ -122,10 +129,12 @@ class GraphedGenerator:
         g = self.gen
         if not self._steady():
             return g.next_block(extras)
-        cross = g._cross_kv()
-        if self.graph is None or (cross is not self._st.cross and not self._st.fits(cross)):
+        cross, global_vec = g._cross_kv(), g._conds[g._cond_id].global_vec
+        if self.graph is None or not self._st.fits(cross, global_vec):
             self.capture()
         st = self._st
+        if global_vec is not None:
+            st.global_vec.copy_(global_vec)
         if cross is not st.cross:
             st.load_cross(cross)
             g._cross = st.cross

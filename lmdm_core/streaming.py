@@ -64,6 +64,7 @@ class StreamingGenerator:
         self._conds: dict[int, Conditions] = {}
         self._cond_id = -1
         self._cross: CrossKV | None = None
+        self._global_buffer: torch.Tensor | None = None    # graphs.py: a static copy of the global vector
         self._bc = BlockCausalCache(model, stream)
         self._ed = EncDecCache(model, stream)
         self.set_conditions(Conditions.empty(batch, cfg, self.device, self.dtype))
@@ -209,7 +210,8 @@ class StreamingGenerator:
         cond = self._conds[self._cond_id]
         tt = torch.full((cond.batch,), t, device=self.device, dtype=self.dtype)
         h = self.model.embed(self._model_batch(x), self._model_batch(target_add))
-        return torch.cat([h, self.model.global_token(tt, cond.global_vec)], dim=1)
+        g = cond.global_vec if self._global_buffer is None else self._global_buffer
+        return torch.cat([h, self.model.global_token(tt, g)], dim=1)
 
     def _cached_velocity(self, target_add: torch.Tensor, pending_add: torch.Tensor | None = None):
         """velocity(x, t, step) of the cached engine. pending_add: the pending chunks' input-add [B, ΣC, n*block]
