@@ -1,22 +1,45 @@
-"""The embedded default model (untrained tiny preset) through the real socket path: finite blocks, exact timing."""
+"""Model engines through the real socket path: a small untrained checkpoint given with --model (fast: finite blocks,
+exact timing, refusals), and the shipped trained model that `lmdm serve` loads with no --model."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import lmdm_core.pipeline as pipeline
 from bridge.client import Client, ClientError
+from lmdm_core.pipeline import load_model
 from tests.bridge.conftest import WorkerProc
 
 
 @pytest.fixture(scope="module")
-def model_worker():
-    w = WorkerProc("--margin-ms", "20")
+def model_worker(tmp_path_factory):
+    """A worker over the tiny untrained fallback model, written as a checkpoint and passed with --model PATH."""
+    path = tmp_path_factory.mktemp("tiny") / "ckpt"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "WEIGHTS_DIR", path.parent / "no-weights")
+        load_model(None).save(path)
+    w = WorkerProc("--model", str(path), "--margin-ms", "20")
     yield w
     w.stop()
 
 
+def test_default_worker_serves_the_shipped_model():
+    """No --model: the trained weights in lmdm_core/weights/ answer a text-mode request with finite audio."""
+    w = WorkerProc()
+    try:
+        with Client(w.address, stream="d", rate=44100, channels=2, mode="text", timeout=120) as c:
+            assert c.welcome.model["name"] == str(pipeline.WEIGHTS_DIR)
+            assert c.welcome.model["sample_rate"] == pipeline.load_model(None).autoencoder.sample_rate
+            c.request(0, 4096)
+            msg = c.recv(timeout=120)
+            assert msg is not None and msg.TYPE == "generated" and msg.index == 0, msg
+            assert np.isfinite(msg.data).all()
+        assert not w.wait_log("UNTRAINED", timeout=0.5)
+    finally:
+        w.stop()
+
+
 def test_embedded_model_serves_finite_blocks_and_dry_mix_is_bit_exact(model_worker):
-    assert model_worker.wait_log("UNTRAINED"), "no warning that the embedded model makes noise"
     rate = 48000
     x = np.random.default_rng(7).uniform(-0.5, 0.5, (int(rate * 2.5), 2)).astype(np.float32)
     with Client(model_worker.address, stream="m", rate=rate, channels=2, timeout=120) as c:

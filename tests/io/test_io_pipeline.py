@@ -1,7 +1,9 @@
-"""AudioStream over the embedded (tiny, untrained) model: shapes, modes, determinism, bad input, parameters."""
+"""AudioStream over the untrained fallback model (tiny presets, what load_model(None) builds when no weights ship):
+shapes, modes, determinism, bad input, parameters. The shipped trained weights are checked in tests/training."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +13,16 @@ import lmdm_core.pipeline as pipeline
 from lmdm_core.pipeline import AudioStream, LoadedModel, load_model
 
 
+def _untrained() -> LoadedModel:
+    """load_model(None) as it behaves with no weights in the package: the seeded tiny fallback."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "WEIGHTS_DIR", Path("/nonexistent/lmdm-weights"))
+        return load_model(None)
+
+
 @pytest.fixture(scope="module")
 def model() -> LoadedModel:
-    return load_model(None)
+    return _untrained()
 
 
 def _stream(model: LoadedModel, seed: int = 0, mode: str = "delay", prompt: str = "") -> AudioStream:
@@ -36,7 +45,7 @@ def _run(s: AudioStream, blocks: list[np.ndarray]) -> list[np.ndarray]:
 
 def test_default_model_warns_that_it_is_untrained(caplog):
     with caplog.at_level(logging.WARNING, logger="lmdm_core.pipeline"):
-        m = load_model(None)
+        m = _untrained()
     assert "UNTRAINED" in caplog.text and m.source.startswith("embedded")
 
 
