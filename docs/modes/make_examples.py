@@ -32,7 +32,7 @@ from lmdm_core.features import LOUDNESS, PITCH, curves  # noqa: E402
 
 HERE = Path(__file__).parent
 WAV_RATE = 16000
-SECONDS = 6.0
+SECONDS = 6.0         # of each WAV; the streams run 4 s longer so the output covers them after the latency
 
 
 # ----- inputs -------------------------------------------------------------------------------------------------------
@@ -56,6 +56,23 @@ def voice(rate: int, seconds: float) -> np.ndarray:
     phase = 2 * np.pi * np.cumsum(440.0 * 2 ** ((midi - 69) / 12)) / rate
     level = 10 ** ((-24 + 16 * np.sin(2 * np.pi * t / 2.0)) / 20)
     return (level * (np.sin(phase) + 0.3 * np.sin(2 * phase) + 0.1 * np.sin(3 * phase))).astype(np.float32)
+
+
+def soprano(rate: int, work: str, seconds: float) -> np.ndarray:
+    """The top voice of a chorale from data/works as a string quartet's violin (rendered like the training data)."""
+    from lmdm_core.data import captions
+    from lmdm_core.data import midi as mf
+    from lmdm_core.data.render import render
+
+    root = HERE.parents[1]
+    mid = mf.load(root / "data" / "works" / f"{work}.mid")
+    tracks = mf.voice_tracks(mid)
+    mf.set_programs(mid, dict(zip(tracks, captions.orchestrate("string quartet", len(tracks)).programs)))
+    r = render(mid, root / "data" / "sf2" / "TimGM6mb.sf2", rate, max_seconds=seconds,
+               channels=[mf.track_channel(mid.tracks[t]) for t in tracks])
+    top = r.stems[0].mean(axis=1)
+    return np.pad(top, (0, max(0, int(rate * seconds) - len(top))))[: int(rate * seconds)].astype(np.float32) / max(
+        float(np.abs(r.stems.sum(axis=0)).max()), 1e-9)
 
 
 # ----- streaming ----------------------------------------------------------------------------------------------------
@@ -92,8 +109,9 @@ def play(engine: ModelEngine, x: np.ndarray, rate: int, values: dict, changes: d
 
 # ----- output -------------------------------------------------------------------------------------------------------
 
-def write(name: str, audio: np.ndarray, rate: int) -> None:
-    a = soxr.resample(audio.astype(np.float32), rate, WAV_RATE)
+def write(name: str, audio: np.ndarray, rate: int, start: int = 0) -> None:
+    """SECONDS of audio from `start` (an output from its latency on: aligned with its input's WAV)."""
+    a = soxr.resample(audio[start:start + int(rate * SECONDS)].astype(np.float32), rate, WAV_RATE)
     peak = float(np.abs(a).max())
     sf.write(HERE / f"{name}.wav", a / max(peak / 0.9, 1.0), WAV_RATE, subtype="PCM_16")
 
@@ -132,17 +150,17 @@ def main() -> None:
     engine = ModelEngine(model, margin_ms=0.0)
     rate = engine.sample_rate
     figures: dict[str, float | int | str] = {"model": engine.name, "rate": rate}
-    n = int(rate * SECONDS)
-    melody = notes(rate, SECONDS, [60, 64, 67, 72, 71, 67, 64, 62], 0.375, 0.25)
-    arps = notes(rate, SECONDS, [57, 61, 64, 69, 62, 66, 69, 74, 55, 59, 62, 67], 0.25, 0.4)
-    hum = voice(rate, SECONDS)
+    n = int(rate * (SECONDS + 4.0))
+    melody = notes(rate, SECONDS + 4.0, [60, 64, 67, 72, 71, 67, 64, 62], 0.375, 0.25)
+    arps = soprano(rate, "bach-bwv271", SECONDS + 8.0)[int(4 * rate):]  # a held-out chorale's top voice
+    hum = voice(rate, SECONDS + 4.0)
 
     # text: prompt A, then prompt B from the middle on
     silent = np.zeros(n, np.float32)
     half = (n // 2) // 2048 * 2048
     y, L = play(engine, silent, rate, {"mode": "text", "prompt": "piano", "seed": 1},
                 {half: [("prompt", "string orchestra")]})
-    write("text-out", y, rate)
+    write("text-out", y, rate, L)
     fig, ax = plt.subplots(1, 1, figsize=(9, 3))
     spectrogram(ax, y, rate, "text: prompt 'piano', then 'string orchestra' (dashed: where the change was asked)")
     ax.axvline(half / rate, color="w", ls="--")
@@ -151,9 +169,9 @@ def main() -> None:
     figures["text_latency"] = L
 
     # sketch: a hummed glide with a swelling level -> the prompt's timbre
-    y, L = play(engine, hum, rate, {"mode": "sketch", "prompt": "string orchestra", "seed": 1})
+    y, L = play(engine, hum, rate, {"mode": "sketch", "prompt": "piano", "seed": 1})
     write("sketch-in", hum, rate)
-    write("sketch-out", y, rate)
+    write("sketch-out", y, rate, L)
     figures["sketch_latency"] = L
     figures["sketch_loudness_r"] = round(loudness_r(hum, y, rate, L), 3)
     cx, cy = curves(hum[: n - L], rate, 1024), curves(y[L:], rate, 1024)
@@ -172,9 +190,9 @@ def main() -> None:
     fig.savefig(HERE / "sketch.png", dpi=80)
 
     # jam: an arpeggio stem -> accompaniment
-    y, L = play(engine, arps, rate, {"mode": "jam", "prompt": "string orchestra", "seed": 1})
+    y, L = play(engine, arps, rate, {"mode": "jam", "prompt": "Bach chorale for string quartet", "seed": 1})
     write("jam-in", arps, rate)
-    write("jam-out", y, rate)
+    write("jam-out", y, rate, L)
     figures["jam_latency"] = L
     try:
         from lmdm_core.eval.metrics import chroma, chroma_agreement, prepare
@@ -196,7 +214,7 @@ def main() -> None:
     y, L = play(engine, melody, rate, {"mode": "delay", "prompt": "piano", "mix": 0.5, "feedback": 0.3, "seed": 1})
     dry, _ = play(engine, melody, rate, {"mode": "delay", "mix": 0.0})
     write("delay-in", melody, rate)
-    write("delay-out", y, rate)
+    write("delay-out", y, rate, L)
     figures["delay_latency"] = L
     figures["delay_dry_bit_exact"] = bool(np.array_equal(dry[L:], melody[: n - L]) and not dry[:L].any())
     fig, axs = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
