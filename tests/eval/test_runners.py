@@ -12,7 +12,7 @@ from lmdm_core.eval import heldout
 from lmdm_core.eval.accompaniment import run_accompaniment
 from lmdm_core.eval.drift import METRICS, run_drift
 from lmdm_core.eval.run import EvalConfig, evaluate
-from lmdm_core.pipeline import build_model, default_configs, load_model
+from lmdm_core.pipeline import build_model, default_configs
 
 from .builds import add_render, progression, scale
 
@@ -31,20 +31,21 @@ def build(tmp_path_factory) -> Path:
     return out
 
 
-def jam_model():
-    """The tiny random model with a "stem" input, so jam mode runs."""
+def tiny_model(jam: bool = False):
+    """The tiny random model (not lmdm_core/weights/, which may hold the trained one); jam: with a "stem" input."""
     cfgs = default_configs()
-    cfgs["dit"].input_adds = {"context": cfgs["dit"].io_channels + 1, "stem": cfgs["dit"].io_channels}
+    if jam:
+        cfgs["dit"].input_adds = {"context": cfgs["dit"].io_channels + 1, "stem": cfgs["dit"].io_channels}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        m = build_model(cfgs, "tiny jam (untrained)", {"trained": False})
+        m = build_model(cfgs, "tiny (untrained)", {"trained": False})
     for mod in (m.dit, m.autoencoder, m.text):
         mod.eval().requires_grad_(False)
     return m
 
 
 def test_drift_keys_and_baselines(build):
-    m = load_model(None)
+    m = tiny_model()
     clips = heldout.load_heldout(build, m.autoencoder.sample_rate, m.autoencoder.audio_channels, limit=2)
     assert [c.id for c in clips] == ["w1-r0", "w2-r0"]
     result, text_audio = run_drift(m, clips, seconds=10.0, window_s=5.0, context_s=2.5, progress=False)
@@ -69,7 +70,7 @@ def test_drift_keys_and_baselines(build):
 
 
 def test_accompaniment_keys_and_baselines(build):
-    m = jam_model()
+    m = tiny_model(jam=True)
     clips = heldout.load_heldout(build, m.autoencoder.sample_rate, m.autoencoder.audio_channels, limit=2,
                                  with_stem=True)
     result = run_accompaniment(m, clips, seconds=5.0, context_s=2.5, progress=False)
@@ -78,12 +79,12 @@ def test_accompaniment_keys_and_baselines(build):
     assert all(0.0 <= v <= 1.0 for v in agree.values())
     assert agree["shuffled"] > agree["noise"] + 0.1 and agree["repeat_context"] > agree["noise"] + 0.1, agree
     assert [r["id"] for r in result["per_clip"]] == ["w1-r0", "w2-r0"]
-    skipped = run_accompaniment(load_model(None), clips, seconds=5.0, progress=False)
-    assert "stem" in skipped["skipped"]       # the embedded tiny model has no jam input: said, not crashed
+    skipped = run_accompaniment(tiny_model(), clips, seconds=5.0, progress=False)
+    assert "stem" in skipped["skipped"]       # a model without a jam input: said, not crashed
 
 
 def test_evaluate_writes_json_and_plots(build, tmp_path):
-    result = evaluate(EvalConfig.quick(build, tmp_path, progress=False, **SHORT), model=jam_model())
+    result = evaluate(EvalConfig.quick(build, tmp_path, progress=False, **SHORT), model=tiny_model(jam=True))
     data = json.loads((tmp_path / "eval.json").read_text())
     assert {"drift", "adherence", "accompaniment", "model", "config"} <= set(data)
     for png in ("drift.png", "adherence.png", "accompaniment.png"):
@@ -98,7 +99,9 @@ def test_evaluate_writes_json_and_plots(build, tmp_path):
 def test_cli_quick_and_clear_errors(build, tmp_path):
     from bridge.cli import main
     runner = CliRunner()
+    tiny_model().save(tmp_path / "tiny")
     res = runner.invoke(main, ["eval", "--data", str(build), "--out", str(tmp_path), "--quick", "--seconds", "10",
+                               "--model", str(tmp_path / "tiny"),
                                "--window", "5", "--context", "2.5", "--parts", "drift"])
     assert res.exit_code == 0, res.output
     assert "text_only" in res.output and (tmp_path / "drift.png").is_file()
