@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bridge.client import Client
-from tests.modes.conftest import WEIGHTS, first_difference, pull, tone
+from tests.modes.conftest import ROOT, WEIGHTS, first_difference, pull, tone
 
 RATE = 44100          # the tiny model's own rate: no resampler between, so streams are sample-for-sample comparable
 CHUNK = 4096
@@ -61,13 +61,27 @@ def test_text_mode_mixes_the_real_input_when_mix_below_one(worker):
 
 
 def _classifier():
+    """$LMDM_CLASSIFIER or the file next to the weights; else one trained here (4 s) the way lmdm eval trains it, on
+    SoundFont renders of two training works (not held out) in every ensemble of the captions."""
+    from lmdm_core.data import captions
+    from lmdm_core.data import midi as mf
+    from lmdm_core.data.render import render
     from lmdm_core.eval.classifier import InstrumentClassifier
 
     path = Path(os.environ.get("LMDM_CLASSIFIER", WEIGHTS / "instruments.safetensors"))
-    if not path.is_file():
-        pytest.skip(f"needs the instrument classifier (lmdm eval writes instruments.safetensors) at {path} "
-                    "or named by $LMDM_CLASSIFIER")
-    return InstrumentClassifier.load(path)
+    if path.is_file():
+        return InstrumentClassifier.load(path)
+    examples = []
+    for work in ("bach-bwv1-6", "bach-bwv10-7"):
+        for ensemble in captions.ENSEMBLES:
+            mid = mf.load(ROOT / "data" / "works" / f"{work}.mid")
+            tracks = mf.voice_tracks(mid)
+            orch = captions.orchestrate(ensemble, len(tracks))
+            mf.set_programs(mid, dict(zip(tracks, orch.programs)))
+            r = render(mid, ROOT / "data" / "sf2" / "TimGM6mb.sf2", 22050, max_seconds=15.0,
+                       channels=[mf.track_channel(mid.tracks[t]) for t in tracks])
+            examples.append((r.stems.sum(axis=0), 22050, sorted(set(orch.names))))
+    return InstrumentClassifier.train_on_examples(examples, progress=False)
 
 
 def test_trained_prompts_are_told_apart_by_the_instrument_classifier(trained_worker):
@@ -83,4 +97,4 @@ def test_trained_prompts_are_told_apart_by_the_instrument_classifier(trained_wor
     for name, y in out.items():
         scores = clf.ensemble_scores(clf.probabilities(y[22050 * 2:], 22050))
         other = next(n for n in ensembles if n != name)
-        assert scores[name] > scores[other], (name, scores)
+        assert scores[name] > scores[other], (name, scores[name], other, scores[other])
