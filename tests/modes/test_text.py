@@ -12,16 +12,18 @@ from tests.modes.conftest import ROOT, WEIGHTS, first_difference, pull, tone
 
 RATE = 44100          # the tiny model's own rate: no resampler between, so streams are sample-for-sample comparable
 CHUNK = 4096
-PROMPT_A, PROMPT_B = "warm piano melody", "dark distorted techno drums"
+PROMPT_A, PROMPT_B = "piano", "string orchestra"   # words of both vocabularies (tiny default, trained captions)
 
 
-def test_prompt_change_takes_effect_within_one_block_without_a_click(worker):
-    start, frames, switch = 3 * CHUNK, 24 * CHUNK, 10 * CHUNK
-    with Client(worker.address, stream="ta", rate=RATE, channels=2, mode="text", timeout=120) as ca, \
-            Client(worker.address, stream="tb", rate=RATE, channels=2, mode="text", timeout=120) as cb:
+@pytest.mark.parametrize("which, rate, chunk", [("worker", RATE, CHUNK), ("trained_worker", 22050, 8192)])
+def test_prompt_change_takes_effect_within_one_block_without_a_click(request, which, rate, chunk):
+    worker = request.getfixturevalue(which)
+    start, frames, switch = 3 * chunk, 24 * chunk, 10 * chunk
+    with Client(worker.address, stream="ta", rate=rate, channels=2, mode="text", timeout=120) as ca, \
+            Client(worker.address, stream="tb", rate=rate, channels=2, mode="text", timeout=120) as cb:
         block = cb.welcome.block
-        ref = pull(ca, start, frames, CHUNK, {0: [("prompt", PROMPT_A)]})
-        got = pull(cb, start, frames, CHUNK, {0: [("prompt", PROMPT_A)], switch: [("prompt", PROMPT_B)]})
+        ref = pull(ca, start, frames, chunk, {0: [("prompt", PROMPT_A)]})
+        got = pull(cb, start, frames, chunk, {0: [("prompt", PROMPT_A)], switch: [("prompt", PROMPT_B)]})
     assert np.isfinite(got).all() and np.abs(ref).max() > 0
     d = first_difference(ref, got)
     # Same model, seed and prompt: identical until the change; the change shows within one block of where it was
