@@ -156,7 +156,7 @@ def generate(input_path: str | None, output_path: str, seconds: float, rate: int
         raise click.BadParameter(f"rate {rate} is not one of {list(RATES)}", param_hint="--rate")
     engine = _engine(model, block, device, 0.0)  # offline: no compute margin needed
     with tqdm(total=len(x), unit="frame", unit_scale=True, desc="generate") as bar:
-        y, latency = render(engine, x[:, :8], rate, values, channels, progress=bar)
+        y, latency = render(engine, x[:, :8], rate, values, channels, progress=bar, report=bar.write)
     y = y[latency:] if align else y
     sf.write(output_path, y, rate, subtype="FLOAT")
     click.echo(f"wrote {output_path}: {len(y) / rate:.2f} s at {rate} Hz, latency {latency} samples"
@@ -197,6 +197,7 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
     import soundfile as sf
 
     from bridge.live import Live, find_device
+    from bridge.offline import prompt_report
 
     values = _values(settings)
     try:
@@ -215,6 +216,8 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
                            dtype="float32", callback=runner.callback)
     click.echo(f"lmdm live: {engine.name} at {rate} Hz, latency {runner.latency} samples "
                f"({1000 * runner.latency / rate:.1f} ms); Ctrl-C stops")
+    for line in prompt_report(runner.session, values):
+        click.echo(line)
     runner.start()
     t0 = time.monotonic()
     try:

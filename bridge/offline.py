@@ -1,7 +1,8 @@
 """Offline streaming (`lmdm generate`): the same Session and engine as the worker, fed from an array, no sockets."""
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable
 
 import numpy as np
 
@@ -9,14 +10,31 @@ from bridge.protocol import Hello
 from bridge.session import Session
 
 
+def prompt_report(session: Session, values: dict[str, Any]) -> list[str]:
+    """One line per prompt given: which of its words the model understood (the OSC/ZeroMQ acks carry the same list)."""
+    lines = []
+    for name in ("prompt", "prompt_b"):
+        if values.get(name):
+            _, known = session.set_param(name, values[name])
+            if known is None:
+                continue
+            unknown = [w for w in re.findall(r"[\w'-]+", str(values[name]).lower()) if w not in known]
+            lines.append(f"{name}: understood {' '.join(known) or '(nothing)'}"
+                         + (f"; not understood {' '.join(unknown)}" if unknown else ""))
+    return lines
+
+
 def render(engine: Any, x: np.ndarray, rate: int, values: dict[str, Any], out_channels: int,
-           chunk: int = 4096, progress: Any = None) -> tuple[np.ndarray, int]:
+           chunk: int = 4096, progress: Any = None,
+           report: Callable[[str], None] | None = None) -> tuple[np.ndarray, int]:
     """Stream x (frames, channels) through the engine like a client would.
 
     Returns (output, latency): output covers clock positions [0, len(x) + latency), so y[latency + k] belongs to
     x[k]. `progress` (a tqdm bar or None) is advanced by output frames."""
     hello = Hello(stream="offline", rate=rate, channels=x.shape[1], out_channels=out_channels, client="lmdm generate")
     s = Session(hello, engine, values, max_frames=65536, backlog_s=1e9)
+    for line in prompt_report(s, values) if report else ():
+        report(line)
     total = len(x) + s.latency
     if progress is not None:
         progress.total = total

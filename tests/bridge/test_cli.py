@@ -27,6 +27,18 @@ def test_generate_through_loopback_gives_the_input_back(tmp_path):
     assert np.array_equal(y, x * np.float32(0.5))
 
 
+def test_generate_tells_which_prompt_words_the_shipped_model_understood(tmp_path):
+    from lmdm_core.pipeline import load_model
+
+    vocab = load_model(None).text.cfg.vocab
+    known = next(w for w in ("quartet", "strings", "violin", "piano", "organ") if w in vocab)
+    r = run("generate", "-o", str(tmp_path / "t.wav"), "--seconds", "1", "--set", "mode=text", "--set", "steps=1",
+            "--set", f"prompt={known} zzzqx")
+    assert r.returncode == 0, r.stderr
+    line = next(ln for ln in (r.stdout + r.stderr).splitlines() if ln.startswith("prompt: "))
+    assert line == f"prompt: understood {known}; not understood zzzqx"
+
+
 def test_generate_refuses_bad_settings_clearly(tmp_path):
     r = run("generate", "--model", "loopback", "-o", str(tmp_path / "o.wav"), "--set", "mode=karaoke")
     assert r.returncode != 0 and "mode must be one of" in r.stderr
