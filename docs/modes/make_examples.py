@@ -145,9 +145,10 @@ def main() -> None:
         cfg["dit"] = dataclasses.replace(dit, input_adds={"context": dit.io_channels + 1, "stem": dit.io_channels,
                                                           "curves": 3})
         torch.manual_seed(0)
-        model = tempfile.mkdtemp(prefix="lmdm-tiny-")
+        tmp = tempfile.TemporaryDirectory(prefix="lmdm-tiny-")
+        model = tmp.name
         build_model(cfg, "tiny conditioned (untrained)", {"trained": False}).save(model)
-    engine = ModelEngine(model, margin_ms=0.0)
+    engine = ModelEngine(model, margin_ms=0.0)  # loaded: a temporary checkpoint may go when the run ends
     rate = engine.sample_rate
     figures: dict[str, float | int | str] = {"model": engine.name, "rate": rate}
     n = int(rate * (SECONDS + 4.0))
