@@ -22,6 +22,25 @@ ROOT = Path(__file__).resolve().parents[2]
 WEIGHTS = ROOT / "lmdm_core" / "weights"
 
 
+@pytest.fixture(scope="session")
+def corpus_midi(tmp_path_factory):
+    """slug -> path of that work's cleaned MIDI, exported from the music21 corpus exactly as `lmdm data build` does
+    (data/works is a git-ignored build product, absent from a fresh checkout)."""
+    from lmdm_core.data.corpus import export_work, select_works
+
+    out = tmp_path_factory.mktemp("works")
+
+    def get(slug: str) -> Path:
+        path = out / f"{slug}.mid"
+        if not path.is_file():
+            work = next(w for w in select_works([slug.split("-", 1)[0]]) if w.slug == slug)
+            info = export_work(work, out)
+            assert info.status == "ok", f"{slug}: {info.error}"
+        return path
+
+    return get
+
+
 def tiny_conditioned_configs() -> dict:
     from lmdm_core.pipeline import default_configs
 

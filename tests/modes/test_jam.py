@@ -1,10 +1,12 @@
 """Jam mode: an accompaniment block by block, aligned to the input stem's sample positions."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from bridge.client import Client
-from tests.modes.conftest import ROOT, first_difference
+from tests.modes.conftest import first_difference
 
 RATE = 44100
 
@@ -44,27 +46,27 @@ def test_the_accompaniment_depends_on_the_stem_block_by_block(worker):
     assert cut + L - block <= d < len(a), (d, cut + L - block)
 
 
-def chorale_voice(rate: int, work: str, ensemble: str, seconds: float) -> np.ndarray:
-    """The top voice of a held-out training work (data/works), rendered as the training data were: (frames, 2)."""
+def chorale_voice(rate: int, midi_path: Path, ensemble: str, seconds: float) -> np.ndarray:
+    """The top voice of a held-out training work, rendered as the training data were: (frames, 2)."""
     from lmdm_core.data import captions, midi as midifix
     from lmdm_core.data.render import render
 
-    mid = midifix.load(ROOT / "data" / "works" / f"{work}.mid")
+    mid = midifix.load(midi_path)
     voices = midifix.voice_tracks(mid)
     midifix.set_programs(mid, dict(zip(voices, captions.orchestrate(ensemble, len(voices)).programs)))
     channels = [midifix.track_channel(mid.tracks[t]) for t in voices]
-    stems = render(mid, ROOT / "data" / "sf2" / "TimGM6mb.sf2", rate, channels=channels, max_seconds=seconds).stems
+    stems = render(mid, sample_rate=rate, channels=channels, max_seconds=seconds).stems
     return (stems[0] / np.abs(stems.sum(axis=0)).max() * 0.5).astype(np.float32)
 
 
-def test_trained_accompaniment_agrees_with_the_stem_harmony(trained_worker):
+def test_trained_accompaniment_agrees_with_the_stem_harmony(trained_worker, corpus_midi):
     """The soprano of a held-out chorale (bwv271, in the model's meta as held out) in, the accompaniment out: its
     frame-wise chroma agrees better with the stem it was played with than with the same stem's 2-s segments put in
     another order (same pitch-class content, wrong time)."""
     from lmdm_core.eval.metrics import chroma_agreement, prepare
 
     rate = 22050
-    x = chorale_voice(rate, "bach-bwv271", "string quartet", 40.0)
+    x = chorale_voice(rate, corpus_midi("bach-bwv271"), "string quartet", 40.0)
     with Client(trained_worker.address, stream="jam-trained", rate=rate, channels=2, mode="jam", timeout=300) as c:
         c.set("prompt", "Bach chorale for string quartet")
         c.set("seed", 1)

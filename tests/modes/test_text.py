@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bridge.client import Client
-from tests.modes.conftest import ROOT, WEIGHTS, first_difference, pull, tone
+from tests.modes.conftest import WEIGHTS, first_difference, pull, tone
 
 RATE = 44100          # the tiny model's own rate: no resampler between, so streams are sample-for-sample comparable
 CHUNK = 4096
@@ -62,7 +62,7 @@ def test_text_mode_mixes_the_real_input_when_mix_below_one(worker):
     assert np.array_equal(y[L:], x[:len(x) - L])
 
 
-def _classifier():
+def _classifier(corpus_midi):
     """$LMDM_CLASSIFIER or the file next to the weights; else one trained here (4 s) the way lmdm eval trains it, on
     SoundFont renders of two training works (not held out) in every ensemble of the captions."""
     from lmdm_core.data import captions
@@ -76,20 +76,20 @@ def _classifier():
     examples = []
     for work in ("bach-bwv1-6", "bach-bwv10-7"):
         for ensemble in captions.ENSEMBLES:
-            mid = mf.load(ROOT / "data" / "works" / f"{work}.mid")
+            mid = mf.load(corpus_midi(work))
             tracks = mf.voice_tracks(mid)
             orch = captions.orchestrate(ensemble, len(tracks))
             mf.set_programs(mid, dict(zip(tracks, orch.programs)))
-            r = render(mid, ROOT / "data" / "sf2" / "TimGM6mb.sf2", 22050, max_seconds=15.0,
+            r = render(mid, sample_rate=22050, max_seconds=15.0,
                        channels=[mf.track_channel(mid.tracks[t]) for t in tracks])
             examples.append((r.stems.sum(axis=0), 22050, sorted(set(orch.names))))
     return InstrumentClassifier.train_on_examples(examples, progress=False)
 
 
-def test_trained_prompts_are_told_apart_by_the_instrument_classifier(trained_worker):
+def test_trained_prompts_are_told_apart_by_the_instrument_classifier(trained_worker, corpus_midi):
     """Prompts naming two ensembles of the training captions: the classifier scores each output higher for its own
     prompt's ensemble than for the other one."""
-    clf = _classifier()
+    clf = _classifier(corpus_midi)
     ensembles = {"piano": "piano", "string orchestra": "string orchestra"}
     out = {}
     for name in ensembles:
