@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -40,9 +41,11 @@ def main(argv: list[str] | None = None) -> None:
               "parts": tuple(s.strip() for s in a.parts.split(",") if s.strip()), **given}
     cfg = (EvalConfig.quick(Path(a.data), Path(a.out), **common) if a.quick
            else EvalConfig(Path(a.data), Path(a.out), **common))
-    model = load_model(a.model, device=a.device)
     try:
+        model = load_model(a.model, device=a.device)
         result = evaluate(cfg, model=model)
+    except (FileNotFoundError, ValueError) as err:  # a missing build or model, a bad option: one line, no traceback
+        sys.exit(f"lmdm eval: {err}")
     except ImportError as err:  # no matplotlib: eval.json was written before the plots
         print(f"plots left out ({err}); eval.json is complete")
         result = json.loads((Path(a.out) / "eval.json").read_text())
