@@ -1,13 +1,13 @@
 """Offline streaming (`lmdm generate`): the same Session and engine as the worker, fed from an array, no sockets."""
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 import numpy as np
 
 from bridge.protocol import Hello
 from bridge.session import Session
+from lmdm_core.text import tokenize
 
 
 def prompt_report(session: Session, values: dict[str, Any]) -> list[str]:
@@ -18,7 +18,8 @@ def prompt_report(session: Session, values: dict[str, Any]) -> list[str]:
             _, known = session.set_param(name, values[name])
             if known is None:
                 continue
-            unknown = [w for w in re.findall(r"[\w'-]+", str(values[name]).lower()) if w not in known]
+            # the encoder's own tokenizer; a hyphenated word counts as understood when any part of it was
+            unknown = [w for w in tokenize(str(values[name])) if not {w, *w.split("-")} & set(known)]
             lines.append(f"{name}: understood {' '.join(known) or '(nothing)'}"
                          + (f"; not understood {' '.join(unknown)}" if unknown else ""))
     return lines
