@@ -19,7 +19,7 @@ Weight-normed convolutions (SAOS `weight_g`/`weight_v`) are folded into plain `w
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,15 +60,16 @@ def state_of(modules: Mapping[str, nn.Module]) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(path: str | Path, modules: Mapping[str, nn.Module], configs: Mapping[str, Any],
                     meta: Mapping[str, Any] | None = None, dtype: torch.dtype | None = None,
-                    max_shard_bytes: int = MAX_SHARD_BYTES) -> list[Path]:
+                    max_shard_bytes: int = MAX_SHARD_BYTES, keep: Iterable[str] = ()) -> list[Path]:
     """Write modules' weights and their configs to directory `path`; returns the files written.
 
-    dtype casts floating tensors (e.g. torch.float16 to halve the size); configs maps section -> dataclass.
+    dtype casts floating tensors (e.g. torch.float16 to halve the size), except the tensors named in `keep` (whose
+    values the cast would flush into float16's subnormal range); configs maps section -> dataclass.
     """
     unknown = sorted(set(configs) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown config sections {unknown}; known: {sorted(SECTIONS)}")
-    tensors, split = _split_large(_cast(state_of(modules), dtype), max_shard_bytes)
+    tensors, split = _split_large(_cast(state_of(modules), dtype, set(keep)), max_shard_bytes)
     shards = _pack(tensors, max_shard_bytes)
     names = [SINGLE_NAME] if len(shards) == 1 else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors"
                                                     for i in range(len(shards))]
@@ -87,8 +88,12 @@ def save_checkpoint(path: str | Path, modules: Mapping[str, nn.Module], configs:
     return [out / CONFIG_NAME] + written
 
 
-def _cast(tensors: dict[str, torch.Tensor], dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
-    return {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().cpu().contiguous()
+def _cast(tensors: dict[str, torch.Tensor], dtype: torch.dtype | None, keep: set[str]) -> dict[str, torch.Tensor]:
+    unknown = keep - set(tensors)
+    if unknown:
+        raise ValueError(f"keep names tensors that are not saved: {sorted(unknown)}")
+    cast = dtype is not None
+    return {k: (v.to(dtype) if cast and v.is_floating_point() and k not in keep else v).detach().cpu().contiguous()
             for k, v in tensors.items()}
 
 

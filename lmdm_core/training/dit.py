@@ -126,15 +126,20 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir: str | Path, cfg: DiTTrainConfig,
               vocab: list[str] | None = None, d: ddp.Dist | None = None, progress: bool = True,
-              budget_s: float | None = None) -> tuple[DiT, WordEncoder, dict[str, list]]:
+              budget_s: float | None = None, init: tuple[DiT, WordEncoder] | None = None
+              ) -> tuple[DiT, WordEncoder, dict[str, list]]:
     """Train (or resume from out_dir/state.pt); returns the EMA DiT and text encoder and the loss history.
-    budget_s: after 30 steps, cut both stages in proportion so the whole run fits this many seconds."""
+    budget_s: after 30 steps, cut both stages in proportion so the whole run fits this many seconds.
+    init: a trained (exported, curve scale folded) DiT and its text encoder to continue from instead of random
+    weights; its vocabulary must be `vocab`."""
     d = d or ddp.Dist()
     out = Path(out_dir)
     torch.manual_seed(cfg.seed)
     vocab = vocab if vocab is not None else caption_vocab(data.captions)
     dit = DiT(dit_cfg).to(d.device)
     text = WordEncoder(text_config(dit_cfg, vocab)).to(d.device)
+    if init is not None:
+        start_from(dit, text, *init)
     ema_dit, ema_text = copy.deepcopy(dit).requires_grad_(False), copy.deepcopy(text).requires_grad_(False)
     model = ddp.wrap(dit, d)
     model.cfg = dit_cfg                      # rf_loss reads model.cfg; DDP does not forward attributes
@@ -195,14 +200,27 @@ def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir
 
 
 @torch.no_grad()
-def fold_curve_scale(dit: DiT) -> None:
-    """Divide the input-add projection's curve columns by CURVE_SCALE so the model takes raw curve units."""
+def start_from(dit: DiT, text: WordEncoder, trained: DiT, trained_text: torch.nn.Module) -> None:
+    """Copy an exported model's weights into fresh training modules (fine-tuning it further). The export folded
+    CURVE_SCALE into the curve columns; training feeds scaled curves, so the fold is undone here."""
+    if list(trained_text.cfg.vocab) != list(text.cfg.vocab):
+        raise ValueError("init model's vocabulary differs from the training vocabulary")
+    dit.load_state_dict({k: v.float() for k, v in trained.state_dict().items()})
+    text.load_state_dict({k: v.float() for k, v in trained_text.state_dict().items()})
+    fold_curve_scale(dit, inverse=True)
+
+
+@torch.no_grad()
+def fold_curve_scale(dit: DiT, inverse: bool = False) -> None:
+    """Divide the input-add projection's curve columns by CURVE_SCALE so the model takes raw curve units
+    (inverse: multiply, back to the scaled units training feeds)."""
     offset = 0
     for name, n in dit.cfg.input_adds.items():
         if name == "curves":
             scale = torch.tensor(CURVE_SCALE, dtype=dit.to_input_add_embed.weight.dtype,
                                  device=dit.to_input_add_embed.weight.device)
-            dit.to_input_add_embed.weight[:, offset:offset + n] /= scale
+            w = dit.to_input_add_embed.weight[:, offset:offset + n]
+            w.mul_(scale) if inverse else w.div_(scale)
         offset += n
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from lmdm_core.checkpoint import save_checkpoint
+from lmdm_core.pipeline import load_model
 from lmdm_core.config import SamplerConfig, autoencoder_preset, dit_preset, stream_preset
 from lmdm_core.training import ddp
 from lmdm_core.training.ae import AETrainConfig, evaluate, latent_scale, train_autoencoder
@@ -33,6 +34,36 @@ def render(works: Path, out: Path, soundfont: Path, sample_rate: int, hop: int, 
     from lmdm_core.data.build import BuildConfig, build
     return build(BuildConfig(works_dir=works, out_dir=out, soundfont=soundfont, renders=renders,
                              sample_rate=sample_rate, hop=hop, max_seconds=max_seconds, workers=workers, plot=False))
+
+
+# The folded curve columns (weights / 5000 for brightness in Hz) fall into float16's subnormal range: keep float32.
+FLOAT32_KEEP = ("dit.to_input_add_embed.weight",)
+
+
+def train_ae(a: argparse.Namespace, ae_cfg, ae_train: AETrainConfig, clips: list, work: Path, d: ddp.Dist,
+             progress: bool, start: float, report: dict) -> tuple[torch.nn.Module, dict]:
+    """The autoencoder stage within its share of the time budget; sets the latent scale and reports."""
+    left = None if a.total_seconds is None else a.total_seconds - (time.time() - start) - a.reserve_seconds
+    ae_budget = a.ae_seconds if left is None else min(a.ae_seconds or 1e9, a.ae_share * left)
+    ae, ae_hist = train_autoencoder(ae_cfg, clips, work / "ae", ae_train, d, progress, budget_s=ae_budget)
+    ae.eval()
+    ae_cfg.latent_scale = 1.0
+    ae.cfg.latent_scale = latent_scale(ae, clips)
+    report["ae_steps"] = ae_hist["loss"][-1][0] if ae_hist["loss"] else 0
+    report["ae_final"] = {k: v[-1][1] for k, v in ae_hist.items() if v}
+    report["latent_scale"] = ae.cfg.latent_scale
+    return ae, ae_hist
+
+
+def dit_recipe(a: argparse.Namespace, fine_tune: bool) -> DiTTrainConfig:
+    """From scratch: 60 % bidirectional then block-causal/enc-dec. Fine-tuning a trained model: the second stage
+    only, at a lower peak learning rate and a short warm-up."""
+    extra = dict(p_curves=a.p_curves, p_curve_drop=a.p_curve_drop, batch=a.dit_batch)
+    if fine_tune:
+        return DiTTrainConfig(steps_bidirectional=0, steps_finetune=a.dit_steps, lr=a.dit_lr or 2e-4,
+                              lr_final=(a.dit_lr or 2e-4) / 10, warmup=100, **extra)
+    bi = a.dit_steps * 3 // 5
+    return DiTTrainConfig(steps_bidirectional=bi, steps_finetune=a.dit_steps - bi, lr=a.dit_lr or 5e-4, **extra)
 
 
 def meta_for(train: LatentSet, held: LatentSet, vocab: list[str], report: dict) -> dict:
@@ -69,6 +100,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ae-share", type=float, default=0.4)
     p.add_argument("--reserve-seconds", type=float, default=90.0)
     p.add_argument("--eval-seconds", type=float, default=10.0)
+    p.add_argument("--init", default=None,
+                   help="continue from this lmdm checkpoint: its autoencoder and vocabulary are kept, its DiT is "
+                        "fine-tuned (block-causal/enc-dec only) for --dit-steps")
+    p.add_argument("--dit-lr", type=float, default=None, help="peak DiT learning rate (default 5e-4, with --init 2e-4)")
+    p.add_argument("--p-curves", type=float, default=DiTTrainConfig.p_curves,
+                   help="share of mix windows that carry the sketch curves")
+    p.add_argument("--p-curve-drop", type=float, default=DiTTrainConfig.p_curve_drop,
+                   help="chance of zeroing each curve on its own")
     p.add_argument("--device", default=None)
     p.add_argument("--half", action="store_true", help="export float16 weights")
     p.add_argument("--no-progress", action="store_true")
@@ -76,6 +115,9 @@ def main(argv: list[str] | None = None) -> dict:
     d = ddp.setup(a.device)
     work, export = Path(a.work), Path(a.export)
     ae_cfg, dit_cfg, stream = autoencoder_preset(a.ae_preset), dit_preset(a.dit_preset), stream_preset(a.stream_preset)
+    base = load_model(a.init, device=d.device) if a.init else None
+    if base is not None:                    # the base model's shapes win over the presets
+        ae_cfg, dit_cfg, stream = base.autoencoder.cfg, base.dit.cfg, base.stream
     report: dict = {"timings_s": {}, "device": str(d.device), "world": d.world,
                     "gpu": torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else "cpu"}
     progress = not a.no_progress
@@ -101,15 +143,14 @@ def main(argv: list[str] | None = None) -> dict:
     t = time.time()
     ae_train = AETrainConfig(steps=a.ae_steps, batch=a.ae_batch, segment=a.ae_segment)
     start = t0_run
-    left = None if a.total_seconds is None else a.total_seconds - (time.time() - start) - a.reserve_seconds
-    ae_budget = a.ae_seconds if left is None else min(a.ae_seconds or 1e9, a.ae_share * left)
-    ae, ae_hist = train_autoencoder(ae_cfg, train_clips, work / "ae", ae_train, d, progress, budget_s=ae_budget)
-    ae.eval()
-    ae_cfg.latent_scale = 1.0
-    ae.cfg.latent_scale = latent_scale(ae, train_clips)
-    report["ae_steps"] = ae_hist["loss"][-1][0] if ae_hist["loss"] else 0
-    report["ae_final"] = {k: v[-1][1] for k, v in ae_hist.items() if v}
-    report["latent_scale"] = ae.cfg.latent_scale
+    if base is None:
+        ae, ae_hist = train_ae(a, ae_cfg, ae_train, train_clips, work, d, progress, start, report)
+    else:
+        ae, ae_hist = base.autoencoder.float(), {}
+        base_report = base.meta.get("report", {})
+        report.update({k: base_report[k] for k in ("ae_steps", "ae_final", "latent_scale") if k in base_report})
+        report["init"] = {"from": str(a.init), "dit_steps": base_report.get("dit_steps"),
+                          "recipe": base_report.get("recipe")}
     stage("autoencoder", t)
 
     t = time.time()
@@ -129,14 +170,13 @@ def main(argv: list[str] | None = None) -> dict:
     stage("latents", t)
 
     t = time.time()
-    vocab = caption_vocab(train_lat.captions)
-    dit_train = DiTTrainConfig(steps_bidirectional=a.dit_steps * 3 // 5, steps_finetune=a.dit_steps - a.dit_steps * 3 // 5,
-                               batch=a.dit_batch)
+    vocab = caption_vocab(train_lat.captions) if base is None else list(base.text.cfg.vocab)
+    dit_train = dit_recipe(a, base is not None)
     dit_budget = a.dit_seconds
     if a.total_seconds is not None:
         dit_budget = min(dit_budget or 1e9, a.total_seconds - (time.time() - start) - 30.0)
     dit, text, dit_hist = train_dit(dit_cfg, stream, train_lat, work / "dit", dit_train, vocab, d, progress,
-                                    budget_s=dit_budget)
+                                    budget_s=dit_budget, init=None if base is None else (base.dit, base.text))
     report["dit_steps"] = dit_hist["loss"][-1][0] if dit_hist["loss"] else 0
     report["dit_final"] = {k: v[-1][1] for k, v in dit_hist.items() if v}
     report["vocab_heldout_coverage"] = round(understood_share(vocab, held_lat.captions), 4)
@@ -152,7 +192,7 @@ def main(argv: list[str] | None = None) -> dict:
                             "max_seconds": a.max_seconds}
         save_checkpoint(export, {"dit": ship, "autoencoder": ae.float().cpu(), "text": text.float().cpu()}, configs,
                         meta=meta_for(train_lat, held_lat, vocab, report),
-                        dtype=torch.float16 if a.half else None)
+                        dtype=torch.float16 if a.half else None, keep=FLOAT32_KEEP)
         (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         (work / "history.json").write_text(json.dumps({"autoencoder": ae_hist, "dit": dit_hist}) + "\n")
         stage("export", t)
