@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Full-mode `lmdm eval` of the shipped model (lmdm_core/weights/) on the GPU machine in one call (docs/evaluation.md).
+# Full-mode `lmdm eval` of one or more models on the GPU machine in one call (docs/evaluation.md).
 # Run from the repository root with carry [".whl", "data/evalworks", "data/sf2"]: data/evalworks is a works folder
 # (works.jsonl + *.mid, made from data/works) with every held-out work and some train works for the classifier.
 # Renders them (1 render each, at most $MAX_SECONDS s, stems on) with 16 workers, then runs the full eval once per
-# step count in $STEPS (the classifier of the first run is reused by the others). Results: $OUT/eval.tar (eval.json
-# and instruments.safetensors per step count) and $OUT/log.txt. PNGs are drawn elsewhere when matplotlib is missing.
+# step count in $STEPS for each model in $MODELS ("label=checkpoint ...", default: the shipped weights; the classifier
+# of the first run is reused by the others). Results: $OUT/eval.tar (LABEL-stepsN/eval.json, and
+# instruments.safetensors of the first run) and $OUT/log.txt. PNGs are drawn elsewhere when matplotlib is missing.
 set -uo pipefail
 OUT=${OUT:-out}
 WORKS=${WORKS:-data/evalworks}
 STEPS=${STEPS:-"8 4 2"}
+MODELS=${MODELS:-"shipped=lmdm_core/weights"}
 DEVICE=${DEVICE:-cuda}
 MAX_SECONDS=${MAX_SECONDS:-72}
 DATA=/tmp/lmdm-eval-data
@@ -26,24 +28,31 @@ timeout "${BUILD_TIMEOUT:-150}" python3 -m lmdm_core.data.build --works "$WORKS"
 echo "build: $(( $(date +%s) - t0 )) s" | tee -a "$LOG"
 clf=""
 rc=0
-for s in $STEPS; do
-    t1=$(date +%s)
-    left=$(( END - t1 ))
-    [ "$left" -ge 30 ] || { echo "no time left for steps $s" | tee -a "$LOG"; break; }
-    timeout "$left" python3 -m lmdm_core.eval --data "$DATA" --out "$RES/steps$s" --steps "$s" \
-        --device "$DEVICE" --no-progress ${clf:+--classifier "$clf"} 2>&1 | tee -a "$LOG"
-    rc=${PIPESTATUS[0]}
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$DEVICE" != cpu ]; then   # no usable GPU: the CPU then
-        DEVICE=cpu
-        echo "steps $s failed on the GPU (rc $rc); again on the CPU" | tee -a "$LOG"
-        timeout "$(( END - $(date +%s) ))" python3 -m lmdm_core.eval --data "$DATA" --out "$RES/steps$s" \
-            --steps "$s" --device cpu --no-progress ${clf:+--classifier "$clf"} 2>&1 | tee -a "$LOG"
-        rc=${PIPESTATUS[0]}
-    fi
-    echo "eval steps $s: rc $rc, $(( $(date +%s) - t1 )) s" | tee -a "$LOG"
-    [ -f "$RES/steps$s/instruments.safetensors" ] && [ -z "$clf" ] && clf="$RES/steps$s/instruments.safetensors"
-    (cd "$RES" && tar cf "$OUT/eval.tar" .)
-    [ "$rc" -eq 0 ] || break
+run_eval() {   # label model steps device seconds-left
+    timeout "$5" python3 -m lmdm_core.eval --data "$DATA" --model "$2" --out "$RES/$1-steps$3" --steps "$3" \
+        --device "$4" --no-progress ${clf:+--classifier "$clf"} 2>&1 | tee -a "$LOG"
+    return "${PIPESTATUS[0]}"
+}
+for m in $MODELS; do
+    label=${m%%=*} model=${m#*=}
+    for s in $STEPS; do
+        t1=$(date +%s)
+        left=$(( END - t1 ))
+        [ "$left" -ge 30 ] || { echo "no time left for $label steps $s" | tee -a "$LOG"; rc=124; break 2; }
+        run_eval "$label" "$model" "$s" "$DEVICE" "$left"
+        rc=$?
+        if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$DEVICE" != cpu ]; then   # no usable GPU: the CPU then
+            DEVICE=cpu
+            echo "$label steps $s failed on the GPU (rc $rc); again on the CPU" | tee -a "$LOG"
+            run_eval "$label" "$model" "$s" cpu "$(( END - $(date +%s) ))"
+            rc=$?
+        fi
+        echo "eval $label steps $s: rc $rc, $(( $(date +%s) - t1 )) s" | tee -a "$LOG"
+        c="$RES/$label-steps$s/instruments.safetensors"
+        [ -f "$c" ] && [ -z "$clf" ] && clf="$c"
+        (cd "$RES" && tar cf "$OUT/eval.tar" .)
+        [ "$rc" -eq 0 ] || break 2
+    done
 done
 cp "$DATA/summary.json" "$OUT/data_summary.json" 2>/dev/null
 ls -la "$OUT"
