@@ -168,6 +168,7 @@ class ARCConfig:
     head_strides: list[int] = field(default_factory=lambda: [1, 2, 2])
     head_blocks: list[int] = field(default_factory=lambda: [2, 2, 2])
     lr: float = 1e-6
+    disc_lr: float | None = None     # discriminator's learning rate (None = lr); its ConvNeXt head starts untrained
     betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
     weight_decay: float = 0.01
     grad_clip: float = 1.0

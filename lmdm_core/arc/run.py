@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--batch", type=int, default=None, help="global batch (at least 2 per rank)")
     p.add_argument("--blocks", type=int, default=None, help="chunks rolled out after the real context")
     p.add_argument("--sampler-steps", type=int, default=None, help="rollout schedule length")
-    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--lr", type=float, default=None, help="generator learning rate (default ARCConfig.lr)")
+    p.add_argument("--disc-lr", type=float, default=None, help="discriminator learning rate (default: --lr)")
     p.add_argument("--seconds", type=float, default=None, help="stop (and save) after about this many seconds")
     p.add_argument("--device", default=None)
     p.add_argument("--half", action="store_true", help="export float16 weights")
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     d = ddp.setup(a.device)
     arc = ARCConfig()
     for field, value in (("train_steps", a.steps), ("batch", a.batch), ("blocks", a.blocks),
-                         ("steps", a.sampler_steps), ("lr", a.lr)):
+                         ("steps", a.sampler_steps), ("lr", a.lr),
+                         ("disc_lr", a.disc_lr)):
         if value is not None:
             setattr(arc, field, value)
     model = load_model(a.model, device=d.device)
@@ -91,11 +93,13 @@ def main(argv: list[str] | None = None) -> dict:
     batches = latent_batches(data, model.text, model.stream.context + arc.blocks * model.stream.block)
     t0, work = time.time(), Path(a.work)
     gen, steps_run = model.dit, None
-    if a.seconds is not None:                 # time a few steps, then run what fits
+    if a.seconds is not None:   # step 1 warms up (CUDA context, allocator, autotuning); steps 2-3 set the pace
+        gen, _, _ = train_arc(gen, batches, model.stream, arc, work, d, model.autoencoder, progress=False, steps=1)
+        t1 = time.time()
         gen, _, _ = train_arc(gen, batches, model.stream, arc, work, d, model.autoencoder, progress=False, steps=2)
-        pace = (time.time() - t0) / 2
+        pace = (time.time() - t1) / 2
         steps_run = max(0, int(ddp.mean(max(0.0, a.seconds - (time.time() - t0)) / pace, d)))
-        arc.train_steps = min(arc.train_steps, 2 + steps_run)
+        arc.train_steps = min(arc.train_steps, 3 + steps_run)
     gen, _, history = train_arc(gen, batches, model.stream, arc, work, d, model.autoencoder,
                                 progress=not a.no_progress)
     report = {"arc": asdict(arc), "seconds": round(time.time() - t0, 1), "world": d.world,

@@ -41,7 +41,7 @@ def rolled(cond: Conditions) -> Conditions:
 
 def make_optimizer(gen: DiT, disc: Discriminator, arc: ARCConfig) -> torch.optim.AdamW:
     groups = [{"params": [p for p in gen.parameters() if p.requires_grad]},
-              {"params": [p for p in disc.parameters() if p.requires_grad]}]
+              {"params": [p for p in disc.parameters() if p.requires_grad], "lr": arc.disc_lr or arc.lr}]
     return torch.optim.AdamW(groups, lr=arc.lr, betas=tuple(arc.betas), weight_decay=arc.weight_decay)
 
 

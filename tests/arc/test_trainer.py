@@ -45,6 +45,15 @@ def test_one_step_changes_both_models_and_stays_finite(stream):
     assert any("transformer.layers" in k for k in before_g if not torch.equal(before_g[k], gen.state_dict()[k]))
 
 
+def test_discriminator_can_learn_faster_than_the_generator():
+    """--disc-lr sets the discriminator group's rate only; unset, both groups use lr."""
+    gen = tiny_model()
+    for disc_lr, want in ((None, [1e-6, 1e-6]), (1e-4, [1e-6, 1e-4])):
+        arc = tiny_arc(lr=1e-6, disc_lr=disc_lr)
+        opt = make_optimizer(gen, Discriminator(gen, arc), arc)
+        assert [g["lr"] for g in opt.param_groups] == want
+
+
 def test_one_rank_needs_two_windows(stream):
     gen, arc = tiny_model(), tiny_arc()
     disc = Discriminator(gen, arc)
