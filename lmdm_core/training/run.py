@@ -58,7 +58,7 @@ def train_ae(a: argparse.Namespace, ae_cfg, ae_train: AETrainConfig, clips: list
 def dit_recipe(a: argparse.Namespace, fine_tune: bool) -> DiTTrainConfig:
     """From scratch: 60 % bidirectional then block-causal/enc-dec. Fine-tuning a trained model: the second stage
     only, at a lower peak learning rate and a short warm-up."""
-    extra = dict(p_curves=a.p_curves, p_curve_drop=a.p_curve_drop, batch=a.dit_batch)
+    extra = dict(p_stem=a.p_stem, p_curves=a.p_curves, p_curve_drop=a.p_curve_drop, batch=a.dit_batch)
     if fine_tune:
         return DiTTrainConfig(steps_bidirectional=0, steps_finetune=a.dit_steps, lr=a.dit_lr or 2e-4,
                               lr_final=(a.dit_lr or 2e-4) / 10, warmup=100, **extra)
@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
                    help="continue from this lmdm checkpoint: its autoencoder and vocabulary are kept, its DiT is "
                         "fine-tuned (block-causal/enc-dec only) for --dit-steps")
     p.add_argument("--dit-lr", type=float, default=None, help="peak DiT learning rate (default 5e-4, with --init 2e-4)")
+    p.add_argument("--p-stem", type=float, default=DiTTrainConfig.p_stem,
+                   help="share of windows that train accompaniment (jam) with the stem input")
     p.add_argument("--p-curves", type=float, default=DiTTrainConfig.p_curves,
                    help="share of mix windows that carry the sketch curves")
     p.add_argument("--p-curve-drop", type=float, default=DiTTrainConfig.p_curve_drop,
