@@ -58,8 +58,9 @@ def voice(rate: int, seconds: float) -> np.ndarray:
     return (level * (np.sin(phase) + 0.3 * np.sin(2 * phase) + 0.1 * np.sin(3 * phase))).astype(np.float32)
 
 
-def soprano(rate: int, work: str, seconds: float) -> np.ndarray:
-    """The top voice of a chorale from data/works as a string quartet's violin (rendered like the training data)."""
+def chorale_voice(rate: int, work: str, seconds: float, voice: int = -1) -> np.ndarray:
+    """One voice (0 = top, -1 = bass) of a chorale from data/works as a string quartet part (rendered like the
+    training data)."""
     from lmdm_core.data import captions
     from lmdm_core.data import midi as mf
     from lmdm_core.data.render import render
@@ -70,7 +71,7 @@ def soprano(rate: int, work: str, seconds: float) -> np.ndarray:
     mf.set_programs(mid, dict(zip(tracks, captions.orchestrate("string quartet", len(tracks)).programs)))
     r = render(mid, root / "data" / "sf2" / "TimGM6mb.sf2", rate, max_seconds=seconds,
                channels=[mf.track_channel(mid.tracks[t]) for t in tracks])
-    top = r.stems[0].mean(axis=1)
+    top = r.stems[voice].mean(axis=1)
     return np.pad(top, (0, max(0, int(rate * seconds) - len(top))))[: int(rate * seconds)].astype(np.float32) / max(
         float(np.abs(r.stems.sum(axis=0)).max()), 1e-9)
 
@@ -153,7 +154,7 @@ def main() -> None:
     figures: dict[str, float | int | str] = {"model": engine.name, "rate": rate}
     n = int(rate * (SECONDS + 4.0))
     melody = notes(rate, SECONDS + 4.0, [60, 64, 67, 72, 71, 67, 64, 62], 0.375, 0.25)
-    arps = soprano(rate, "bach-bwv271", SECONDS + 8.0)[int(4 * rate):]  # a held-out chorale's top voice
+    bass = chorale_voice(rate, "bach-bwv271", SECONDS + 8.0)[int(4 * rate):]  # a held-out chorale's bass
     hum = voice(rate, SECONDS + 4.0)
 
     # text: prompt A, then prompt B from the middle on
@@ -190,15 +191,15 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(HERE / "sketch.png", dpi=80)
 
-    # jam: an arpeggio stem -> accompaniment
-    y, L = play(engine, arps, rate, {"mode": "jam", "prompt": "Bach chorale for string quartet", "seed": 1})
-    write("jam-in", arps, rate)
+    # jam: a bass line -> the upper voices
+    y, L = play(engine, bass, rate, {"mode": "jam", "prompt": "Bach chorale for string quartet", "seed": 1})
+    write("jam-in", bass, rate)
     write("jam-out", y, rate, L)
     figures["jam_latency"] = L
     try:
         from lmdm_core.eval.metrics import chroma, chroma_agreement, prepare
 
-        a, b = prepare(y[L:], rate), prepare(arps[: n - L], rate)
+        a, b = prepare(y[L:], rate), prepare(bass[: n - L], rate)
         figures["jam_chroma_agreement"] = round(chroma_agreement(a, b), 3)
         fig, axs = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
         axs[0].imshow(chroma(b).T, aspect="auto", origin="lower", cmap="Greys")
