@@ -16,9 +16,7 @@ WORKS=${WORKS:-data/works}
 DEVICE=${DEVICE:-cuda}
 PY=${PY:-python3}            # a dry run elsewhere: PY=.venv/bin/python NO_WHEELS=1 DEVICE=cpu
 mkdir -p "$OUT"
-[ -n "${NO_WHEELS:-}" ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl 2>/dev/null || exit 1
-export PYTHONPATH=/tmp/site:. PYTHONUNBUFFERED=1
+source "$(dirname "$0")/site.sh"
 nvidia-smi --query-gpu=name --format=csv,noheader
 [ -f "$MODEL/config.json" ] || { echo "no stage-1 checkpoint at $MODEL"; exit 2; }
 LAT=/tmp/lmdm-train/latents-train.pt

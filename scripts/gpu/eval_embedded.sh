@@ -17,8 +17,7 @@ DATA=/tmp/lmdm-eval-data
 RES=/tmp/lmdm-eval
 mkdir -p "$OUT" "$RES"
 LOG="$OUT/log.txt"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:. PYTHONUNBUFFERED=1
+source "$(dirname "$0")/site.sh"
 nvidia-smi --query-gpu=name --format=csv,noheader 2>&1 | tee -a "$LOG"
 t0=$(date +%s)
 END=$(( t0 + ${TOTAL_SECONDS:-300} ))   # every eval stops by then (the call's own limit is a little longer)

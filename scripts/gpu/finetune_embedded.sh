@@ -12,9 +12,7 @@ TOTAL=${TOTAL_SECONDS:-540}
 WORKS=${WORKS:-data/works}
 PY=${PY:-python3}            # a dry run elsewhere: PY=.venv/bin/python NO_WHEELS=1 WORKS=... (CPU)
 mkdir -p "$OUT"
-[ -n "${NO_WHEELS:-}" ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl 2>/dev/null || exit 1
-export PYTHONPATH=/tmp/site:. PYTHONUNBUFFERED=1
+source "$(dirname "$0")/site.sh"
 nvidia-smi --query-gpu=name --format=csv,noheader
 IFS=';' read -ra specs <<< "$RUNS"
 t0=$(date +%s)

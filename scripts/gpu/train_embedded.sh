@@ -5,8 +5,7 @@
 set -uo pipefail
 OUT=${OUT:-out}
 mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:. PYTHONUNBUFFERED=1
+source "$(dirname "$0")/site.sh"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 WORK=/tmp/lmdm-train
 timeout "${TRAIN_TIMEOUT:-560}" python3 -m lmdm_core.training.run --works data/works --soundfont data/sf2/TimGM6mb.sf2 \
