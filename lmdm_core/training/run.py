@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 from lmdm_core.checkpoint import save_checkpoint
-from lmdm_core.pipeline import load_model
 from lmdm_core.config import SamplerConfig, autoencoder_preset, dit_preset, stream_preset
+from lmdm_core.pipeline import load_model
 from lmdm_core.training import ddp
 from lmdm_core.training.ae import AETrainConfig, evaluate, latent_scale, train_autoencoder
 from lmdm_core.training.audio import load_clips
@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> dict:
         fold_curve_scale(ship)
         configs = {"dit": dit_cfg, "stream": stream, "sampler": SamplerConfig(), "autoencoder": ae.cfg,
                    "text": text_config(dit_cfg, vocab)}
-        report["recipe"] = {"ae": asdict(ae_train), "dit": asdict(dit_train), "renders": a.renders,
+        ae_recipe = asdict(ae_train) if base is None else "kept from the init model (report.init.recipe.ae)"
+        report["recipe"] = {"ae": ae_recipe, "dit": asdict(dit_train), "renders": a.renders,
                             "max_seconds": a.max_seconds}
         save_checkpoint(export, {"dit": ship, "autoencoder": ae.float().cpu(), "text": text.float().cpu()}, configs,
                         meta=meta_for(train_lat, held_lat, vocab, report),
