@@ -61,16 +61,11 @@ def voice(rate: int, seconds: float) -> np.ndarray:
 def chorale_voice(rate: int, work: str, seconds: float, voice: int = -1) -> np.ndarray:
     """One voice (0 = top, -1 = bass) of a chorale from data/works as a string quartet part (rendered like the
     training data)."""
-    from lmdm_core.data import captions
-    from lmdm_core.data import midi as mf
-    from lmdm_core.data.render import render
+    from lmdm_core.data.build import render_orchestrated
 
     root = HERE.parents[1]
-    mid = mf.load(root / "data" / "works" / f"{work}.mid")
-    tracks = mf.voice_tracks(mid)
-    mf.set_programs(mid, dict(zip(tracks, captions.orchestrate("string quartet", len(tracks)).programs)))
-    r = render(mid, root / "data" / "sf2" / "TimGM6mb.sf2", rate, max_seconds=seconds,
-               channels=[mf.track_channel(mid.tracks[t]) for t in tracks])
+    r, _ = render_orchestrated(root / "data" / "works" / f"{work}.mid", "string quartet", rate, seconds,
+                               root / "data" / "sf2" / "TimGM6mb.sf2")
     top = r.stems[voice].mean(axis=1)
     return np.pad(top, (0, max(0, int(rate * seconds) - len(top))))[: int(rate * seconds)].astype(np.float32) / max(
         float(np.abs(r.stems.sum(axis=0)).max()), 1e-9)

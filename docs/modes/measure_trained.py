@@ -13,35 +13,17 @@ import argparse
 
 import numpy as np
 
-from bridge.client import Client
-from lmdm_core.eval.metrics import chroma_agreement, prepare
-from tests.modes import test_sketch as sk
 from tests.modes.conftest import WorkerProc
-from tests.modes.test_jam import HELD_OUT, chorale_voice
+from tests.modes.test_jam import HELD_OUT, agreement, chorale_voice, jam_output, rotated
+from tests.modes.test_sketch import block_levels
 
 RATE = 22050
 
 
 def sketch(address: str) -> dict:
-    ins, outs = [], []
-    for seed in sk.SEEDS:
-        x, levels = sk.stepped(RATE, seed)
-        with Client(address, stream=f"sk{seed}", rate=RATE, channels=2, mode="sketch", timeout=300) as c:
-            c.set("prompt", "piano")
-            c.set("seed", seed)
-            y = c.stream_array(x, chunk=2048, request_frames=8192)[c.welcome.latency:, 0]
-        n = len(y) // sk.BLOCK
-        ins.append(levels[1:n])
-        outs.append(sk.block_db(y, n)[1:])
+    ins, outs = block_levels(address, RATE)
     return {"pooled_r": float(np.corrcoef(np.concatenate(ins), np.concatenate(outs))[0, 1]),
             "per_seed": [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(ins, outs)]}
-
-
-def _jam(address: str, x: np.ndarray, name: str, seed: int) -> tuple[np.ndarray, int]:
-    with Client(address, stream=name, rate=RATE, channels=2, mode="jam", timeout=300) as c:
-        c.set("prompt", "Bach chorale for string quartet")
-        c.set("seed", seed)
-        return c.stream_array(x, chunk=2048, request_frames=8192), c.welcome.latency
 
 
 def jam(address: str, voice: int, seeds: list[int]) -> list[dict]:
@@ -50,20 +32,15 @@ def jam(address: str, voice: int, seeds: list[int]) -> list[dict]:
     rows = []
     for slug in HELD_OUT:
         x = chorale_voice(RATE, Path(f"data/works/{slug}.mid"), "string quartet", 40.0, voice=voice)
-        seg = 2 * RATE
-        k = len(x) // seg
-        rot = np.concatenate([x[i * seg:(i + 1) * seg] for i in np.roll(np.arange(k), 3)])
+        rot = rotated(x, RATE)
         for seed in seeds:
-            y, L = _jam(address, x, f"a{slug}{seed}", seed)
-            yr, _ = _jam(address, rot, f"b{slug}{seed}", seed)
-            n = k * seg - L
-            part = slice(seg, n)   # the first seconds start from an empty context
-
-            def agree(out: np.ndarray, stem: np.ndarray) -> float:
-                return float(chroma_agreement(prepare(out[L:L + n][part], RATE), prepare(stem[:n][part], RATE)))
-
-            rows.append({"work": slug, "seed": seed, "aligned": agree(y, x), "rotated_stem": agree(y, rot),
-                         "from_rotated_vs_stem": agree(yr, x), "from_rotated_vs_rotated": agree(yr, rot)})
+            out = jam_output(address, x, f"a{slug}{seed}", RATE, seed)
+            out_rot = jam_output(address, rot, f"b{slug}{seed}", RATE, seed)
+            stem = x[: len(out)]
+            rows.append({"work": slug, "seed": seed, "aligned": agreement(out, stem, RATE),
+                         "rotated_stem": agreement(out, rotated(stem, RATE), RATE),
+                         "from_rotated_vs_stem": agreement(out_rot, x, RATE),
+                         "from_rotated_vs_rotated": agreement(out_rot, rot, RATE)})
     return rows
 
 

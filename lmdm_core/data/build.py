@@ -28,7 +28,7 @@ from lmdm_core.config import AutoencoderConfig
 from lmdm_core.data import captions, checks, corpus, stems
 from lmdm_core.data import midi as midifix
 from lmdm_core.data.manifest import Entry, Manifest
-from lmdm_core.data.render import DEFAULT_SOUNDFONT, render
+from lmdm_core.data.render import DEFAULT_SOUNDFONT, Rendered, render
 
 TRANSPOSE_RANGE = range(-5, 7)
 TEMPO_RANGE = (0.8, 1.25)
@@ -77,6 +77,18 @@ def _variation(info: corpus.WorkInfo, k: int, seed: int, mid, voices: int) -> Va
     lo, hi = midifix.pitch_range(mid)
     shifts = [s for s in TRANSPOSE_RANGE if lo + s >= LOWEST and hi + s <= HIGHEST] or [0]
     return Variation(ensemble, rng.choice(shifts), round(rng.uniform(*TEMPO_RANGE), 3), spots)
+
+
+def render_orchestrated(midi_path: str | Path, ensemble: str, sample_rate: int, max_seconds: float,
+                        soundfont: str | Path = DEFAULT_SOUNDFONT) -> tuple[Rendered, captions.Orchestration]:
+    """A work's voices played by `ensemble`, instruments assigned as the training renders assign them (without the
+    renders' transposition, tempo change and panning): one stem per voice, in `voice_tracks` order (top first)."""
+    mid = midifix.load(Path(midi_path))
+    voices = midifix.voice_tracks(mid)
+    orch = captions.orchestrate(ensemble, len(voices))
+    midifix.set_programs(mid, dict(zip(voices, orch.programs)))
+    channels = [midifix.track_channel(mid.tracks[t]) for t in voices]
+    return render(mid, soundfont, sample_rate, channels=channels, max_seconds=max_seconds), orch
 
 
 def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:

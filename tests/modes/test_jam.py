@@ -48,19 +48,40 @@ def test_the_accompaniment_depends_on_the_stem_block_by_block(worker):
 
 def chorale_voice(rate: int, midi_path: Path, ensemble: str, seconds: float, voice: int = 0) -> np.ndarray:
     """One voice (0 = top, -1 = bass) of a held-out training work, rendered as the training data were: (frames, 2)."""
-    from lmdm_core.data import captions, midi as midifix
-    from lmdm_core.data.render import render
+    from lmdm_core.data.build import render_orchestrated
 
-    mid = midifix.load(midi_path)
-    voices = midifix.voice_tracks(mid)
-    midifix.set_programs(mid, dict(zip(voices, captions.orchestrate(ensemble, len(voices)).programs)))
-    channels = [midifix.track_channel(mid.tracks[t]) for t in voices]
-    stems = render(mid, sample_rate=rate, channels=channels, max_seconds=seconds).stems
+    stems = render_orchestrated(midi_path, ensemble, rate, seconds)[0].stems
     return (stems[voice] / np.abs(stems.sum(axis=0)).max() * 0.5).astype(np.float32)
 
 
 # Held-out Bach chorales (listed in the shipped model's meta as held out).
 HELD_OUT = ("bach-bwv271", "bach-bwv4-8", "bach-bwv293", "bach-bwv296")
+
+
+def jam_output(address: str, x: np.ndarray, stream: str, rate: int = 22050, seed: int = 1) -> np.ndarray:
+    """`x` played into a jam stream of the worker; the output from its latency on, so out[t] accompanies x[t]."""
+    with Client(address, stream=stream, rate=rate, channels=2, mode="jam", timeout=300) as c:
+        c.set("prompt", "Bach chorale for string quartet")
+        c.set("seed", seed)
+        L = c.welcome.latency
+        return c.stream_array(x, chunk=2048, request_frames=8192)[L:]
+
+
+def rotated(x: np.ndarray, rate: int) -> np.ndarray:
+    """x's whole 2-s segments in another order (rotated by 3): same pitch-class content, wrong time."""
+    seg = 2 * rate
+    k = len(x) // seg
+    return np.concatenate([x[i * seg:(i + 1) * seg] for i in np.roll(np.arange(k), 3)])
+
+
+def agreement(out: np.ndarray, stem: np.ndarray, rate: int) -> float:
+    """Frame-wise chroma agreement over the whole 2-s segments both cover, the first one left out (it starts from an
+    empty context)."""
+    from lmdm_core.eval.metrics import chroma_agreement, prepare
+
+    seg = 2 * rate
+    part = slice(seg, min(len(out), len(stem)) // seg * seg)
+    return float(chroma_agreement(prepare(out[part], rate), prepare(stem[part], rate)))
 
 
 def test_trained_accompaniment_agrees_with_the_stem_harmony(trained_worker, corpus_midi):
@@ -69,23 +90,12 @@ def test_trained_accompaniment_agrees_with_the_stem_harmony(trained_worker, corp
     content, wrong time), pooled over four chorales. The bass carries the harmony; a soprano line is a weak
     reference (one melodic pitch class at a time), and with it this comparison was a coin toss for every model
     trained so far (docs/modes.md)."""
-    from lmdm_core.eval.metrics import chroma_agreement, prepare
-
     rate = 22050
     aligned, control = [], []
     for slug in HELD_OUT:
         x = chorale_voice(rate, corpus_midi(slug), "string quartet", 40.0, voice=-1)
-        with Client(trained_worker.address, stream=f"jam-{slug}", rate=rate, channels=2, mode="jam",
-                    timeout=300) as c:
-            c.set("prompt", "Bach chorale for string quartet")
-            c.set("seed", 1)
-            L = c.welcome.latency
-            y = c.stream_array(x, chunk=2048, request_frames=8192)
-        stem, out = x[: len(x) - L], y[L:]
-        seg = 2 * rate
-        k = len(stem) // seg
-        shuffled = np.concatenate([stem[i * seg:(i + 1) * seg] for i in np.roll(np.arange(k), 3)])
-        part = slice(seg, k * seg)  # the first seconds start from an empty context
-        aligned.append(chroma_agreement(prepare(out[part], rate), prepare(stem[part], rate)))
-        control.append(chroma_agreement(prepare(out[part], rate), prepare(shuffled[part], rate)))
+        out = jam_output(trained_worker.address, x, f"jam-{slug}")
+        stem = x[: len(out)]
+        aligned.append(agreement(out, stem, rate))
+        control.append(agreement(out, rotated(stem, rate), rate))
     assert np.mean(aligned) > np.mean(control), (aligned, control)

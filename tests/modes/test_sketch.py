@@ -50,20 +50,25 @@ def block_db(y: np.ndarray, n: int) -> np.ndarray:
     return np.array([10 * np.log10(np.mean(y[k * BLOCK:(k + 1) * BLOCK] ** 2) + 1e-12) for k in range(n)])
 
 
-def test_trained_output_follows_the_input_loudness(trained_worker):
-    rate = 22050
+def block_levels(address: str, rate: int = 22050) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per seed: the stepped input's levels and the output's level per model block (dB), the first block left out
+    (it starts from an empty context). Shared with docs/modes/measure_trained.py."""
     ins, outs = [], []
     for seed in SEEDS:
         x, levels = stepped(rate, seed)
-        with Client(trained_worker.address, stream=f"sk-tr{seed}", rate=rate, channels=2, mode="sketch",
-                    timeout=300) as c:
+        with Client(address, stream=f"sk-tr{seed}", rate=rate, channels=2, mode="sketch", timeout=300) as c:
             c.set("prompt", "piano")
             c.set("seed", seed)
             L = c.welcome.latency
             y = c.stream_array(x, chunk=2048, request_frames=8192)[L:, 0]
         n = len(y) // BLOCK
-        ins.append(levels[1:n])                 # the first block starts from an empty context
+        ins.append(levels[1:n])
         outs.append(block_db(y, n)[1:])
+    return ins, outs
+
+
+def test_trained_output_follows_the_input_loudness(trained_worker):
+    ins, outs = block_levels(trained_worker.address)
     r = float(np.corrcoef(np.concatenate(ins), np.concatenate(outs))[0, 1])
     assert r > MIN_R, (r, [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(ins, outs)])
 

@@ -55,8 +55,7 @@ def _classifier(corpus_midi):
     """$LMDM_CLASSIFIER or the file next to the weights; else one trained here (4 s) the way lmdm eval trains it, on
     SoundFont renders of two training works (not held out) in every ensemble of the captions."""
     from lmdm_core.data import captions
-    from lmdm_core.data import midi as mf
-    from lmdm_core.data.render import render
+    from lmdm_core.data.build import render_orchestrated
     from lmdm_core.eval.classifier import InstrumentClassifier
 
     path = Path(os.environ.get("LMDM_CLASSIFIER", WEIGHTS / "instruments.safetensors"))
@@ -65,12 +64,7 @@ def _classifier(corpus_midi):
     examples = []
     for work in ("bach-bwv1-6", "bach-bwv10-7"):
         for ensemble in captions.ENSEMBLES:
-            mid = mf.load(corpus_midi(work))
-            tracks = mf.voice_tracks(mid)
-            orch = captions.orchestrate(ensemble, len(tracks))
-            mf.set_programs(mid, dict(zip(tracks, orch.programs)))
-            r = render(mid, sample_rate=22050, max_seconds=15.0,
-                       channels=[mf.track_channel(mid.tracks[t]) for t in tracks])
+            r, orch = render_orchestrated(corpus_midi(work), ensemble, 22050, 15.0)
             examples.append((r.stems.sum(axis=0), 22050, sorted(set(orch.names))))
     return InstrumentClassifier.train_on_examples(examples, progress=False)
 
