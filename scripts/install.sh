@@ -15,7 +15,7 @@ py=${PYTHON:-python3}
 [ "${1:-}" = "--test" ] || exit 0
 
 apt_pkgs="puredata-core puredata-dev pd-lib-builder libzmq3-dev libmsgpack-dev liblo-tools jackd2 libportaudio2
-  fluidsynth timgm6mb-soundfont pkg-config"
+  fluidsynth timgm6mb-soundfont musescore-general-soundfont-small pkg-config"
 missing=""
 for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -75,3 +75,29 @@ def caption(style: str, orch: Orchestration, tonic_pc: int, mode: str, bpm: floa
         f"{words.capitalize()} {style} in {key} ({mode} key), {orch.ensemble}: {inst}, {bpm_s}",
     ]
     return rng.choice(forms)
+
+
+_ROLE_WORDS = {"chords": "{} chords", "pad": "{} pad", "arp": "{} arpeggios", "lead": "{} melody"}
+
+
+def part_words(role: str, instrument: str) -> str:
+    """How a generated work's caption names one track: the instrument plus what it plays ("flute melody")."""
+    form = _ROLE_WORDS.get(role, "{}")
+    return instrument if role == "pad" and "pad" in instrument else form.format(instrument)
+
+
+def generated_caption(phrase: str, parts: list[str], tonic_pc: int, mode: str, bpm: float, moods: list[str],
+                      rng: random.Random) -> str:
+    """A generated work's caption: what it is, tempo, key, the instruments (drums named only when they play), moods,
+    e.g. "driving techno beat at 128 BPM in A minor with acid synth bass, saw synth arpeggios and 808 drums, dark,
+    hypnotic"."""
+    key = key_name(tonic_pc, mode)
+    inst = _listing(parts)
+    mood = ", ".join(moods)
+    bpm_s = f"{round(bpm)} BPM"
+    forms = [
+        f"{phrase} at {bpm_s} in {key} with {inst}, {mood}",
+        f"{mood} {phrase} in {key}, {bpm_s}: {inst}",
+        f"{inst} in a {mood} {phrase}, {key}, {bpm_s}",
+    ]
+    return rng.choice(forms)

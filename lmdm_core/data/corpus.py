@@ -63,7 +63,7 @@ class Work:
 
 @dataclass
 class WorkInfo:
-    """One line of works.jsonl."""
+    """One line of works.jsonl (a corpus work, or a generated one: source "generated", its seed and roles)."""
 
     id: str
     slug: str
@@ -80,20 +80,36 @@ class WorkInfo:
     seconds: float = 0.0
     parts: list[str] = field(default_factory=list)   # part names, top voice first
     cropped: bool = False                   # only the first MAX_QUARTERS quarter notes were exported
+    source: str = "corpus"                  # "corpus" | "generated"
+    seed: int | None = None                 # generator seed (generated works): their split hashes it
+    roles: dict[str, str] = field(default_factory=dict)    # generated: track name (role) -> instrument words
+    phrase: str = ""                        # generated: what the caption calls the piece ("driving techno beat")
+    moods: list[str] = field(default_factory=list)
+    drums: bool = False                     # notes on the GM drum channel
+
+    @property
+    def split_key(self) -> str:
+        """What the split hashes: the corpus piece without its file format, or the generator seed."""
+        return f"generated:{self.seed}" if self.source == "generated" else self.id.rsplit(".", 1)[0]
 
 
 def _unit_hash(text: str) -> float:
     return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "big") / 2**64
 
 
-def assign_splits(works: list[Work], heldout: float) -> list[Work]:
-    """Held-out by a stable hash of the work id (so a work never changes side); at least one held-out if n >= 2."""
+def split_of(key: str, heldout: float) -> str:
+    """The side of one work, from its key alone: the same on every rebuild, whatever else is selected, in whatever
+    order or number of workers. (An older rule also forced one held-out work into an all-train selection, which made
+    a work's side depend on the selection; it is gone.)"""
     if not 0.0 <= heldout < 1.0:
         raise ValueError(f"held-out fraction must be in [0, 1), got {heldout}")
+    return HELDOUT if _unit_hash(key) < heldout else TRAIN
+
+
+def assign_splits(works: list[Work], heldout: float) -> list[Work]:
+    """Each work's side by a stable hash of its key (split_of)."""
     for w in works:
-        w.split = HELDOUT if _unit_hash(w.key) < heldout else TRAIN
-    if heldout > 0 and len(works) >= 2 and all(w.split == TRAIN for w in works):
-        min(works, key=lambda w: _unit_hash(w.key)).split = HELDOUT
+        w.split = split_of(w.key, heldout)
     return works
 
 

@@ -38,6 +38,11 @@ class Entry:
     truncated: bool = False
     files: list[str] = field(default_factory=list)
     pitch_agreement: float | None = None   # share of single-note frames of the stems within a semitone of the MIDI
+    style: str = ""                        # the work's style ("Bach chorale", "techno", ...)
+    drums: bool = False                    # the GM drum channel plays
+    soundfont: str = ""                    # file name of the SoundFont rendered with
+    fallback_presets: list[list[int]] = field(default_factory=list)   # (bank, program) taken from the fallback
+    augment: dict | None = None            # augment.Augment.record(): reverb and compressor parameters, or None (dry)
 
 
 class Manifest:
@@ -66,8 +71,9 @@ class Manifest:
         ok = [e for e in entries if e.status == "ok"]
         by_split: dict[str, dict] = defaultdict(lambda: {"works": set(), "renders": 0, "seconds": 0.0, "frames": 0})
         by_col: dict[str, dict] = defaultdict(lambda: {"works": set(), "renders": 0, "seconds": 0.0})
+        by_style: dict[str, dict] = defaultdict(lambda: {"works": set(), "renders": 0, "seconds": 0.0})
         for e in ok:
-            for table, key in ((by_split, e.split), (by_col, e.collection)):
+            for table, key in ((by_split, e.split), (by_col, e.collection), (by_style, e.style or e.collection)):
                 row = table[key]
                 row["works"].add(e.work)
                 row["renders"] += 1
@@ -87,6 +93,8 @@ class Manifest:
             "hours": round(sum(e.seconds for e in ok) / 3600, 4),
             "splits": finish(by_split),
             "collections": finish(by_col),
+            "styles": finish(by_style),
+            "drums_hours": round(sum(e.seconds for e in ok if e.drums) / 3600, 4),
             "pitch_agreement_mean": round(sum(agreements) / len(agreements), 4) if agreements else None,
             "errors": [f"{e.id}: {e.error}" for e in entries if e.status != "ok"][:50],
         }

@@ -117,13 +117,17 @@ def _rebuild(track: mido.MidiTrack, notes: list[Note], channel: int | None, end_
 
 
 def fix(mid: mido.MidiFile) -> mido.MidiFile:
-    """A clean copy: zero-length notes dropped, each note-bearing track on its own channel (never 9), CC123 at ends."""
+    """A clean copy: zero-length notes dropped, each note-bearing track on its own channel (never 9, except the one
+    drum track whose notes all are on 9: it stays the GM kit), CC123 at ends."""
     end_tick = max((sum(msg.time for msg in tr) for tr in mid.tracks), default=0)
     parsed = [track_notes(tr, end_tick) for tr in mid.tracks]
-    voices = [i for i, (notes, _) in enumerate(parsed) if notes]
+    drums = [i for i, (notes, _) in enumerate(parsed) if notes and all(n.channel == DRUM_CHANNEL for n in notes)]
+    voices = [i for i, (notes, _) in enumerate(parsed) if notes and i not in drums]
     if len(voices) > len(VOICE_CHANNELS):
         raise ValueError(f"{len(voices)} voice tracks; at most {len(VOICE_CHANNELS)} fit on distinct channels")
-    channel_of = {t: VOICE_CHANNELS[k] for k, t in enumerate(voices)}
+    if len(drums) > 1:
+        raise ValueError(f"{len(drums)} drum tracks; one fits on the drum channel (stems are one per channel)")
+    channel_of = {t: VOICE_CHANNELS[k] for k, t in enumerate(voices)} | {t: DRUM_CHANNEL for t in drums}
     out = mido.MidiFile(type=1, ticks_per_beat=mid.ticks_per_beat)
     for i, (tr, (notes, _)) in enumerate(zip(mid.tracks, parsed)):
         new = _rebuild(tr, notes, channel_of.get(i), end_tick) if notes else _rebuild(tr, [], None, end_tick)
@@ -182,7 +186,8 @@ def set_pans(mid: mido.MidiFile, pans: dict[int, int]) -> None:
 
 
 def pitch_range(mid: mido.MidiFile) -> tuple[int, int]:
-    pitches = [n.pitch for tr in mid.tracks for n in track_notes(tr)[0]]
+    """Lowest and highest note of the pitched channels (drum notes name drums, not pitches)."""
+    pitches = [n.pitch for tr in mid.tracks for n in track_notes(tr)[0] if n.channel != DRUM_CHANNEL]
     if not pitches:
         raise ValueError("MIDI has no notes")
     return min(pitches), max(pitches)
@@ -190,6 +195,8 @@ def pitch_range(mid: mido.MidiFile) -> tuple[int, int]:
 
 def transpose(mid: mido.MidiFile, semitones: int) -> None:
     """Shift every note (channel 9 excepted) by semitones; refuses to leave 0..127."""
+    if not semitones:
+        return
     lo, hi = pitch_range(mid)
     if lo + semitones < 0 or hi + semitones > 127:
         raise ValueError(f"transposing {semitones:+d} leaves the MIDI range (notes {lo}..{hi})")

@@ -18,16 +18,25 @@ PEAK = 0.95              # never above this (no clipping in 16 bit)
 def level(stems: np.ndarray, target_db: float = TARGET_DB, peak: float = PEAK) -> tuple[np.ndarray, float]:
     """Scale float32 [voices, samples, channels] stems in place so their sum sits at target_db RMS with peak <= `peak`;
     returns (the stems, gain in dB)."""
-    mix = stems.sum(axis=0).ravel()
-    if not mix.size:
-        return stems, 0.0
-    rms = float(np.sqrt(np.vdot(mix, mix) / mix.size))
-    top = float(max(mix.max(), -mix.min()))
+    stems, _, gain_db = level_with_mix(stems, None, target_db, peak)
+    return stems, gain_db
+
+
+def level_with_mix(stems: np.ndarray, mix: np.ndarray | None, target_db: float = TARGET_DB,
+                   peak: float = PEAK) -> tuple[np.ndarray, np.ndarray, float]:
+    """Like `level` for a mix that is not the stems' sum (compressed): one gain brings `mix` (default: the sum) to
+    target_db RMS, peak <= `peak`, and scales the stems alike; returns (stems, mix, gain in dB)."""
+    mix = stems.sum(axis=0) if mix is None else mix
+    flat = mix.ravel()
+    if not flat.size:
+        return stems, mix, 0.0
+    rms = float(np.sqrt(np.vdot(flat, flat) / flat.size))
+    top = float(max(flat.max(), -flat.min()))
     if rms <= 0 or top <= 0:
-        return stems, 0.0
-    gain = min(10 ** (target_db / 20) / rms, peak / top)
-    stems *= np.float32(gain)
-    return stems, float(20 * np.log10(gain))
+        return stems, mix, 0.0
+    gain = np.float32(min(10 ** (target_db / 20) / rms, peak / top))
+    stems *= gain
+    return stems, mix * gain, float(20 * np.log10(gain))
 
 
 def stem_name(k: int) -> str:
