@@ -135,8 +135,9 @@ def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:
         midifix.transpose(mid, shift)
         midifix.scale_tempo(mid, factor)
         channels = [midifix.track_channel(mid.tracks[t]) for t in voices]
+        # Without stems one synth plays every channel (a mix-only build needs no voice alone: a third of the time).
         out = render(mid, cfg.soundfont, cfg.sample_rate, channels=channels, max_seconds=cfg.max_seconds,
-                     timeout=cfg.timeout, fallback=cfg.fallback)
+                     timeout=cfg.timeout, fallback=cfg.fallback, separate=cfg.with_stems)
         audio, first_db = stems.level(out.stems)     # augmentation sees a mix at -20 dBFS RMS
         mix = None
         if cfg.augment:
@@ -148,14 +149,18 @@ def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:
         folder = Path(cfg.out_dir) / "renders" / entry.id
         files = stems.write(folder, audio, cfg.sample_rate, cfg.with_stems, mix)
         mix_curves = features.curves(mix, cfg.sample_rate, cfg.hop)
-        stem_curves = np.stack([features.curves(a, cfg.sample_rate, cfg.hop) for a in audio])
         np.save(folder / "curves.npy", mix_curves)
-        np.save(folder / "stem_curves.npy", stem_curves)
         mid.save(str(folder / "render.mid"))
-        melodic = [c != midifix.DRUM_CHANNEL for c in channels]
-        scores = [checks.pitch_agreement(c[features.PITCH], notes, cfg.sample_rate, cfg.hop)
-                  for c, notes, keep in zip(stem_curves, midifix.voice_notes(mid), melodic) if keep]
-        scores = [s for s in scores if s is not None]
+        files += ["curves.npy", "render.mid"]
+        scores = []
+        if cfg.with_stems:     # per-voice curves and the pitch check need each voice alone
+            stem_curves = np.stack([features.curves(a, cfg.sample_rate, cfg.hop) for a in audio])
+            np.save(folder / "stem_curves.npy", stem_curves)
+            files.append("stem_curves.npy")
+            melodic = [c != midifix.DRUM_CHANNEL for c in channels]
+            scores = [checks.pitch_agreement(c[features.PITCH], notes, cfg.sample_rate, cfg.hop)
+                      for c, notes, keep in zip(stem_curves, midifix.voice_notes(mid), melodic) if keep]
+            scores = [s for s in scores if s is not None]
         bpm = info.bpm * factor
         tonic = (info.tonic_pc + shift) % 12
         entry.ensemble, entry.instruments, entry.programs, entry.pans = var.ensemble, names, programs, var.pans
@@ -167,7 +172,7 @@ def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:
         entry.frames = mix_curves.shape[1]
         entry.gain_db, entry.truncated = round(gain_db, 2), out.truncated
         entry.fallback_presets = [list(p) for p in out.fallback_presets]
-        entry.files = files + ["curves.npy", "stem_curves.npy", "render.mid"]
+        entry.files = files
         entry.pitch_agreement = round(float(np.mean(scores)), 4) if scores else None
     except Exception as err:  # one bad render must not stop a build of thousands
         entry.status, entry.error = "failed", f"{type(err).__name__}: {err}"[:300]
