@@ -37,17 +37,18 @@ class Snake(nn.Module):
         return s.mul_(s).mul_(inv_beta).add_(x)       # inference: reuse one temporary (this runs at audio rate)
 
 
-def _act(cfg: AutoencoderConfig, channels: int) -> nn.Module:
-    return Snake(channels) if cfg.use_snake else nn.ELU()
+def _act(cfg: AutoencoderConfig, channels: int, decoder: bool = False) -> nn.Module:
+    snake = cfg.use_snake if not decoder or cfg.decoder_snake is None else cfg.decoder_snake
+    return Snake(channels) if snake else nn.ELU()
 
 
 class ResidualUnit(nn.Module):
-    def __init__(self, cfg: AutoencoderConfig, channels: int, dilation: int):
+    def __init__(self, cfg: AutoencoderConfig, channels: int, dilation: int, decoder: bool = False):
         super().__init__()
         self.layers = nn.Sequential(
-            _act(cfg, channels),
+            _act(cfg, channels, decoder),
             nn.Conv1d(channels, channels, 7, dilation=dilation, padding=3 * dilation),
-            _act(cfg, channels),
+            _act(cfg, channels, decoder),
             nn.Conv1d(channels, channels, 1),
         )
 
@@ -72,9 +73,9 @@ class DecoderBlock(nn.Module):
     def __init__(self, cfg: AutoencoderConfig, c_in: int, c_out: int, stride: int):
         super().__init__()
         self.layers = nn.Sequential(
-            _act(cfg, c_in),
+            _act(cfg, c_in, decoder=True),
             nn.ConvTranspose1d(c_in, c_out, 2 * stride, stride=stride, padding=math.ceil(stride / 2)),
-            ResidualUnit(cfg, c_out, 1), ResidualUnit(cfg, c_out, 3), ResidualUnit(cfg, c_out, 9),
+            *(ResidualUnit(cfg, c_out, d, decoder=True) for d in (1, 3, 9)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -109,7 +110,7 @@ class OobleckDecoder(nn.Module):
         layers: list[nn.Module] = [nn.Conv1d(cfg.latent_dim, w[-1], 7, padding=3)]
         for i in range(len(cfg.strides), 0, -1):
             layers.append(DecoderBlock(cfg, w[i], w[i - 1], cfg.strides[i - 1]))
-        layers += [_act(cfg, w[0]), nn.Conv1d(w[0], cfg.audio_channels, 7, padding=3, bias=False),
+        layers += [_act(cfg, w[0], decoder=True), nn.Conv1d(w[0], cfg.audio_channels, 7, padding=3, bias=False),
                    nn.Tanh() if cfg.final_tanh else nn.Identity()]
         self.layers = nn.Sequential(*layers)
 

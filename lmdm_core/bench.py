@@ -83,6 +83,12 @@ class _NoBar:
     def set_postfix_str(self, _s: str) -> None:
         pass
 
+    def set_postfix(self, *_a, **_k) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
 
 def _progress(**kw):
     try:

@@ -69,8 +69,8 @@ def save_checkpoint(path: str | Path, modules: Mapping[str, nn.Module], configs:
     unknown = sorted(set(configs) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown config sections {unknown}; known: {sorted(SECTIONS)}")
-    tensors, split = _split_large(_cast(state_of(modules), dtype, set(keep)), max_shard_bytes)
-    shards = _pack(tensors, max_shard_bytes)
+    tensors, split = split_large(_cast(state_of(modules), dtype, set(keep)), max_shard_bytes)
+    shards = pack_shards(tensors, max_shard_bytes)
     names = [SINGLE_NAME] if len(shards) == 1 else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors"
                                                     for i in range(len(shards))]
     out = Path(path)
@@ -97,7 +97,7 @@ def _cast(tensors: dict[str, torch.Tensor], dtype: torch.dtype | None, keep: set
             for k, v in tensors.items()}
 
 
-def _split_large(tensors: dict[str, torch.Tensor], limit: int) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+def split_large(tensors: dict[str, torch.Tensor], limit: int) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
     """Cut tensors over `limit` bytes along dim 0 so that every piece fits a shard."""
     out, split = {}, {}
     for k, v in tensors.items():
@@ -114,7 +114,7 @@ def _split_large(tensors: dict[str, torch.Tensor], limit: int) -> tuple[dict[str
     return out, split
 
 
-def _pack(tensors: dict[str, torch.Tensor], limit: int) -> list[dict[str, torch.Tensor]]:
+def pack_shards(tensors: dict[str, torch.Tensor], limit: int) -> list[dict[str, torch.Tensor]]:
     """Greedy shards in key order, each under `limit` bytes of tensor data (headers are small)."""
     shards: list[dict[str, torch.Tensor]] = [{}]
     used = 0
@@ -162,10 +162,10 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         if not f.is_file():
             raise FileNotFoundError(f"checkpoint weights not found: {f}")
         tensors.update(load_file(str(f)))
-    return Checkpoint(configs, _join_split(tensors, doc.get("split", {}), cfg_path), doc.get("meta", {}))
+    return Checkpoint(configs, join_split(tensors, doc.get("split", {}), cfg_path), doc.get("meta", {}))
 
 
-def _join_split(tensors: dict[str, torch.Tensor], split: dict[str, int], where: Path) -> dict[str, torch.Tensor]:
+def join_split(tensors: dict[str, torch.Tensor], split: dict[str, int], where: Path) -> dict[str, torch.Tensor]:
     for k, n in split.items():
         names = [f"{k}#{i}" for i in range(n)]
         absent = [x for x in names if x not in tensors]

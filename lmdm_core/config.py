@@ -44,6 +44,7 @@ class AutoencoderConfig:
     strides: list[int] = field(default_factory=lambda: [2, 4, 4, 8, 8])
     latent_dim: int = 64
     use_snake: bool = True           # SnakeBeta activations (False: ELU)
+    decoder_snake: bool | None = None  # the decoder's own choice (None: as use_snake); snake costs ~2x on the CPU
     final_tanh: bool = False         # tanh on the decoder output (SAOS: off)
     latent_scale: float = 1.0        # latents are divided by this after encoding, multiplied before decoding
     # Streaming decode: latents of lookahead held back so block joins are exact. None = the decoder's full right
@@ -103,6 +104,12 @@ def _ae_presets() -> dict[str, AutoencoderConfig]:
         # The shipped default: 22.05 kHz stereo, hop 1024 (21.5 latents/s as SAOS), ELU (snake costs 2x on the CPU).
         "embedded": AutoencoderConfig(sample_rate=22050, channels=16, c_mults=[1, 2, 4, 8, 16], strides=[2, 4, 4, 4, 8],
                                       latent_dim=32, use_snake=False),
+        # Autoencoder v2 (docs/training.md, "Autoencoder v2"): 44.1 kHz stereo, SAOS strides (hop 2048, 21.5
+        # latents/s, so the paper's 192 + 48 block geometry carries), SAOS's 64 latent channels; sized so the
+        # streaming encoder + decoder take <= 25 % of a block on the 2-core CPU (ae_bench.py).
+        "embedded-v2": AutoencoderConfig(sample_rate=44100, channels=24, c_mults=[1, 2, 4, 8, 16],
+                                         strides=[2, 4, 4, 8, 8], latent_dim=64, use_snake=False,
+                                         decoder_snake=True),
     }
 
 

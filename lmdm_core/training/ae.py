@@ -1,8 +1,8 @@
 """Autoencoder training: multi-resolution STFT + waveform L1 + a small KL term (the Oobleck VAE bottleneck), on
 random crops of rendered mixes and single voices; and the held-out metrics (MR-STFT distance, SI-SDR, log-spectral
-distance) with a few reconstructions written next to their originals as WAV.
+distance, log-mel distance) with a few reconstructions written next to their originals as WAV.
 
-No adversarial term: with a few minutes of GPU time the spectral losses carry the model (docs/model-card.md).
+No adversarial term here (the v1 recipe, docs/model-card.md); ae_gan.py adds one for autoencoder v2.
 """
 from __future__ import annotations
 
@@ -75,6 +75,24 @@ def log_spectral_distance(x: torch.Tensor, ref: torch.Tensor, n_fft: int = 2048,
     b = stft_mag(ref.float().flatten(0, -2), n_fft, hop).pow(2)
     d = 10 * torch.log10(b + 1e-10) - 10 * torch.log10(a + 1e-10)
     return d.pow(2).mean(-2).sqrt().mean()
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 20.0) -> torch.Tensor:
+    """[n_mels, n_fft//2+1] triangular filters equally spaced on the HTK mel scale up to Nyquist."""
+    mel = lambda f: 2595.0 * math.log10(1.0 + f / 700.0)   # noqa: E731
+    edges = 700.0 * (10 ** (torch.linspace(mel(fmin), mel(sample_rate / 2), n_mels + 2) / 2595.0) - 1.0)
+    f = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    return torch.clamp(torch.minimum((f - lo) / (mid - lo), (hi - f) / (hi - mid)), min=0.0)
+
+
+def log_mel_distance(x: torch.Tensor, ref: torch.Tensor, sample_rate: int, n_fft: int = 2048, hop: int = 512,
+                     n_mels: int = 80) -> torch.Tensor:
+    """Mean |10 log10 mel power − reference| in dB over frames and bands (floor -100 dB)."""
+    fb = mel_filterbank(sample_rate, n_fft, n_mels).to(x.device)
+    a = fb @ stft_mag(x.float().flatten(0, -2), n_fft, hop).pow(2)
+    b = fb @ stft_mag(ref.float().flatten(0, -2), n_fft, hop).pow(2)
+    return (10 * torch.log10(a + 1e-10) - 10 * torch.log10(b + 1e-10)).abs().mean()
 
 
 class VAEStep(nn.Module):
@@ -208,7 +226,7 @@ def evaluate(ae: Autoencoder, clips: list[Clip], seconds: float = 10.0, wav_dir:
     writes the first n_wavs originals and reconstructions as 16-bit WAV when wav_dir is given."""
     dev = next(ae.parameters()).device
     seg = int(seconds * ae.sample_rate) // ae.hop * ae.hop
-    rows = {"mrstft": [], "si_sdr_db": [], "lsd_db": [], "mrstft_stem": []}
+    rows = {"mrstft": [], "si_sdr_db": [], "lsd_db": [], "log_mel_db": [], "mrstft_stem": []}
     for i, c in enumerate(clips):
         x = to_float(c.mix[:, :seg])[None].to(dev)
         if x.shape[-1] < seg:
@@ -217,6 +235,7 @@ def evaluate(ae: Autoencoder, clips: list[Clip], seconds: float = 10.0, wav_dir:
         rows["mrstft"].append(mrstft(y, x).item())
         rows["si_sdr_db"].append(si_sdr(y, x).mean().item())
         rows["lsd_db"].append(log_spectral_distance(y, x).item())
+        rows["log_mel_db"].append(log_mel_distance(y, x, ae.sample_rate).item())
         if c.stem is not None and c.stem[:, :seg].float().pow(2).mean() > SILENT_RMS2:
             s = to_float(c.stem[:, :seg])[None].to(dev)
             rows["mrstft_stem"].append(mrstft(ae.decode(ae.encode(s)), s).item())

@@ -1,4 +1,4 @@
-"""`lmdm train`: run the training recipe, draw its loss curves, time the full streaming path of a model."""
+"""`lmdm train`: run the training recipe, train autoencoder v2, draw loss curves, time the streaming paths."""
 from __future__ import annotations
 
 import json
@@ -25,6 +25,32 @@ def run(ctx: click.Context) -> None:
           --ae-steps 20 --ae-batch 2 --dit-steps 20 --dit-batch 2
     """
     from lmdm_core.training.run import main
+    main(list(ctx.args))
+
+
+@train.command("ae-v2", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def ae_v2(ctx: click.Context) -> None:
+    """Autoencoder v2 (adversarial, resumable); options as `python -m lmdm_core.training.ae_gan --help`.
+
+    \b
+    Example (a CPU smoke run on a rendered folder):
+      lmdm train ae-v2 --data runs/data --state runs/ae-v2/state --out runs/ae-v2/out --preset tiny \\
+          --seconds 60 --set batch=2 --set segment=16384
+    """
+    from lmdm_core.training.ae_gan import main
+    main(list(ctx.args))
+
+
+@train.command("ae-cost", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def ae_cost(ctx: click.Context) -> None:
+    """CPU cost of the streaming encoder + decoder per 48-latent block; options as `python -m lmdm_core.ae_bench`.
+
+    \b
+    Example: lmdm train ae-cost --candidates --threads 2,1 --repeats 8
+    """
+    from lmdm_core.ae_bench import main
     main(list(ctx.args))
 
 

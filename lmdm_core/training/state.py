@@ -1,12 +1,14 @@
 """Resumable training state: modules, optimizer, step, loss history and RNG, in one torch file written atomically.
 
 A run resumed from `state.pt` continues at the saved step with the same optimizer moments and the same data RNG, so
-it makes the same updates an uninterrupted run would have made from there.
+it makes the same updates an uninterrupted run would have made from there. `save_sharded`/`load_sharded` hold a
+state as safetensors shards of at most 15 MiB plus one JSON (for GPU calls that return files of at most 16 MiB).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +46,50 @@ def steps_within(step: int, per_step: float, elapsed: float, budget_s: float | N
     if budget_s is None or per_step <= 0:
         return planned
     return max(step + 1, min(planned, step + int(max(0.0, budget_s - elapsed) / per_step)))
+
+
+# ----- sharded state (the GPU machine returns files of at most 16 MiB and starts fresh each call) -----
+
+STATE_JSON = "state.json"
+
+
+def save_sharded(folder: str | Path, tensors: dict[str, torch.Tensor], doc: dict[str, Any],
+                 max_shard_bytes: int = 15 * 2**20) -> list[Path]:
+    """Write tensors as safetensors shards of at most max_shard_bytes plus `state.json` (doc, shard names, split
+    tensors) into `folder`, replacing what was there only once everything is written."""
+    from safetensors.torch import save_file
+
+    from lmdm_core.checkpoint import pack_shards, split_large
+    out = Path(folder)
+    tmp = out.with_name(out.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    parts, split = split_large({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, max_shard_bytes)
+    shards = pack_shards(parts, max_shard_bytes)
+    names = [f"state-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
+    for name, shard in zip(names, shards):
+        save_file(shard, str(tmp / name))
+    (tmp / STATE_JSON).write_text(json.dumps({**doc, "shards": names, "split": split}) + "\n")
+    old = out.with_name(out.name + ".old")
+    if out.exists():
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old.exists():
+        shutil.rmtree(old)
+    return [out / STATE_JSON] + [out / n for n in names]
+
+
+def load_sharded(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, doc) of a `save_sharded` folder; FileNotFoundError names a missing shard."""
+    from safetensors.torch import load_file
+
+    from lmdm_core.checkpoint import join_split
+    p = Path(folder)
+    doc = json.loads((p / STATE_JSON).read_text())
+    tensors: dict[str, torch.Tensor] = {}
+    for name in doc["shards"]:
+        if not (p / name).is_file():
+            raise FileNotFoundError(f"state shard missing: {p / name}")
+        tensors.update(load_file(str(p / name)))
+    return join_split(tensors, doc.get("split", {}), p / STATE_JSON), doc
