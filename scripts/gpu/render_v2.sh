@@ -19,7 +19,7 @@ source "$(dirname "$0")/site.sh"
 cp -n data/works/* "$WORKS"/ 2>/dev/null || true    # -n: a resumed call keeps the copy (and its generated works)
 stems="--no-stems"; [ -n "${STEMS:-}" ] && stems=""
 t0=$(date +%s)
-timeout "${BUILD_TIMEOUT:-570}" python3 -m lmdm_core.data.build --works "$WORKS" --out "$DATA" \
+timeout "${BUILD_TIMEOUT:-570}" "${PY:-python3}" -m lmdm_core.data.build --works "$WORKS" --out "$DATA" \
     --generated "${GENERATED:-800}" --soundfont data/sf3/lmdm-v2.sf3 --fallback data/sf3/piano-timgm6mb.sf2 \
     --workers "${WORKERS:-15}" --renders 1 --max-seconds "${MAX_SECONDS:-180}" --hours "${HOURS:-8}" \
     --no-progress $stems ${EXTRA:-} 2>&1 | tee -a "$LOG"
