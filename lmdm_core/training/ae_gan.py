@@ -196,7 +196,7 @@ class Trainer:
             self.ema.load_state_dict(_section(t, "ema"))
         else:
             w = self.ae.state_dict()
-            self.ema.load_state_dict({k: w[k] + d.float() for k, d in _section(t, "ema_delta").items()})
+            self.ema.load_state_dict({k: w[k] + d.float().to(w[k].device) for k, d in _section(t, "ema_delta").items()})
         self.gen.set_state(t["rng"])
         self.step, self.history, self.seconds = int(doc["step"]), doc["history"], float(doc.get("seconds", 0.0))
         self.rewarm_from = doc.get("rewarm_from")
