@@ -65,8 +65,8 @@ STYLES: dict[str, Style] = {s.name: s for s in (
         "arp": ((81, "saw synth"), (80, "square synth"), (87, "bass and lead synth")),
         "lead": ((81, "saw synth"), (84, "charang synth"))},
         ("dark", "hypnotic", "driving", "relentless", "minimal"), minor=0.85),
-    Style("hip hop", ("boom bap hip hop beat", "hip hop instrumental", "laid back boom bap groove"), (80, 98), "boombap",
-          "song", {
+    Style("hip hop", ("boom bap hip hop beat", "hip hop instrumental", "laid back boom bap groove"), (80, 98),
+          "boombap", "song", {
         "drums": ((0, "acoustic drums"), (25, "808 drums"), (8, "room drums")),
         "bass": ((33, "electric bass"), (32, "upright bass"), (38, "synth bass")),
         "chords": ((0, "piano"), (4, "electric piano"), (11, "vibraphone")),
@@ -74,7 +74,8 @@ STYLES: dict[str, Style] = {s.name: s for s in (
         "arp": ((11, "vibraphone"), (46, "harp")),
         "lead": ((73, "flute"), (65, "alto sax"), (56, "trumpet"))},
         ("laid back", "mellow", "dusty", "nostalgic", "gritty"), minor=0.7, swing=0.5),
-    Style("breakbeat", ("breakbeat track", "breakbeat groove", "drum and bass roller"), (128, 176), "breakbeat", "club", {
+    Style("breakbeat", ("breakbeat track", "breakbeat groove", "drum and bass roller"), (128, 176), "breakbeat",
+          "club", {
         "drums": ((0, "acoustic drums"), (8, "room drums"), (24, "electronic drums")),
         "bass": ((38, "synth bass"), (39, "synth bass"), (35, "fretless bass")),
         "chords": ((4, "electric piano"), (90, "polysynth")),
@@ -132,10 +133,12 @@ FORMS = {
              ("build", 8, {"drums", "arp", "pad", "chords"}), ("drop", 16, set(ROLES)),
              ("outro", 8, {"drums", "bass"})),
     "song": (("intro", 4, {"chords", "drums"}), ("verse", 8, {"drums", "bass", "chords"}),
-             ("chorus", 8, {"drums", "bass", "chords", "lead", "pad"}), ("verse", 8, {"drums", "bass", "chords", "arp"}),
+             ("chorus", 8, {"drums", "bass", "chords", "lead", "pad"}),
+             ("verse", 8, {"drums", "bass", "chords", "arp"}),
              ("chorus", 8, set(ROLES)), ("bridge", 4, {"chords", "pad", "lead"}),
              ("chorus", 8, set(ROLES)), ("outro", 4, {"drums", "bass", "chords"})),
-    "ambient": (("intro", 4, {"pad"}), ("rise", 8, {"pad", "arp", "bass"}), ("bloom", 8, {"pad", "arp", "lead", "bass"}),
+    "ambient": (("intro", 4, {"pad"}), ("rise", 8, {"pad", "arp", "bass"}),
+                ("bloom", 8, {"pad", "arp", "lead", "bass"}),
                 ("drift", 8, {"pad", "chords", "bass"}), ("bloom", 8, {"pad", "arp", "lead", "bass", "chords"}),
                 ("outro", 4, {"pad", "chords"})),
 }

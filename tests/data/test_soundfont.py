@@ -95,3 +95,18 @@ def test_not_a_soundfont_is_a_clear_error(tmp_path):
     bad.write_bytes(b"RIFF\0\0\0\0WAVEfmt ")
     with pytest.raises(S.SoundFontError, match="not a SoundFont"):
         S.read(bad)
+
+
+def test_cli_writes_a_subset_and_names_what_is_absent(tmp_path):
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    dst = tmp_path / "sub" / "small.sf2"
+    result = CliRunner().invoke(main, ["data", "soundfont-subset", SMALL_SF, str(dst), "--preset", "0:40",
+                                       "--preset", "0:200", "--preset", "128:0"])
+    assert result.exit_code == 0, result.output
+    assert "2 presets" in result.output and "absent from TimGM6mb.sf2: 0:200" in result.output
+    assert {(b, p) for b, p, _ in S.read(dst).presets} == {(0, 40), (128, 0)}
+    bad = CliRunner().invoke(main, ["data", "soundfont-subset", SMALL_SF, str(dst), "--preset", "violin"])
+    assert bad.exit_code != 0 and "BANK:PROGRAM" in bad.output
