@@ -144,7 +144,10 @@ FORMS = {
 }
 
 TONIC_SECTIONS = ("intro", "build", "outro")
-LEVELS = {"drums": 110, "bass": 105, "chords": 80, "pad": 72, "arp": 70, "lead": 92}     # CC7 per role
+LEVELS = {"drums": 96, "bass": 88, "chords": 104, "pad": 112, "arp": 124, "lead": 100}   # CC7 per role
+# CC7 for programs far from their role's level in MuseScore General Lite (synth basses quiet, polysynth loud), so
+# most parts are heard: within about 10 dB of the mix while they play (seeds 0-7 with the v2 subset; a few at -16).
+PROGRAM_LEVELS = {38: 127, 39: 127, 87: 120, 90: 76, 62: 127}
 PANS = {"drums": 64, "bass": 64, "chords": 48, "pad": 64, "arp": 84, "lead": 70}         # CC10 per role
 
 
@@ -371,7 +374,8 @@ def _track(name: str, channel: int, program: int, role: str, notes: _Notes, end_
     tr = mido.MidiTrack()
     tr.name = name
     tr.append(mido.Message("program_change", channel=channel, program=program, time=0))
-    tr.append(mido.Message("control_change", channel=channel, control=7, value=LEVELS[role], time=0))
+    level = LEVELS[role] if role == DRUMS else PROGRAM_LEVELS.get(program, LEVELS[role])
+    tr.append(mido.Message("control_change", channel=channel, control=7, value=level, time=0))
     tr.append(mido.Message("control_change", channel=channel, control=10, value=PANS[role], time=0))
     last = 0
     for tick, _, kind, pitch, vel in timed:
