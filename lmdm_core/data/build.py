@@ -1,5 +1,6 @@
-"""`lmdm data build`: corpus works -> cleaned MIDI -> several renders each (instrument set, transposition, tempo) ->
-44.1 kHz FLAC mix and stems, sketch curves, captions, manifest. Resumable; progress with tqdm.
+"""`lmdm data build`: corpus and generated works -> cleaned MIDI -> renders (instrument set, transposition, tempo,
+room and mastering augmentation) -> 44.1 kHz FLAC mix and stems, sketch curves, captions, manifest. Resumable;
+progress with tqdm.
 
 Runs without click (and, given an exported works folder, without music21):
     PYTHONPATH=. python3 -m lmdm_core.data.build --works data/works --out data/lmdm --workers 16
@@ -7,7 +8,7 @@ Runs without click (and, given an exported works folder, without music21):
 Output layout under --out:
     renders/<id>/mix.flac, stem<k>.flac   audio, 16-bit, stereo (k = voice, top first)
     renders/<id>/curves.npy               [3, frames] float32 sketch curves of the mix (lmdm_core.features)
-    renders/<id>/stem_curves.npy          [voices, 3, frames] curves of each voice alone
+    renders/<id>/stem_curves.npy          [voices, 3, frames] curves of each voice alone (with stems)
     renders/<id>/render.mid               the exact MIDI that was rendered
     manifest.jsonl, summary.json          see manifest.py
     summary.png                           hours per collection, pitch agreement, one render's curves vs its MIDI
@@ -112,7 +113,7 @@ def _orchestrate(info: corpus.WorkInfo, var: Variation, mid, voices: list[int]) 
     return [info.roles.get(n, n) for n in names], programs
 
 
-def _caption(info: corpus.WorkInfo, entry: Entry, names: list[str], parts: list[str], tonic: int, bpm: float) -> str:
+def _caption(info: corpus.WorkInfo, entry: Entry, names: list[str], tonic: int, bpm: float) -> str:
     rng = random.Random(entry.id)
     if info.source == "generated":
         words = [captions.part_words(role, info.roles[role]) for role in generator.ROLES if role in info.roles]
@@ -164,7 +165,7 @@ def render_one(info: corpus.WorkInfo, k: int, cfg: BuildConfig) -> Entry:
         bpm = info.bpm * factor
         tonic = (info.tonic_pc + shift) % 12
         entry.ensemble, entry.instruments, entry.programs, entry.pans = var.ensemble, names, programs, var.pans
-        entry.caption = _caption(info, entry, names, info.parts, tonic, bpm)
+        entry.caption = _caption(info, entry, names, tonic, bpm)
         entry.transpose, entry.tempo_factor, entry.bpm = shift, factor, round(bpm, 2)
         entry.key, entry.mode = captions.key_name(tonic, info.mode), info.mode
         entry.samples = audio.shape[1]

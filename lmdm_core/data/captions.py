@@ -89,8 +89,8 @@ def part_words(role: str, instrument: str) -> str:
 def generated_caption(phrase: str, parts: list[str], tonic_pc: int, mode: str, bpm: float, moods: list[str],
                       rng: random.Random) -> str:
     """A generated work's caption: what it is, tempo, key, the instruments (drums named only when they play), moods,
-    e.g. "driving techno beat at 128 BPM in A minor with acid synth bass, saw synth arpeggios and 808 drums, dark,
-    hypnotic"."""
+    e.g. "driving techno beat at 128 BPM in A minor with 808 drums, acid synth bass, sweep pad and saw synth
+    arpeggios, dark, hypnotic" (parts in generator.ROLES order)."""
     key = key_name(tonic_pc, mode)
     inst = _listing(parts)
     mood = ", ".join(moods)

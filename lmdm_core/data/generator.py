@@ -65,8 +65,8 @@ STYLES: dict[str, Style] = {s.name: s for s in (
         "arp": ((81, "saw synth"), (80, "square synth"), (87, "bass and lead synth")),
         "lead": ((81, "saw synth"), (84, "charang synth"))},
         ("dark", "hypnotic", "driving", "relentless", "minimal"), minor=0.85),
-    Style("hip hop", ("boom bap hip hop beat", "hip hop instrumental", "laid back boom bap groove"), (80, 98), "boombap",
-          "song", {
+    Style("hip hop", ("boom bap hip hop beat", "hip hop instrumental", "laid back boom bap groove"), (80, 98),
+          "boombap", "song", {
         "drums": ((0, "acoustic drums"), (25, "808 drums"), (8, "room drums")),
         "bass": ((33, "electric bass"), (32, "upright bass"), (38, "synth bass")),
         "chords": ((0, "piano"), (4, "electric piano"), (11, "vibraphone")),
@@ -74,7 +74,8 @@ STYLES: dict[str, Style] = {s.name: s for s in (
         "arp": ((11, "vibraphone"), (46, "harp")),
         "lead": ((73, "flute"), (65, "alto sax"), (56, "trumpet"))},
         ("laid back", "mellow", "dusty", "nostalgic", "gritty"), minor=0.7, swing=0.5),
-    Style("breakbeat", ("breakbeat track", "breakbeat groove", "drum and bass roller"), (128, 176), "breakbeat", "club", {
+    Style("breakbeat", ("breakbeat track", "breakbeat groove", "drum and bass roller"), (128, 176), "breakbeat",
+          "club", {
         "drums": ((0, "acoustic drums"), (8, "room drums"), (24, "electronic drums")),
         "bass": ((38, "synth bass"), (39, "synth bass"), (35, "fretless bass")),
         "chords": ((4, "electric piano"), (90, "polysynth")),
@@ -116,11 +117,13 @@ STYLES: dict[str, Style] = {s.name: s for s in (
         ("calm", "dreamy", "floating", "peaceful", "ethereal"), minor=0.5),
 )}
 
-# Progressions as scale degrees, one chord per bar; each holds the tonic at least twice in four bars so the tonic
-# triad sounds longest (the key the caption claims is the one the notes carry).
+# Progressions as scale degrees, one chord per bar; each holds the tonic at least twice in four bars and major ones
+# avoid vi (two notes of the tonic triad: it would make the relative minor as likely), so the tonic triad sounds
+# longest (the key the caption claims is the one the notes carry). Intros, builds and outros hold the tonic chord (a
+# pedal under the build's rising tension), and every piece ends on it.
 PROGRESSIONS = {
     "minor": ((0, 5, 0, 6), (0, 3, 0, 4), (0, 0, 5, 6), (0, 6, 5, 0), (0, 3, 6, 0), (0, 0, 3, 4)),
-    "major": ((0, 4, 0, 3), (0, 3, 0, 4), (0, 0, 3, 4), (0, 3, 4, 0), (0, 5, 3, 0), (0, 0, 5, 4)),
+    "major": ((0, 4, 0, 3), (0, 3, 0, 4), (0, 0, 3, 4), (0, 3, 4, 0), (0, 4, 3, 0), (0, 1, 4, 0)),
 }
 
 # Sections: (name, bars, roles playing). "fill" roles: the drums play a fill in the section's last bar.
@@ -130,15 +133,21 @@ FORMS = {
              ("build", 8, {"drums", "arp", "pad", "chords"}), ("drop", 16, set(ROLES)),
              ("outro", 8, {"drums", "bass"})),
     "song": (("intro", 4, {"chords", "drums"}), ("verse", 8, {"drums", "bass", "chords"}),
-             ("chorus", 8, {"drums", "bass", "chords", "lead", "pad"}), ("verse", 8, {"drums", "bass", "chords", "arp"}),
+             ("chorus", 8, {"drums", "bass", "chords", "lead", "pad"}),
+             ("verse", 8, {"drums", "bass", "chords", "arp"}),
              ("chorus", 8, set(ROLES)), ("bridge", 4, {"chords", "pad", "lead"}),
              ("chorus", 8, set(ROLES)), ("outro", 4, {"drums", "bass", "chords"})),
-    "ambient": (("intro", 8, {"pad"}), ("rise", 8, {"pad", "arp"}), ("bloom", 8, {"pad", "arp", "lead", "bass"}),
+    "ambient": (("intro", 4, {"pad"}), ("rise", 8, {"pad", "arp", "bass"}),
+                ("bloom", 8, {"pad", "arp", "lead", "bass"}),
                 ("drift", 8, {"pad", "chords", "bass"}), ("bloom", 8, {"pad", "arp", "lead", "bass", "chords"}),
-                ("outro", 8, {"pad"})),
+                ("outro", 4, {"pad", "chords"})),
 }
 
-LEVELS = {"drums": 110, "bass": 105, "chords": 80, "pad": 72, "arp": 70, "lead": 92}     # CC7 per role
+TONIC_SECTIONS = ("intro", "build", "outro")
+LEVELS = {"drums": 96, "bass": 88, "chords": 104, "pad": 112, "arp": 124, "lead": 100}   # CC7 per role
+# CC7 for programs far from their role's level in MuseScore General Lite (synth basses quiet, polysynth loud), so
+# most parts are heard: within about 10 dB of the mix while they play (seeds 0-7 with the v2 subset; a few at -16).
+PROGRAM_LEVELS = {38: 127, 39: 127, 87: 120, 90: 76, 62: 127}
 PANS = {"drums": 64, "bass": 64, "chords": 48, "pad": 64, "arp": 84, "lead": 70}         # CC10 per role
 
 
@@ -268,7 +277,7 @@ def _drums(notes: _Notes, style: Style, sections, rng: random.Random) -> None:
                 hits.append((0, CRASH, 105))
             for step, note, vel in hits:
                 swung = step + (style.swing if step % 2 == 1 else 0)
-                notes.add(t0 + swung, 1, note, vel + rng.randint(-6, 6))
+                notes.add(t0 + swung, 0.25, note, vel + rng.randint(-6, 6))   # one-shots: short, never overlapping
         bar0 += bars
 
 
@@ -352,22 +361,29 @@ def _lead(notes: _Notes, style: Style, chords, tonic: int, scale, rng: random.Ra
             notes.add(bar * BAR + s % BAR, rate * 0.9, _near(pc, 67), 96)
 
 
-def _track(name: str, channel: int, program: int, role: str, notes: _Notes) -> mido.MidiTrack:
-    events = []
-    for start, length, pitch, vel in notes.items:
-        on, off = round(start * STEP), round((start + length) * STEP) - 1
-        events.append((on, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
-        events.append((max(on + 1, off), 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
-    events.sort(key=lambda e: (e[0], e[1], e[2].note))
+def _track(name: str, channel: int, program: int, role: str, notes: _Notes, end_tick: int) -> mido.MidiTrack:
+    """The track as midi.fix would write it (so fix leaves it byte for byte; the test checks): program, level and pan
+    at tick 0, notes ordered by start, at one tick offs before ons, CC123 at the piece's end. Each message is built
+    once with its delta time (mido checks every constructor call; this is most of the generator's time)."""
+    timed: list[tuple[int, int, str, int, int]] = []
+    for start, length, pitch, vel in sorted(notes.items, key=lambda n: (round(n[0] * STEP), n[2])):
+        on = round(start * STEP)
+        timed.append((on, 2, "note_on", pitch, vel))
+        timed.append((max(on + 1, round((start + length) * STEP) - 1), 0, "note_off", pitch, 0))
+    timed.sort(key=lambda e: (e[0], e[1]))
     tr = mido.MidiTrack()
     tr.name = name
     tr.append(mido.Message("program_change", channel=channel, program=program, time=0))
-    tr.append(mido.Message("control_change", channel=channel, control=7, value=LEVELS[role], time=0))
+    level = LEVELS[role] if role == DRUMS else PROGRAM_LEVELS.get(program, LEVELS[role])
+    tr.append(mido.Message("control_change", channel=channel, control=7, value=level, time=0))
     tr.append(mido.Message("control_change", channel=channel, control=10, value=PANS[role], time=0))
     last = 0
-    for tick, _, msg in events:
-        tr.append(msg.copy(time=tick - last))
+    for tick, _, kind, pitch, vel in timed:
+        tr.append(mido.Message(kind, channel=channel, note=pitch, velocity=vel, time=tick - last))
         last = tick
+    tr.append(mido.Message("control_change", channel=channel, control=midifix.ALL_NOTES_OFF, value=0,
+                           time=end_tick - last))
+    tr.append(mido.MetaMessage("end_of_track", time=0))
     return tr
 
 
@@ -391,11 +407,11 @@ def generate(seed: int, style: str | None = None, seconds: tuple[float, float] =
     chosen = {r: rng.choice(st.instruments[r]) for r in kept}
     progression = rng.choice(PROGRESSIONS[mode])
     chords = []
-    for _, bars, roles in sections:
+    for name, bars, roles in sections:
         for b in range(bars):
-            chords.append((_chord(tonic, scale, progression[len(chords) % 4]), roles))
-    if st.form != "ambient":       # the last bar rests on the tonic
-        chords[-1] = (_chord(tonic, scale, 0), chords[-1][1])
+            degree = 0 if name in TONIC_SECTIONS else progression[len(chords) % 4]
+            chords.append((_chord(tonic, scale, degree), roles))
+    chords[-1] = (_chord(tonic, scale, 0), chords[-1][1])      # the last bar rests on the tonic
     parts = {r: _Notes() for r in kept}
     if "drums" in parts:
         _drums(parts["drums"], st, sections, rng)
@@ -416,13 +432,15 @@ def generate(seed: int, style: str | None = None, seconds: tuple[float, float] =
                            mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
                            mido.MetaMessage("key_signature", key=_key_signature(tonic, mode), time=0)])
     mid.tracks.append(meta)
+    meta.append(mido.MetaMessage("end_of_track", time=0))
+    end_tick = max(round((s + n) * STEP) - 1 for r in roles for s, n, _, _ in parts[r].items)
     channels = iter(midifix.VOICE_CHANNELS)
     for r in roles:
         ch = midifix.DRUM_CHANNEL if r == DRUMS else next(channels)
-        mid.tracks.append(_track(r, ch, chosen[r][0], r, parts[r]))
+        mid.tracks.append(_track(r, ch, chosen[r][0], r, parts[r], end_tick))
     moods = rng.sample(st.moods, 2)
     return Generated(seed, st.name, rng.choice(st.phrase), bpm, tonic, mode, moods, roles,
-                     {r: chosen[r] for r in roles}, [(n, b) for n, b, _ in sections], midifix.fix(mid))
+                     {r: chosen[r] for r in roles}, [(n, b) for n, b, _ in sections], mid)
 
 
 def programs() -> set[tuple[int, int]]:

@@ -94,7 +94,8 @@ def _rebuild(track: mido.MidiTrack, notes: list[Note], channel: int | None, end_
     tick = 0
     for msg in track:
         tick += msg.time
-        if msg.type in ("note_on", "note_off", "end_of_track"):
+        if msg.type in ("note_on", "note_off", "end_of_track") or (
+                msg.type == "control_change" and msg.control == ALL_NOTES_OFF):   # re-added at the end: idempotent
             continue
         if channel is not None and hasattr(msg, "channel"):
             msg = msg.copy(channel=channel)

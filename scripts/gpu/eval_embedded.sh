@@ -22,7 +22,7 @@ nvidia-smi --query-gpu=name --format=csv,noheader 2>&1 | tee -a "$LOG"
 t0=$(date +%s)
 END=$(( t0 + ${TOTAL_SECONDS:-300} ))   # every eval stops by then (the call's own limit is a little longer)
 timeout "${BUILD_TIMEOUT:-150}" python3 -m lmdm_core.data.build --works "$WORKS" --out "$DATA" \
-    --soundfont data/sf2/TimGM6mb.sf2 --workers 16 --renders 1 --max-seconds "$MAX_SECONDS" 2>&1 \
+    --soundfont data/sf2/TimGM6mb.sf2 --workers 16 --renders 1 --max-seconds "$MAX_SECONDS" --no-augment 2>&1 \
     | grep -v "render:" | tee -a "$LOG"
 echo "build: $(( $(date +%s) - t0 )) s" | tee -a "$LOG"
 clf=""
