@@ -107,7 +107,7 @@ def _ae_presets() -> dict[str, AutoencoderConfig]:
         # Autoencoder v2 (docs/training.md, "Autoencoder v2"): 44.1 kHz stereo, SAOS strides (hop 2048, 21.5
         # latents/s, so the paper's 192 + 48 block geometry carries), SAOS's 64 latent channels; sized so the
         # streaming encoder + decoder take <= 25 % of a block on the 2-core CPU (ae_bench.py).
-        "embedded-v2": AutoencoderConfig(sample_rate=44100, channels=24, c_mults=[1, 2, 4, 8, 16],
+        "embedded-v2": AutoencoderConfig(sample_rate=44100, channels=24, c_mults=[1, 2, 4, 4, 12],
                                          strides=[2, 4, 4, 8, 8], latent_dim=64, use_snake=False,
                                          decoder_snake=True),
     }

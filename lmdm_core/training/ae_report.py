@@ -40,7 +40,7 @@ def finish(trainer, train_clips: list[Clip], held: list[Clip], out: Path, export
               "params": {"encoder": _count(ae.encoder), "decoder": _count(ae.decoder),
                          "discriminators": _count(trainer.disc)},
               "final": {k: v[-1][1] for k, v in trainer.history.items() if v}}
-    report["heldout"] = evaluate(ae, held, eval_seconds, out / "wavs") if held else {}
+    report["heldout"] = evaluate(ae, held, eval_seconds, out / "wavs", n_wavs=3) if held else {}
     report["stream_rel_err"] = stream_error(ae, held[0] if held else train_clips[0])
     meta = {"trained": True, "name": "lmdm-ae-v2", "report": report, "recipe": asdict(trainer.cfg)}
     save_checkpoint(export, {"autoencoder": ae}, {"autoencoder": ae.cfg}, meta=meta,

@@ -18,8 +18,8 @@ WORKS=${WORKS:-data/works}
 SOUNDFONT=${SOUNDFONT:-data/sf2/TimGM6mb.sf2}
 # 44.1 kHz / hop 2048 are the build's defaults (AutoencoderConfig), the v2 geometry
 RENDER=${RENDER:-"$PY -m lmdm_core.data.build --works $WORKS --out $DATA --soundfont $SOUNDFONT --workers 16 --renders 1 --max-seconds 30"}
-RENDER_SECONDS=${RENDER_SECONDS:-150}
-TRAIN_SECONDS=${TRAIN_SECONDS:-330}
+RENDER_SECONDS=${RENDER_SECONDS:-120}
+TRAIN_SECONDS=${TRAIN_SECONDS:-380}
 RES=/tmp/ae-v2-out
 mkdir -p "$OUT" "$RES"
 LOG="$RES/log.txt"
