@@ -19,7 +19,7 @@ from lmdm_core.training.audio import Clip, to_float
 @torch.no_grad()
 def stream_error(ae: Autoencoder, clip: Clip, latents: int = 96, block: int = 48) -> float:
     """Max |streamed − whole| decode of one clip's first latents, relative to the whole decode's peak."""
-    x = to_float(clip.mix[:, : latents * ae.hop])[None]
+    x = to_float(clip.mix[:, : latents * ae.hop])[None].to(next(ae.parameters()).device)
     z = ae.encode(x)
     whole = ae.decode(z)
     st = ae.stream_decoder()
