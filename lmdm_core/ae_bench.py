@@ -30,6 +30,8 @@ CANDIDATES: dict[str, dict] = {
     "c24/44 snake-dec": dict(channels=24, c_mults=[1, 2, 4, 4, 8], use_snake=False, decoder_snake=True),
     "c32 elu": dict(channels=32, c_mults=[1, 2, 4, 8, 16], use_snake=False, decoder_snake=None),
     "c32/44 snake-dec": dict(channels=32, c_mults=[1, 2, 4, 4, 8], use_snake=False, decoder_snake=True),
+    "c20/4-12 snake-dec": dict(channels=20, c_mults=[1, 2, 4, 4, 12], use_snake=False, decoder_snake=True),
+    "c20/4-12 elu": dict(channels=20, c_mults=[1, 2, 4, 4, 12], use_snake=False, decoder_snake=None),
     "c24/4-12 snake-dec": dict(channels=24, c_mults=[1, 2, 4, 4, 12], use_snake=False, decoder_snake=True),
     "c24/4-12 elu": dict(channels=24, c_mults=[1, 2, 4, 4, 12], use_snake=False, decoder_snake=None),
     "c24/4-12 snake": dict(channels=24, c_mults=[1, 2, 4, 4, 12], use_snake=True, decoder_snake=None),

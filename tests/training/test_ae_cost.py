@@ -23,7 +23,8 @@ def test_stream_cost_reports_both_halves_and_the_block_share():
 
 def test_candidates_are_built_on_the_preset():
     base = autoencoder_preset("embedded-v2")
-    cfgs = candidates(base, ["c16 elu", "c24/4-12 snake-dec"])
-    assert cfgs["c16 elu"].channels == 16 and not cfgs["c16 elu"].use_snake
-    assert cfgs["c24/4-12 snake-dec"] == base              # the preset is one of the weighed candidates
+    cfgs = candidates(base, ["c16 elu", "c16 snake-dec", "c24 snake-dec"])
+    assert cfgs["c16 elu"].channels == 16 and not cfgs["c16 elu"].decoder_snake
+    assert cfgs["c16 snake-dec"] == base                   # the preset is one of the weighed candidates
+    assert cfgs["c24 snake-dec"] == autoencoder_preset("embedded-v2-c24")
     assert all(dataclasses.replace(base, **kw).hop == base.hop for kw in CANDIDATES.values())
