@@ -269,6 +269,7 @@ def train(trainer: Trainer, clips, state_dir: str | Path, seconds: float | None 
     end = cfg.steps if max_steps is None else min(cfg.steps, first + max_steps)
     t0 = time.time()
     bar = _bar(cfg.steps, first, progress)
+    vals: dict[str, float] = {}
     while trainer.step < end and not (stop and stop.set):
         if seconds is not None and time.time() - t0 >= seconds:
             break
@@ -283,6 +284,8 @@ def train(trainer: Trainer, clips, state_dir: str | Path, seconds: float | None 
         if trainer.step % cfg.save_every == 0:
             trainer.save(state)
     bar.close()
+    if vals and (not trainer.history["loss"] or trainer.history["loss"][-1][0] != trainer.step):
+        trainer.log(vals)                               # a call's last step is always in the history
     train_s = time.time() - t0
     files = trainer.save(state)
     done = trainer.step - first

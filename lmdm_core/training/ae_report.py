@@ -49,11 +49,11 @@ def finish(trainer, train_clips: list[Clip], held: list[Clip], out: Path, export
     report["finish_s"] = round(time.time() - t0, 1)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "history.json").write_text(json.dumps({"autoencoder_v2": trainer.history}) + "\n")
-    try:
+    try:                       # (no points at all only when a call trained no step)
         from lmdm_core.training.plots import plot_losses
         plot_losses({k: v for k, v in trainer.history.items() if v}, out / "losses.png",
                     title=f"autoencoder v2, step {trainer.step}")
-    except ImportError:        # no matplotlib: `lmdm train plot OUT/history.json` draws it elsewhere
+    except (ImportError, ValueError):   # no matplotlib: `lmdm train plot OUT/history.json` draws it elsewhere
         pass
     return report
 

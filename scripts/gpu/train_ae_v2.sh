@@ -21,9 +21,10 @@ RENDER=${RENDER:-"$PY -m lmdm_core.data.build --works $WORKS --out $DATA --sound
 RENDER_SECONDS=${RENDER_SECONDS:-120}
 TRAIN_SECONDS=${TRAIN_SECONDS:-380}
 CALL_SECONDS=${CALL_SECONDS:-575}       # everything, state copy included, ends by then (a device call stops at 600)
+CALL_START=${CALL_START:-$(date +%s)}   # a wrapper that rendered first exports its own start (epoch seconds)
 RESERVE_SECONDS=${RESERVE_SECONDS:-100} # loading the renders before training, evaluation and export after it
 RES=/tmp/ae-v2-out
-t0=$(date +%s)
+t0=$CALL_START
 mkdir -p "$OUT" "$RES"
 LOG="$RES/log.txt"
 source "$(dirname "$0")/site.sh"
