@@ -30,6 +30,11 @@ CANDIDATES: dict[str, dict] = {
     "c24/44 snake-dec": dict(channels=24, c_mults=[1, 2, 4, 4, 8], use_snake=False, decoder_snake=True),
     "c32 elu": dict(channels=32, c_mults=[1, 2, 4, 8, 16], use_snake=False, decoder_snake=None),
     "c32/44 snake-dec": dict(channels=32, c_mults=[1, 2, 4, 4, 8], use_snake=False, decoder_snake=True),
+    "c20/4-12 snake-dec": dict(channels=20, c_mults=[1, 2, 4, 4, 12], use_snake=False, decoder_snake=True),
+    "c20/4-12 elu": dict(channels=20, c_mults=[1, 2, 4, 4, 12], use_snake=False, decoder_snake=None),
+    "c24/4-12 snake-dec": dict(channels=24, c_mults=[1, 2, 4, 4, 12], use_snake=False, decoder_snake=True),
+    "c24/4-12 elu": dict(channels=24, c_mults=[1, 2, 4, 4, 12], use_snake=False, decoder_snake=None),
+    "c24/4-12 snake": dict(channels=24, c_mults=[1, 2, 4, 4, 12], use_snake=True, decoder_snake=None),
 }
 
 
@@ -42,6 +47,7 @@ class CostResult:
     encoder_ms: float          # min over the timed blocks
     decoder_ms: float
     block_s: float             # audio seconds per block
+    cpu_ms: float              # process CPU time of encoder + decoder, min over the blocks (all threads summed)
 
     @property
     def total_ms(self) -> float:
@@ -68,20 +74,21 @@ def stream_cost(cfg: AutoencoderConfig, name: str = "", block: int = 48, threads
     enc, dec = ae.stream_encoder(lookahead=0), ae.stream_decoder()
     audio = 0.1 * torch.randn(1, cfg.audio_channels, block * cfg.hop)
     z = torch.randn(1, cfg.latent_dim, block)
-    t_enc, t_dec = [], []
+    t_enc, t_dec, t_cpu = [], [], []
     with torch.inference_mode():
         for i in range(warmup + repeats):    # warm-up fills the streams' context, as in steady state
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             enc.push(audio)
             t1 = time.perf_counter()
             dec.push(z)
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             if i >= warmup:
                 t_enc.append(t1 - t0)
                 t_dec.append(t2 - t1)
+                t_cpu.append(c2 - c0)
     count = lambda m: sum(p.numel() for p in m.parameters())   # noqa: E731
     return CostResult(name or "preset", threads, count(ae.encoder), count(ae.decoder), min(t_enc) * 1e3,
-                      min(t_dec) * 1e3, block * cfg.hop / cfg.sample_rate)
+                      min(t_dec) * 1e3, block * cfg.hop / cfg.sample_rate, min(t_cpu) * 1e3)
 
 
 def candidates(base: AutoencoderConfig, names: list[str] | None = None) -> dict[str, AutoencoderConfig]:
@@ -91,11 +98,12 @@ def candidates(base: AutoencoderConfig, names: list[str] | None = None) -> dict[
 
 def table(rows: list[CostResult]) -> str:
     head = f"{'candidate':<16}{'threads':>8}{'enc params':>11}{'dec params':>11}{'enc ms':>8}{'dec ms':>8}" \
-           f"{'total ms':>9}{'of block':>9}"
+           f"{'total ms':>9}{'of block':>9}{'cpu ms':>8}"
     lines = [head]
     for r in rows:
         lines.append(f"{r.name:<16}{r.threads:>8}{r.params_encoder / 1e6:>10.2f}M{r.params_decoder / 1e6:>10.2f}M"
-                     f"{r.encoder_ms:>8.0f}{r.decoder_ms:>8.0f}{r.total_ms:>9.0f}{100 * r.share:>8.1f}%")
+                     f"{r.encoder_ms:>8.0f}{r.decoder_ms:>8.0f}{r.total_ms:>9.0f}{100 * r.share:>8.1f}%"
+                     f"{r.cpu_ms:>8.0f}")
     return "\n".join(lines)
 
 

@@ -196,7 +196,8 @@ class Trainer:
             self.ema.load_state_dict(_section(t, "ema"))
         else:
             w = self.ae.state_dict()
-            self.ema.load_state_dict({k: w[k] + d.float().to(w[k].device) for k, d in _section(t, "ema_delta").items()})
+            self.ema.load_state_dict({k: w[k] + d.to(w[k].device, torch.float32)
+                                      for k, d in _section(t, "ema_delta").items()})
         self.gen.set_state(t["rng"])
         self.step, self.history, self.seconds = int(doc["step"]), doc["history"], float(doc.get("seconds", 0.0))
         self.rewarm_from = doc.get("rewarm_from")
@@ -208,12 +209,13 @@ class Trainer:
             self.rewarm_from = self.step                # fresh Adam moments: ramp the learning rate again
 
     def export_model(self, clips) -> Autoencoder:
-        """The EMA autoencoder on the CPU in float32, its latent_scale set so latents are about unit-variance."""
+        """A float32 copy of the EMA autoencoder (on the training device), latent_scale set so latents are about
+        unit-variance."""
         from lmdm_core.training.ae import latent_scale
         ae = copy.deepcopy(self.ema).float().eval()
         ae.cfg.latent_scale = 1.0
         ae.cfg.latent_scale = round(latent_scale(ae, clips), 4)
-        return ae.cpu()
+        return ae
 
 
 def _section(t: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -267,6 +269,7 @@ def train(trainer: Trainer, clips, state_dir: str | Path, seconds: float | None 
     end = cfg.steps if max_steps is None else min(cfg.steps, first + max_steps)
     t0 = time.time()
     bar = _bar(cfg.steps, first, progress)
+    vals: dict[str, float] = {}
     while trainer.step < end and not (stop and stop.set):
         if seconds is not None and time.time() - t0 >= seconds:
             break
@@ -281,6 +284,8 @@ def train(trainer: Trainer, clips, state_dir: str | Path, seconds: float | None 
         if trainer.step % cfg.save_every == 0:
             trainer.save(state)
     bar.close()
+    if vals and (not trainer.history["loss"] or trainer.history["loss"][-1][0] != trainer.step):
+        trainer.log(vals)                               # a call's last step is always in the history
     train_s = time.time() - t0
     files = trainer.save(state)
     done = trainer.step - first

@@ -19,7 +19,7 @@ from lmdm_core.training.audio import Clip, to_float
 @torch.no_grad()
 def stream_error(ae: Autoencoder, clip: Clip, latents: int = 96, block: int = 48) -> float:
     """Max |streamed − whole| decode of one clip's first latents, relative to the whole decode's peak."""
-    x = to_float(clip.mix[:, : latents * ae.hop])[None]
+    x = to_float(clip.mix[:, : latents * ae.hop])[None].to(next(ae.parameters()).device)
     z = ae.encode(x)
     whole = ae.decode(z)
     st = ae.stream_decoder()
@@ -40,7 +40,7 @@ def finish(trainer, train_clips: list[Clip], held: list[Clip], out: Path, export
               "params": {"encoder": _count(ae.encoder), "decoder": _count(ae.decoder),
                          "discriminators": _count(trainer.disc)},
               "final": {k: v[-1][1] for k, v in trainer.history.items() if v}}
-    report["heldout"] = evaluate(ae, held, eval_seconds, out / "wavs") if held else {}
+    report["heldout"] = evaluate(ae, held, eval_seconds, out / "wavs", n_wavs=3) if held else {}
     report["stream_rel_err"] = stream_error(ae, held[0] if held else train_clips[0])
     meta = {"trained": True, "name": "lmdm-ae-v2", "report": report, "recipe": asdict(trainer.cfg)}
     save_checkpoint(export, {"autoencoder": ae}, {"autoencoder": ae.cfg}, meta=meta,
@@ -49,11 +49,11 @@ def finish(trainer, train_clips: list[Clip], held: list[Clip], out: Path, export
     report["finish_s"] = round(time.time() - t0, 1)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "history.json").write_text(json.dumps({"autoencoder_v2": trainer.history}) + "\n")
-    try:
+    try:                       # (no points at all only when a call trained no step)
         from lmdm_core.training.plots import plot_losses
         plot_losses({k: v for k, v in trainer.history.items() if v}, out / "losses.png",
                     title=f"autoencoder v2, step {trainer.step}")
-    except ImportError:        # no matplotlib: `lmdm train plot OUT/history.json` draws it elsewhere
+    except (ImportError, ValueError):   # no matplotlib: `lmdm train plot OUT/history.json` draws it elsewhere
         pass
     return report
 

@@ -18,19 +18,26 @@ WORKS=${WORKS:-data/works}
 SOUNDFONT=${SOUNDFONT:-data/sf2/TimGM6mb.sf2}
 # 44.1 kHz / hop 2048 are the build's defaults (AutoencoderConfig), the v2 geometry
 RENDER=${RENDER:-"$PY -m lmdm_core.data.build --works $WORKS --out $DATA --soundfont $SOUNDFONT --workers 16 --renders 1 --max-seconds 30"}
-RENDER_SECONDS=${RENDER_SECONDS:-150}
-TRAIN_SECONDS=${TRAIN_SECONDS:-330}
+RENDER_SECONDS=${RENDER_SECONDS:-120}
+TRAIN_SECONDS=${TRAIN_SECONDS:-380}
+CALL_SECONDS=${CALL_SECONDS:-575}       # everything, state copy included, ends by then (a device call stops at 600)
+CALL_START=${CALL_START:-$(date +%s)}   # a wrapper that rendered first exports its own start (epoch seconds)
+RESERVE_SECONDS=${RESERVE_SECONDS:-100} # loading the renders before training, evaluation and export after it
 RES=/tmp/ae-v2-out
+t0=$CALL_START
 mkdir -p "$OUT" "$RES"
 LOG="$RES/log.txt"
 source "$(dirname "$0")/site.sh"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>&1 | tee "$LOG"
-t0=$(date +%s)
 # shellcheck disable=SC2086   # RENDER is a command line
 timeout "$RENDER_SECONDS" $RENDER 2>&1 | grep -v "render:" | tail -8 | tee -a "$LOG"
 echo "render: $(( $(date +%s) - t0 )) s, $(wc -l < "$DATA/manifest.jsonl" 2>/dev/null || echo 0) renders" | tee -a "$LOG"
-timeout -k 20 "$(( TRAIN_SECONDS + 180 ))" "$PY" -m lmdm_core.training.ae_gan --data "$DATA" --state "$STATE" \
-    --out "$RES" --export "$OUT/ckpt" --seconds "$TRAIN_SECONDS" --device "$DEVICE" --half --no-progress \
+left=$(( t0 + CALL_SECONDS - $(date +%s) ))
+train=$(( left - RESERVE_SECONDS < TRAIN_SECONDS ? left - RESERVE_SECONDS : TRAIN_SECONDS ))
+echo "training for $train s ($left s left in the call)" | tee -a "$LOG"
+# SIGTERM from timeout also stops training cleanly (the state is saved after the current step)
+timeout -k 10 "$(( left - 10 ))" "$PY" -m lmdm_core.training.ae_gan --data "$DATA" --state "$STATE" \
+    --out "$RES" --export "$OUT/ckpt" --seconds "$train" --device "$DEVICE" --half --no-progress \
     --workers 16 "$@" 2>&1 | tee -a "$LOG"
 rc=${PIPESTATUS[0]}
 echo "total: $(( $(date +%s) - t0 )) s, rc $rc" | tee -a "$LOG"

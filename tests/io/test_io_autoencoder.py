@@ -1,10 +1,10 @@
-"""Autoencoder shapes (tiny and SAOS sizes), receptive field, and exact block-by-block streaming."""
+"""Autoencoder shapes (tiny, SAOS and v2 sizes), receptive field, exact block-by-block streaming, v1 still loading."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from lmdm_core.autoencoder import Autoencoder
+from lmdm_core.autoencoder import Autoencoder, Snake
 from lmdm_core.config import autoencoder_preset
 
 
@@ -12,6 +12,34 @@ from lmdm_core.config import autoencoder_preset
 def tiny() -> Autoencoder:
     torch.manual_seed(0)
     return Autoencoder(autoencoder_preset("tiny")).eval()
+
+
+@pytest.fixture(scope="module", params=["tiny", "embedded-v2"])
+def streamed(request) -> Autoencoder:
+    torch.manual_seed(0)
+    return Autoencoder(autoencoder_preset(request.param)).eval()
+
+
+def _snakes(m: torch.nn.Module) -> int:
+    return sum(isinstance(x, Snake) for x in m.modules())
+
+
+def test_v2_preset_geometry_and_snake_only_in_the_decoder():
+    ae = Autoencoder(autoencoder_preset("embedded-v2"))
+    assert (ae.sample_rate, ae.hop, ae.audio_channels, ae.latent_dim) == (44100, 2048, 2, 64)
+    assert 48 * ae.hop / ae.sample_rate == pytest.approx(2.229, abs=1e-3)     # the paper's block of 48 latents
+    assert _snakes(ae.encoder) == 0 and _snakes(ae.decoder) > 0
+    assert any(isinstance(x, torch.nn.ELU) for x in ae.encoder.modules())
+
+
+def test_v1_shipped_autoencoder_still_loads_with_elu_everywhere():
+    from lmdm_core.pipeline import load_model
+    ae = load_model(None).autoencoder          # strict load: any key or shape change would raise
+    assert ae.cfg.decoder_snake is None and _snakes(ae) == 0
+    assert (ae.sample_rate, ae.hop, ae.latent_dim) == (22050, 1024, 32)
+    with torch.no_grad():
+        y = ae.decode(ae.encode(0.1 * torch.randn(1, 2, 8 * ae.hop)))
+    assert y.shape == (1, 2, 8 * ae.hop) and torch.isfinite(y).all()
 
 
 def test_tiny_shapes_and_properties(tiny):
@@ -79,30 +107,32 @@ def _stream(st, x, step):
     return torch.cat([y[..., st.latency:], st.flush()], dim=-1), outs
 
 
-def test_streaming_decode_equals_whole_decode(tiny):
+def test_streaming_decode_equals_whole_decode(streamed):
+    ae = streamed
     z = torch.randn(2, 64, 30)
     with torch.no_grad():
-        whole = tiny.decode(z)
-    st = tiny.stream_decoder()
+        whole = ae.decode(z)
+    st = ae.stream_decoder()
     y, outs = _stream(st, z, 6)
-    assert all(o.shape == (2, 2, 6 * tiny.hop) for o in outs)     # one block out per block in
+    assert all(o.shape == (2, 2, 6 * ae.hop) for o in outs)     # one block out per block in
     assert y.shape == whole.shape
     exact_err = (y - whole).abs().max().item()
     assert exact_err < 1e-5 * whole.abs().max().item() + 1e-6
     # without lookahead the block joins show: proves the comparison can fail
-    y0, _ = _stream(tiny.stream_decoder(lookahead=0), z, 6)
+    y0, _ = _stream(ae.stream_decoder(lookahead=0), z, 6)
     assert (y0 - whole).abs().max().item() > 1e-2 * whole.abs().max().item()
 
 
-def test_streaming_encode_equals_whole_encode(tiny):
-    audio = torch.randn(1, 2, 24 * tiny.hop) * 0.3
+def test_streaming_encode_equals_whole_encode(streamed):
+    ae = streamed
+    audio = torch.randn(1, 2, 24 * ae.hop) * 0.3
     with torch.no_grad():
-        whole = tiny.encode(audio)
-    y, outs = _stream(tiny.stream_encoder(lookahead=None), audio, 6 * tiny.hop)
+        whole = ae.encode(audio)
+    y, outs = _stream(ae.stream_encoder(lookahead=None), audio, 6 * ae.hop)
     assert all(o.shape == (1, 64, 6) for o in outs)
     assert (y - whole).abs().max().item() < 1e-5 * whole.abs().max().item() + 1e-6
     # too little left context breaks the match
-    y1, _ = _stream(tiny.stream_encoder(context=0, lookahead=None), audio, 6 * tiny.hop)
+    y1, _ = _stream(ae.stream_encoder(context=0, lookahead=None), audio, 6 * ae.hop)
     assert (y1 - whole).abs().max().item() > 1e-3 * whole.abs().max().item()
 
 

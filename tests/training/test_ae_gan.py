@@ -141,3 +141,9 @@ def test_state_formats_hold_the_documented_bytes_per_parameter(clips, tmp_path):
         n_ae = sum(p.numel() for p in trainer.ae.parameters())
         n_disc = sum(p.numel() for p in trainer.disc.parameters())
         assert held == b_ae * n_ae + b_disc * n_disc, fmt
+
+
+def test_a_call_logs_its_last_step_even_between_log_points(clips, tmp_path):
+    trainer = Trainer(tiny_ae(), _cfg(log_every=25), "cpu")
+    train(trainer, clips, tmp_path / "s", max_steps=2, progress=False)
+    assert [s for s, _ in trainer.history["loss"]] == [2]
