@@ -14,6 +14,15 @@ py=${PYTHON:-python3}
 
 [ "${1:-}" = "--test" ] || exit 0
 
+# The reconstruction evaluation's extra (tests/eval/test_reconstruction.py): the pinned list of pyproject's `eval`
+# extra and basic-pitch, all with --no-deps (basic-pitch declares tensorflow; the list is the closure its onnxruntime
+# path imports). About 450 MB in the venv, most of it llvmlite (numba, for librosa), scipy and onnxruntime.
+if ! .venv/bin/python -c 'import basic_pitch, librosa, mir_eval, onnxruntime' 2>/dev/null; then
+  eval_pkgs=$(.venv/bin/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["eval"]))')
+  # shellcheck disable=SC2086
+  .venv/bin/pip install -q --no-deps $eval_pkgs basic-pitch==0.4.0
+fi
+
 apt_pkgs="puredata-core puredata-dev pd-lib-builder libzmq3-dev libmsgpack-dev liblo-tools jackd2 libportaudio2
   fluidsynth timgm6mb-soundfont musescore-general-soundfont-small pkg-config"
 missing=""

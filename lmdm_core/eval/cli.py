@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 
-@click.command("eval")
+@click.group("eval", invoke_without_command=True)
 @click.option("--data", "data_dir", default="data/lmdm", show_default=True, type=click.Path(file_okay=False),
               help="data build (manifest.jsonl with a held-out split)")
 @click.option("--model", default=None, help="checkpoint directory (default: lmdm_core/weights/ or the embedded model)")
@@ -19,9 +19,14 @@ import click
 @click.option("--classifier", type=click.Path(dir_okay=False, exists=True), default=None,
               help="saved instrument classifier (default: train one on the build's train split)")
 @click.option("--parts", default="drift,adherence,accompaniment", show_default=True)
-def eval_command(data_dir, model, out_dir, quick, works, seconds, window, context, steps, seed, classifier, parts):
+@click.pass_context
+def eval_command(ctx, data_dir, model, out_dir, quick, works, seconds, window, context, steps, seed, classifier,
+                 parts):
     """Evaluate a model on held-out works: drift per window over a long generation, prompt adherence, jam
-    accompaniment, each next to baselines. Writes OUT/eval.json and PNG plots (docs/evaluation.md)."""
+    accompaniment, each next to baselines. Writes OUT/eval.json and PNG plots (docs/evaluation.md).
+    `lmdm eval reconstruction` scores autoencoders instead."""
+    if ctx.invoked_subcommand is not None:
+        return
     from pathlib import Path
 
     from lmdm_core.eval.run import EvalConfig, evaluate, summary_lines
@@ -38,3 +43,50 @@ def eval_command(data_dir, model, out_dir, quick, works, seconds, window, contex
         raise click.ClickException(str(err)) from err
     for line in summary_lines(result):
         click.echo(line)
+
+
+def _models(specs: tuple[str, ...]) -> dict[str, str | None]:
+    """NAME=PATH or PATH (named after its folder); none given: v1, the shipped weights."""
+    from pathlib import Path
+
+    out: dict[str, str | None] = {}
+    for spec in specs:
+        name, _, path = spec.rpartition("=")
+        name = name or Path(path).resolve().name
+        if name in out:
+            raise click.BadParameter(f"model name {name!r} given twice", param_hint="--model")
+        out[name] = path
+    return out or {"v1": None}
+
+
+@eval_command.command("reconstruction")
+@click.option("--data", "data_dir", default="data/lmdm", show_default=True, type=click.Path(file_okay=False),
+              help="data build (manifest.jsonl with a held-out split)")
+@click.option("--model", "models", multiple=True,
+              help="NAME=CHECKPOINT (repeatable, each at its own sample rate; default v1=lmdm_core/weights/)")
+@click.option("--out", "out_dir", default="eval/reconstruction", show_default=True, type=click.Path(file_okay=False))
+@click.option("--works", type=int, default=8, show_default=True, help="held-out works per group (one render each)")
+@click.option("--seconds", type=float, default=10.0, show_default=True, help="excerpt from the start of each render")
+@click.option("--group-by", default="collection", show_default=True,
+              help="manifest field(s), comma-separated, that group the renders (e.g. collection,style)")
+@click.option("--measures", default="spectral,notes,onsets", show_default=True)
+@click.option("--examples", type=int, default=2, show_default=True, help="excerpts written as WAV pairs and PNGs")
+@click.option("--example-seconds", type=float, default=3.0, show_default=True)
+def reconstruction_command(data_dir, models, out_dir, works, seconds, group_by, measures, examples, example_seconds):
+    """Score autoencoders on held-out renders: MR-STFT, LSD and log-mel distance at each model's rate and against the
+    44.1 kHz original, note F1 (basic-pitch transcriptions) and onset F1. Writes OUT/reconstruction.json, .md, WAV
+    pairs and spectrogram PNGs (docs/evaluation.md "Reconstruction")."""
+    from pathlib import Path
+
+    from lmdm_core.checkpoint import CheckpointError
+    from lmdm_core.eval.reconstruction import ReconConfig, evaluate_reconstruction
+
+    cfg = ReconConfig(Path(data_dir), Path(out_dir), _models(models), works, seconds, group_by,
+                      parts=tuple(m.strip() for m in measures.split(",") if m.strip()), examples=examples,
+                      example_seconds=example_seconds)
+    try:
+        result = evaluate_reconstruction(cfg)
+    except (FileNotFoundError, ValueError, CheckpointError, ImportError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo((Path(out_dir) / "reconstruction.md").read_text())
+    click.echo("wrote " + ", ".join(result["files"]))

@@ -31,8 +31,9 @@ class HeldOut:
         return self.mix - self.stem
 
 
-def _to(audio: np.ndarray, sr: int, target_sr: int, channels: int) -> np.ndarray:
-    """soundfile [samples, ch] -> [channels, samples] float32 at target_sr."""
+def to_rate(audio: np.ndarray, sr: int, target_sr: int, channels: int) -> np.ndarray:
+    """soundfile [samples, ch] -> [channels, samples] float32 at target_sr (soxr); other channel counts become the
+    mean repeated."""
     a = soxr.resample(audio, sr, target_sr) if sr != target_sr else audio
     a = np.asarray(a, np.float32).T
     if a.shape[0] != channels:
@@ -62,9 +63,9 @@ def load_heldout(data_dir: str | Path, sample_rate: int, channels: int, limit: i
         mix, sr = stems.read(folder)
         cut = None if max_seconds is None else int(max_seconds * sr)
         item = HeldOut(e.id, e.caption, e.ensemble, list(e.instruments), e.key, sample_rate,
-                       _to(mix[:cut], sr, sample_rate, channels))
+                       to_rate(mix[:cut], sr, sample_rate, channels))
         if with_stem:
             item.voice = 0
-            item.stem = _to(stems.read(folder, stems.stem_name(0))[0][:cut], sr, sample_rate, channels)
+            item.stem = to_rate(stems.read(folder, stems.stem_name(0))[0][:cut], sr, sample_rate, channels)
         out.append(item)
     return out

@@ -9,7 +9,7 @@ import numpy as np
 from lmdm_core.data import midi as M
 from lmdm_core.data import stems as S
 from lmdm_core.data.manifest import Entry, Manifest
-from lmdm_core.data.render import render
+from lmdm_core.data.render import DRUM_CHANNEL, render
 
 SR = 44100
 TPB = 480
@@ -55,23 +55,62 @@ def progression(tonic: int, bars: int, seed: int = 0) -> list[list[tuple[float, 
 
 
 def render_to(folder: Path, mid: mido.MidiFile, programs: list[int]) -> tuple[np.ndarray, int]:
-    """Render with one program per voice, level and write mix + stems; returns (levelled stems, samples)."""
+    """Render with one program per voice, level and write mix + stems and render.mid; returns (levelled stems,
+    samples)."""
     voices = M.voice_tracks(mid)
     M.set_programs(mid, dict(zip(voices, programs)))
     out = render(mid, channels=[M.track_channel(mid.tracks[t]) for t in voices], tail=1.0)
     audio, _ = S.level(out.stems)
     S.write(folder, audio, SR)
+    mid.save(str(folder / "render.mid"))
     return audio, audio.shape[1]
 
 
 def add_render(out_dir: Path, rid: str, split: str, voices, names: list[str], programs: list[int], ensemble: str,
-               key: str) -> Entry:
+               key: str, collection: str = "test") -> Entry:
     folder = Path(out_dir) / "renders" / rid
     audio, samples = render_to(folder, midi_of(voices), programs)
-    files = ["mix.flac"] + [S.stem_name(k) for k in range(audio.shape[0])]
-    entry = Entry(id=rid, work=rid.rsplit("-r", 1)[0], collection="test", split=split,
+    files = ["mix.flac"] + [S.stem_name(k) for k in range(audio.shape[0])] + ["render.mid"]
+    entry = Entry(id=rid, work=rid.rsplit("-r", 1)[0], collection=collection, split=split,
                   caption=f"{' and '.join(names)} playing in {key}", ensemble=ensemble, instruments=names,
                   programs=programs, key=key, mode="major", seconds=samples / SR, samples=samples,
                   frames=-(-samples // 2048), files=files)
+    Manifest(out_dir).append(entry)
+    return entry
+
+
+def drum_hits(n: int = 12, seed: int = 0) -> list[tuple[float, int]]:
+    """(beat, note) of kick, snare and closed hi-hat 0.5-1 beat apart at random, so a shifted copy cannot line up."""
+    rng = np.random.default_rng(seed)
+    return [(float(b), int(rng.choice([36, 38, 42]))) for b in np.cumsum(rng.choice([0.5, 0.75, 1.0], n))]
+
+
+def drum_track(hits: list[tuple[float, int]]) -> mido.MidiTrack:
+    """One track on the General-MIDI drum channel (the data pipeline's midi.fix would move it off channel 9)."""
+    events = sorted([(round(b * TPB), 1, n) for b, n in hits] + [(round((b + 0.25) * TPB), 0, n) for b, n in hits])
+    tr, last = mido.MidiTrack(), 0
+    for tick, on, note in events:
+        tr.append(mido.Message("note_on" if on else "note_off", note=note, velocity=100 if on else 0,
+                               channel=DRUM_CHANNEL, time=tick - last))
+        last = tick
+    return tr
+
+
+def add_drum_render(out_dir: Path, rid: str, split: str, hits: list[tuple[float, int]],
+                    melody: list[tuple[float, float, int]] | None = None, collection: str = "generated") -> Entry:
+    """A render with a drum voice (channel 9), alone or under a piano melody: mix, stems and render.mid as a build
+    writes them."""
+    mid = midi_of([melody]) if melody else midi_of([])
+    mid.tracks.append(drum_track(hits))
+    voices = M.voice_tracks(mid)
+    out = render(mid, channels=[M.track_channel(mid.tracks[t]) for t in voices], tail=1.0)
+    audio, _ = S.level(out.stems)
+    folder = Path(out_dir) / "renders" / rid
+    files = S.write(folder, audio, SR) + ["render.mid"]
+    mid.save(str(folder / "render.mid"))
+    names = (["piano"] if melody else []) + ["drums"]
+    entry = Entry(id=rid, work=rid.rsplit("-r", 1)[0], collection=collection, split=split, caption=" and ".join(names),
+                  instruments=names, programs=[0] * len(names), seconds=audio.shape[1] / SR, samples=audio.shape[1],
+                  files=files)
     Manifest(out_dir).append(entry)
     return entry
