@@ -63,7 +63,7 @@ static void report_welcome(t_lmdm *x)
 static void on_event(t_lmdm *x, const lmdm_event *ev)
 {
     const lmdm_msg *m = &ev->msg;
-    t_atom a[10];
+    t_atom a[8];
     switch (ev->kind) {
     case LMDM_EV_POST:
         post("lmdm~: %s", ev->text);
@@ -89,10 +89,11 @@ static void on_event(t_lmdm *x, const lmdm_event *ev)
         SETFLOAT(&a[4], (t_float)m->gaps);
         SETFLOAT(&a[5], (t_float)m->blocks);
         SETFLOAT(&a[6], (t_float)m->latency);
-        SETFLOAT(&a[7], (t_float)m->late_frames);
-        SETFLOAT(&a[8], (t_float)m->recoveries);
-        SETFLOAT(&a[9], (t_float)m->clipped);
-        outlet_anything(x->info, gensym("worker"), 10, a);
+        outlet_anything(x->info, gensym("worker"), 7, a);
+        SETFLOAT(&a[0], (t_float)m->late_frames);   /* as OSC's /lmdm/health */
+        SETFLOAT(&a[1], (t_float)m->recoveries);
+        SETFLOAT(&a[2], (t_float)m->clipped);
+        outlet_anything(x->info, gensym("health"), 3, a);
         break;
     case LMDM_EV_ACK: {
         char *end;

@@ -61,3 +61,29 @@ def test_delete_and_recreate_while_streaming(external, serve, tmp_path):
     assert not errors_in(out), out
     assert "as 'dyn':" in out and "as 'dyn2':" in out, out
     assert reported(out, "latency") == [[4096.0]], out     # the new object's welcome, on its own info outlet
+
+
+def test_two_objects_with_one_stream_id_do_not_fight(external, serve, tmp_path):
+    """The second lmdm~ to say hello with a stream id takes it over; the first reports `taken_over` and stays off
+    instead of taking it back (which would make the two take it from each other for ever)."""
+    worker = serve(block=4096)
+    patch = tmp_path / "dup.pd"
+    obj = f"lmdm~ 1 1 {worker.address} twin"
+    patch.write_text("\n".join([
+        "#N canvas 0 0 600 400 12;",
+        "#N canvas 0 0 300 200 sub 0;",
+        f"#X obj 10 10 {obj};",
+        "#X restore 10 150 pd sub;",                               # 0
+        "#X obj 10 10 loadbang;",                                  # 1
+        "#X msg 10 40 \\; pd dsp 1;",                              # 2
+        "#X obj 10 70 delay 1000;",                                # 3
+        f"#X msg 10 100 \\; pd-sub obj 10 60 {obj};",              # 4
+        "#X obj 200 70 delay 3500;",                               # 5
+        "#X msg 200 100 \\; pd quit;",                             # 6
+        "#X connect 1 0 2 0;", "#X connect 1 0 3 0;", "#X connect 3 0 4 0;", "#X connect 1 0 5 0;",
+        "#X connect 5 0 6 0;",
+    ]) + "\n")
+    out = run_pd(patch, timeout=30)
+    assert "pd killed after timeout" not in out, out
+    assert out.count("lmdm~: connected to") == 2, out   # each object once: no tug of war
+    assert out.count("was taken over by another connection") == 1, out
