@@ -24,8 +24,8 @@ import numpy as np
 
 log = logging.getLogger("lmdm.engine")
 
-WARM_UP = 2        # blocks run before timing (allocations, kernels, caches)
-TIMED = 6          # blocks timed; the median of them is the figure
+WARM_UP = 1        # blocks run before timing (allocations, kernels, caches)
+TIMED = 5          # blocks timed; the median of them is the figure
 FACTOR = 1.5       # margin = FACTOR x the median block compute
 FLOOR_MS = 50.0
 
