@@ -91,6 +91,15 @@ class Inbox:
             pass
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _margin_cache(tmp_path_factory):
+    """Workers started by these tests keep their compute-margin calibration (bridge/margin.py) in a cache of the
+    test session's own: a loaded test machine must not leave its figures in the user's ~/.cache/lmdm."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LMDM_CACHE_DIR", str(tmp_path_factory.mktemp("lmdm-cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def _inbox():
     inbox = Inbox()
