@@ -205,8 +205,10 @@ def unpack(payload: bytes) -> dict:
     if len(payload) > MAX_PAYLOAD:
         raise ProtocolError("too_large", f"message of {len(payload)} bytes is over the {MAX_PAYLOAD}-byte limit")
     try:
+        # ext values are let through (as msgpack.ExtType): in a field the worker reads they are then bad_field
         raw = msgpack.unpackb(payload, raw=False, strict_map_key=False, max_bin_len=MAX_PAYLOAD,
-                              max_str_len=MAX_PAYLOAD, max_array_len=MAX_ARRAY, max_map_len=MAX_MAP, max_ext_len=MAX_PAYLOAD)
+                              max_str_len=MAX_PAYLOAD, max_array_len=MAX_ARRAY, max_map_len=MAX_MAP,
+                              max_ext_len=MAX_PAYLOAD)
     except Exception as exc:  # msgpack raises several types for garbage and truncation
         raise ProtocolError("bad_msgpack", f"the frame is not valid msgpack ({type(exc).__name__})") from None
     if not isinstance(raw, dict):

@@ -200,3 +200,40 @@ def test_client_error_on_refused_hello_is_raised(loopback_worker):
     with pytest.raises(ClientError) as e:
         Client(loopback_worker.address, stream="nomode", rate=48000, channels=1, mode="karaoke").connect()
     assert e.value.error.code == "bad_field"
+
+
+def test_rate_limit_lets_one_line_per_period_through_and_counts_the_rest():
+    import logging
+
+    from bridge.osc import RateLimit
+
+    def rec(path: str) -> logging.LogRecord:
+        return logging.LogRecord("root", logging.WARNING, path, 1, "Unhandled parameter type: X", (), None)
+
+    f = RateLimit("/lib/pythonosc", period=3600)
+    assert [f.filter(rec("/lib/pythonosc/osc_message.py")) for _ in range(5)] == [True] + [False] * 4
+    assert f.held == 4 and f.filter(rec("/elsewhere/app.py"))  # other sources are never held back
+    f.last -= 3600
+    r = rec("/lib/pythonosc/osc_message.py")
+    assert f.filter(r) and "4 more like it" in r.getMessage() and f.held == 0
+
+
+def test_session_lateness_is_judged_at_send_time_by_the_shared_play_position():
+    """In-process: the session reads the PlayPosition the I/O thread writes, when it answers."""
+    from bridge.engines import LoopbackEngine
+    from bridge.params import defaults
+    from bridge.session import PlayPosition, Session
+
+    play = PlayPosition()
+    s = Session(W.Hello(stream="u", rate=48000, channels=1, out_channels=1, client="t"), LoopbackEngine(100),
+                defaults(), play=play)
+    s.request(100, 50)
+    s.audio(0, np.ones((20, 1), np.float32))
+    play.value = 90                      # not yet at 100: on time
+    assert [g.frames for g in s.pump()] == [20]
+    play.value = 130                     # 10 frames into [120, 150) before it leaves
+    s.audio(20, np.ones((30, 1), np.float32))
+    assert [g.index for g in s.pump()] == [120]
+    assert (s.underruns, s.late_frames) == (1, 10)
+    s.reset()
+    assert (s.underruns, s.late_frames, s.clipped) == (0, 0, 0)

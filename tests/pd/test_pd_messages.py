@@ -32,6 +32,10 @@ def test_messages_against_worker(external, serve, tmp_path):
     assert reported(out, "underruns")[-1] == [0.0] and reported(out, "late")[-1] == [0.0], out
     worker_status = reported(out, "worker")
     assert worker_status and len(worker_status[-1]) == 7 and worker_status[-1][-1] == block, out
+    # lmdm~ states its play position, so the worker judges lateness too; it can only see less than lmdm~ (the
+    # position it knows is older, the answer arrives later), and lmdm~ saw nothing late.
+    health = reported(out, "health")
+    assert worker_status[-1][3] == 0 and health and health[-1][0] == 0, out
     lead = reported(out, "lead")[-1]   # requests reach latency + 2048 ahead of the clock, never further
     assert lead[3] > 0 and 0 <= lead[0] <= lead[1] <= lead[2] <= block + 2048, out
 
