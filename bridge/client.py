@@ -92,12 +92,13 @@ class Client:
     def send_raw(self, payload: bytes) -> None:
         self.sock.send(payload)
 
-    def send_audio(self, index: int, data: np.ndarray) -> None:
+    def send_audio(self, index: int, data: np.ndarray, play: int | None = None) -> None:
+        """Input at clock position `index`; `play`: the position this client is playing now (optional)."""
         data = np.asarray(data, np.float32)
-        self.send(W.Audio(index=index, rate=self.hello.rate, data=data.reshape(len(data), -1)))
+        self.send(W.Audio(index=index, rate=self.hello.rate, data=data.reshape(len(data), -1), play=play))
 
-    def request(self, index: int, frames: int) -> None:
-        self.send(W.Request(index=index, frames=frames))
+    def request(self, index: int, frames: int, play: int | None = None) -> None:
+        self.send(W.Request(index=index, frames=frames, play=play))
 
     def recv(self, timeout: float | None = None) -> Any | None:
         """The next message (decoded), or None after `timeout` seconds. Pongs are consumed here."""

@@ -35,14 +35,14 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
 @click.option("--device", default="cpu", show_default=True, help="torch device for model engines (cpu, cuda, mps)")
 @click.option("--block", default=4096, show_default=True, help="loopback block in frames at the client's rate")
 @click.option("--margin-ms", type=float, default=None,
-              help="model engines: compute margin added to the latency (default: measured: 1.5 x one block's "
-                   "compute, 50 ms .. one block)")
+              help="model engines: compute margin added to the latency (default: 1.5 x the median block compute, "
+                   "50 ms .. one block, measured once per model and device and cached; `lmdm doctor --calibrate`)")
 @click.option("--heartbeat-ms", default=1000, show_default=True, help="heartbeat period announced to clients")
-@click.option("--client-timeout", default=5.0, show_default=True,
-              help="seconds of silence after which a client's stream is freed")
+@click.option("--client-timeout", type=float, default=None,
+              help="seconds of silence after which a client's stream is freed (default: 5 x --heartbeat-ms)")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, block: int,
-          margin_ms: float | None, heartbeat_ms: int, client_timeout: float, verbose: bool) -> None:
+          margin_ms: float | None, heartbeat_ms: int, client_timeout: float | None, verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
@@ -59,7 +59,7 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     osc = _hostport(osc_addr)
     cfg = ServerConfig(zmq=zmq_addr, osc_host=osc[0] if osc else "127.0.0.1", osc_port=osc[1] if osc else None,
                        osc_reply=_hostport(osc_reply), heartbeat_ms=heartbeat_ms,
-                       client_timeout_ms=int(client_timeout * 1000))
+                       client_timeout_ms=None if client_timeout is None else int(client_timeout * 1000))
     engine = _engine(model, block, device, margin_ms)
     if getattr(engine, "untrained", False):
         click.secho("WARNING: no trained weights: the embedded model is UNTRAINED (random weights) and makes noise. "
@@ -264,18 +264,21 @@ def devices() -> None:
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--zmq-port", default=5555, show_default=True, help="port `lmdm serve` would bind")
 @click.option("--osc-port", default=9000, show_default=True, help="OSC port `lmdm serve` would bind")
-def doctor(model: str | None, zmq_port: int, osc_port: int) -> None:
+@click.option("--device", default="cpu", show_default=True, help="torch device the compute margin is measured on")
+@click.option("--calibrate", is_flag=True, help="store the compute margin measured now as the one `lmdm serve` uses")
+def doctor(model: str | None, zmq_port: int, osc_port: int, device: str, calibrate: bool) -> None:
     """Check libraries, ports, audio devices and the model; exit status 1 when something needed is broken.
 
     \b
     Examples:
       lmdm doctor
       lmdm doctor --model ckpt/lmdm.safetensors --zmq-port 6000
+      lmdm doctor --calibrate            # measure the compute margin again (on an idle machine) and keep it
     """
     from bridge.doctor import run_checks
 
     failed = 0
-    for ok, what, detail in run_checks(model, zmq_port, osc_port):
+    for ok, what, detail in run_checks(model, zmq_port, osc_port, device, calibrate):
         click.echo(f"{'ok  ' if ok else ('FAIL' if ok is False else 'warn')}  {what:24s} {detail}")
         failed += ok is False
     if failed:

@@ -24,7 +24,8 @@ def _port_free(kind: int, port: int) -> tuple[bool | None, str]:
     return True, f"127.0.0.1:{port} is free"
 
 
-def run_checks(model: str | None, zmq_port: int, osc_port: int) -> Iterator[tuple[bool | None, str, str]]:
+def run_checks(model: str | None, zmq_port: int, osc_port: int, device: str = "cpu",
+               calibrate: bool = False) -> Iterator[tuple[bool | None, str, str]]:
     for module in ("numpy", "zmq", "msgpack", "pythonosc", "soxr", "soundfile", "click", "torch"):
         ok, detail = _version(module)
         yield ok, module, detail
@@ -41,7 +42,7 @@ def run_checks(model: str | None, zmq_port: int, osc_port: int) -> Iterator[tupl
     for tool in ("oscsend", "jackd", "pd"):
         path = shutil.which(tool)
         yield (True if path else None), tool, path or "not installed (optional)"
-    yield from _model(model)
+    yield from _model(model, device, calibrate)
 
 
 def _audio() -> Iterator[tuple[bool | None, str, str]]:
@@ -56,11 +57,11 @@ def _audio() -> Iterator[tuple[bool | None, str, str]]:
     yield (True if len(devs) else None), "audio devices", f"{len(devs)} on host APIs: {apis}"
 
 
-def _model(model: str | None) -> Iterator[tuple[bool | None, str, str]]:
+def _model(model: str | None, device: str, calibrate: bool) -> Iterator[tuple[bool | None, str, str]]:
     from bridge.engines import load_engine
 
     try:
-        engine = load_engine(model)
+        engine = load_engine(model, device=device)
     except Exception as exc:
         yield False, "model", f"{model or 'embedded'}: {type(exc).__name__}: {exc}"
         return
@@ -68,3 +69,24 @@ def _model(model: str | None) -> Iterator[tuple[bool | None, str, str]]:
     stream = engine.open(48000, 2, 2)
     yield True, "model", (f"{info['name']} ({info['kind']}), {info['sample_rate']} Hz, {info['channels']} ch; "
                           f"latency at 48 kHz {stream.latency} samples")
+    if hasattr(engine, "probe"):
+        yield from _margin(engine, calibrate)
+
+
+def _margin(engine, calibrate: bool) -> Iterator[tuple[bool | None, str, str]]:
+    """The margin `lmdm serve` uses (cached) and one measured now; --calibrate makes the new one the cached one."""
+    from bridge import margin as M
+
+    used = M.cached(engine.margin_key)
+    now = M.measure(engine.probe)
+    now.key = engine.margin_key
+    if calibrate:
+        M.store(now)
+    yield (True if now.real_time else None), "compute now", (
+        f"one block {now.block_ms:.0f} ms (median of {len(now.blocks_ms)}, plays {now.audio_ms:.0f} ms): margin "
+        f"{now.margin_ms:.0f} ms{'' if now.real_time else '; NOT real time on this device'}")
+    if calibrate:
+        yield True, "compute margin", f"{now.margin_ms:.0f} ms, stored in {M.cache_path()}"
+    elif used is not None:
+        yield True, "compute margin", (f"{used.margin_ms:.0f} ms in use (cached {used.measured_at}, block "
+                                       f"{used.block_ms:.0f} ms; `lmdm doctor --calibrate` replaces it)")

@@ -13,9 +13,10 @@ from typing import Any
 import msgpack
 import zmq
 
+from bridge import osc
 from bridge import params as P
 from bridge import protocol as W
-from bridge.session import Session
+from bridge.session import PlayPosition, Session
 
 log = logging.getLogger("lmdm.engine")
 
@@ -66,7 +67,7 @@ class EngineThread(threading.Thread):
                 except Exception as exc:  # one bad item must not stop the engine for every stream
                     log.exception("engine failed on %s", item[0])
                     self._error(self._target(item), "bad_field", f"the worker failed on this message: {exc}",
-                                item[0])
+                                item[0], _osc_address(item))
         finally:
             self.push.close()
 
@@ -101,9 +102,10 @@ class EngineThread(threading.Thread):
     def _osc(self, address: str, *args: Any) -> None:
         self.push.send_multipart([b"o", msgpack.packb([address, list(args)], use_bin_type=True)])
 
-    def _error(self, target: Any, code: str, text: str, ref: str | None) -> None:
+    def _error(self, target: Any, code: str, text: str, ref: str | None, address: str = "") -> None:
+        """`address`: the OSC address the refused command came in on (the third argument of /lmdm/error)."""
         if target == OSC:
-            self._osc("/lmdm/error", code, text, ref or "")
+            self._osc("/lmdm/error", code, text, address)
         elif isinstance(target, bytes):
             self._send(target, W.Error(code=code, text=text, ref=ref))
 
@@ -117,18 +119,24 @@ class EngineThread(threading.Thread):
 
     # --- work items -----------------------------------------------------------------------------------------------
 
-    def _on_open(self, ident: bytes, hello: W.Hello) -> None:
+    def _on_open(self, ident: bytes, hello: W.Hello, previous: str | None = None,
+                 play: PlayPosition | None = None) -> None:
+        """Build the new session first; only then replace this stream's old one and close the connection's
+        `previous` stream. The I/O thread has checked the mode; a failure here leaves the connection without a
+        session (the I/O thread is told, so later messages get no_session)."""
         values = dict(self.defaults)
-        if hello.mode is not None:
-            try:
-                values["mode"] = P.validate("mode", hello.mode)
-            except P.ParamError as exc:
-                return self._error(ident, "bad_field", str(exc), "hello")
-        self._on_close(hello.stream)
         try:
-            s = Session(hello, self.engine, values, max_frames=self.max_frames, **self.session_opts)
+            if hello.mode is not None:
+                values["mode"] = P.validate("mode", hello.mode)
+            s = Session(hello, self.engine, values, max_frames=self.max_frames, play=play, **self.session_opts)
         except (P.ParamError, ValueError) as exc:
+            if previous is not None:
+                self._on_close(previous)
+            self.push.send_multipart([b"x", ident, hello.stream.encode()])
             return self._error(ident, "bad_field", f"cannot open the stream: {exc}", "hello")
+        self._on_close(hello.stream)
+        if previous is not None:
+            self._on_close(previous)
         self.sessions[hello.stream], self.idents[hello.stream] = s, ident
         self._send(ident, W.Welcome(stream=s.stream, rate=s.rate, channels=s.in_ch, out_channels=s.out_ch,
                                     block=s.block, latency=s.latency, max_frames=self.max_frames,
@@ -165,11 +173,12 @@ class EngineThread(threading.Thread):
         for sid in ([stream] if stream is not None else list(self.sessions)):
             s = self.sessions.get(sid)
             if s is None:
-                return self._error(target, "no_session", f"there is no stream {sid!r}", "param")
+                return self._error(target, "no_session", f"there is no stream {sid!r}", "param",
+                                   osc.address(stream, name))
             try:
                 applied, understood = s.set_param(name, value)
             except P.ParamError as exc:
-                self._error(target, "bad_param", f"stream {sid}: {exc}", "param")
+                self._error(target, "bad_param", f"stream {sid}: {exc}", "param", osc.address(stream, name))
                 continue
             if stream is not None or understood is not None:
                 self._ack(target, sid, name, applied, understood)
@@ -177,7 +186,8 @@ class EngineThread(threading.Thread):
     def _on_reset(self, stream: str | None, target: Any) -> None:
         for sid in ([stream] if stream is not None else list(self.sessions)):
             if sid not in self.sessions:
-                return self._error(target, "no_session", f"there is no stream {sid!r}", "reset")
+                return self._error(target, "no_session", f"there is no stream {sid!r}", "reset",
+                                   osc.address(stream, "reset"))
             self.sessions[sid].reset()
             self._ack(target, sid, "reset", 1, None)
         if stream is None:
@@ -188,12 +198,20 @@ class EngineThread(threading.Thread):
         for sid in sids:
             s = self.sessions.get(sid)
             if s is None:
-                return self._error(target, "no_session", f"there is no stream {sid!r}", "status")
+                return self._error(target, "no_session", f"there is no stream {sid!r}", "status",
+                                   osc.address(stream, "status"))
             st = s.status(self.q.qsize())
             if target == OSC:
-                self._osc("/lmdm/status", sid, st["compute_ms"], st["compute_ms_avg"], st["queue"],
-                          st["underruns"], st["gaps"], st["blocks"], st["latency"])
+                self._osc("/lmdm/status", *(st[k] for k in osc.STATUS_ARGS))
+                self._osc("/lmdm/health", *(st[k] for k in osc.HEALTH_ARGS))
             else:
                 self._send(target, W.Status(**st))
         if target == OSC:
             self._osc("/lmdm/streams", *sorted(self.sessions))
+
+
+def _osc_address(item: tuple) -> str:
+    """The OSC address a work item came from (for /lmdm/error), or "" for ZeroMQ items."""
+    if not (isinstance(item[-1], str) and item[-1] == OSC) or item[0] not in ("param", "reset", "status"):
+        return ""
+    return osc.address(item[1], item[2] if item[0] == "param" else item[0])

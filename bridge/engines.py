@@ -17,12 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from bridge import margin
 from bridge.params import MODES, ParamError
 
 log = logging.getLogger("lmdm.engine")
 
 # Input modes: the output depends on the input. "text" needs none: the session feeds silence when it must.
 INPUT_MODES = ("delay", "jam", "sketch")
+# Wet output louder than this (+36 dBFS) means the model's state exploded: the block is dropped, the state reset.
+EXPLODED = 64.0
 
 
 def map_channels(x: np.ndarray, channels: int) -> np.ndarray:
@@ -41,6 +44,7 @@ class EngineStream:
     block: int = 0
     latency: int = 0
     compute_ms: float = 0.0
+    recoveries: int = 0   # times the stream's model state went bad and was started afresh
 
     def feed(self, x: np.ndarray) -> None:
         raise NotImplementedError
@@ -145,6 +149,7 @@ class ModelStream(EngineStream):
             self.rs_out = self._soxr.ResampleStream(self.sr, self.rate, self.mch, dtype="float32", quality="HQ")
         self.buf = np.zeros((0, self.mch), np.float32)  # model-rate input not yet processed
         self.skip = self.dec_latency
+        self.recovered_last = False
         self.wet_prev = np.zeros((self.bm, self.mch), np.float32)
 
     def reset(self) -> None:
@@ -155,6 +160,10 @@ class ModelStream(EngineStream):
         x = map_channels(x, self.mch)
         if self.resampling:
             x = self.rs_in.resample_chunk(np.ascontiguousarray(x, dtype=np.float32))
+            if not np.isfinite(x).all():  # a resampler fed a wild sample keeps it in its state: start it afresh
+                self.recoveries += 1
+                self.rs_in = self._soxr.ResampleStream(self.rate, self.sr, self.mch, dtype="float32", quality="HQ")
+                x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         if len(x):
             self.buf = np.concatenate([self.buf, x.astype(np.float32, copy=False)])
 
@@ -170,11 +179,14 @@ class ModelStream(EngineStream):
             # one block later is the model's take on input + feedback x its own previous output.
             block = block + np.float32(self.feedback) * self.wet_prev
         t0 = time.perf_counter()
+        bad_before = getattr(self.s, "nonfinite_outputs", 0)
         wet = np.asarray(self.s.process(np.ascontiguousarray(block.T, dtype=np.float32)), dtype=np.float32).T
         self.compute_ms = (time.perf_counter() - t0) * 1e3
-        if not np.isfinite(wet).all():
-            log.warning("the model produced NaN/Inf; silence stands in for this block")
-            wet = np.zeros_like(wet)
+        if getattr(self.s, "nonfinite_outputs", 0) != bad_before or not np.isfinite(wet).all() \
+                or np.abs(wet).max(initial=0.0) > EXPLODED:
+            wet = self._recover()
+        else:
+            self.recovered_last = False
         self.wet_prev = wet
         if self.skip:
             cut = min(self.skip, len(wet))
@@ -182,6 +194,20 @@ class ModelStream(EngineStream):
         if self.resampling:
             wet = self.rs_out.resample_chunk(np.ascontiguousarray(wet))
         return map_channels(wet, self.out_channels)
+
+    def _recover(self) -> np.ndarray:
+        """The model's latents or audio went non-finite or exploded: its context would carry that into every later
+        block (silence until a `reset`). Start the model state afresh now, keeping prompt, mode and parameters and
+        the clocks; this block is silence and the next one is the model's again."""
+        self.recoveries += 1
+        # First the context and the encoder, which carry a wild input on; the decoder too if that was not enough
+        # (two bad blocks in a row), since its warm-up costs one more silent block.
+        again = self.recovered_last
+        log.warning("the model's output went non-finite or exploded; its %s was reset (recovery %d)",
+                    "whole state" if again else "context", self.recoveries)
+        self.s.reset(decoder=again)
+        self.recovered_last = True
+        return np.zeros((self.bm, self.mch), np.float32)
 
     def set_param(self, name: str, value: Any) -> tuple[Any, list | None]:
         if name == "feedback":
@@ -210,30 +236,13 @@ class ModelEngine:
         self.model = load_model(path, device=device)
         self.name = str(self.model.source)
         self.untrained = self.model.meta.get("trained", True) is False
-        probe = AudioStream(self.model, seed=0)
-        self.sample_rate, self.channels = int(probe.sample_rate), int(probe.channels)
-        self.modes = tuple(m for m in MODES if _accepts(probe, "mode", m))
-        self.margin_ms = self.measure_margin(probe) if margin_ms is None else margin_ms
-
-    @staticmethod
-    def measure_margin(probe: Any) -> float:
-        """Compute margin from this machine: 1.5 x the time of one warm block, at least 50 ms, at most one block.
-
-        The input a block needs is complete `margin` before its first output sample must play, so the margin has to
-        cover one block's compute; measuring beats guessing across CPUs and GPUs. Past one block's duration the model
-        cannot keep up at all, and a longer margin would only delay the first underrun."""
-        x = np.zeros((probe.channels, probe.block_samples), np.float32)
-        probe.process(x)  # warm-up (allocations, kernels)
-        t0 = time.perf_counter()
-        probe.process(x)
-        ms = (time.perf_counter() - t0) * 1e3
-        block_ms = 1e3 * probe.block_samples / probe.sample_rate
-        margin = min(max(50.0, math.ceil(1.5 * ms / 10) * 10), math.ceil(block_ms))
-        if ms > block_ms:
-            log.warning("one block takes %.0f ms here but plays for %.0f ms: this model cannot keep up in real time on "
-                        "this device; expect underruns (try --device cuda or a smaller model)", ms, block_ms)
-        log.info("one block takes %.0f ms here: compute margin %.0f ms (set --margin-ms to override)", ms, margin)
-        return margin
+        self.probe = AudioStream(self.model, seed=0)
+        self.sample_rate, self.channels = int(self.probe.sample_rate), int(self.probe.channels)
+        self.modes = tuple(m for m in MODES if _accepts(self.probe, "mode", m))
+        _accepts(self.probe, "mode", "delay")  # calibrate in the mode that encodes, generates and decodes
+        self.margin_key = margin.model_key(str(self.model.source), str(device))
+        # The margin is fixed for the engine's life, so a session's latency never changes under it.
+        self.margin_ms = margin.calibrated(self.probe, self.margin_key).margin_ms if margin_ms is None else margin_ms
 
     def info(self, rate: int) -> dict:
         return {"name": self.name, "kind": self.kind, "sample_rate": self.sample_rate, "channels": self.channels}

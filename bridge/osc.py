@@ -6,7 +6,12 @@ No socket here: the server reads datagrams and sends replies; this module turns 
 """
 from __future__ import annotations
 
+import logging
+import time
+from pathlib import Path
 from typing import Any
+
+import pythonosc
 
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
@@ -16,6 +21,10 @@ from bridge.protocol import STREAM_ID
 
 PREFIX = "/lmdm/"
 ACTIONS = ("reset", "status")
+# Arguments of the /lmdm/status and /lmdm/health replies, in order (docs/osc.md).
+STATUS_ARGS = ("stream", "compute_ms", "compute_ms_avg", "queue", "underruns", "gaps", "blocks", "latency")
+HEALTH_ARGS = ("stream", "late_frames", "recoveries", "clipped")
+LOG_EVERY_S = 10.0  # python-osc's own warnings (one per malformed datagram) pass at most once per this period
 
 
 def commands(dgram: bytes, sender_host: str) -> list[tuple]:
@@ -74,6 +83,48 @@ def _reply_to(args: list[Any], sender_host: str, address: str) -> tuple:
     if not 1 <= port <= 65535:
         return ("error", "bad_param", f"port {port} is out of range 1..65535", address)
     return ("reply_to", host, port)
+
+
+def address(stream: str | None, name: str) -> str:
+    """The OSC address of a parameter or action: /lmdm/<name> or /lmdm/stream/<id>/<name>."""
+    return f"{PREFIX}{name}" if stream is None else f"{PREFIX}stream/{stream}/{name}"
+
+
+class RateLimit(logging.Filter):
+    """Lets one record per `period` seconds through and says how many were held back since the last one, so a
+    flood of malformed datagrams cannot fill the log of an unattended machine. Only records logged from `source`
+    (a directory) are limited."""
+
+    def __init__(self, source: str, period: float = LOG_EVERY_S):
+        super().__init__()
+        self.source, self.period = source, period
+        self.last = -float("inf")
+        self.held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.pathname.startswith(self.source):
+            return True
+        now = time.monotonic()
+        if now - self.last < self.period:
+            self.held += 1
+            return False
+        if self.held:
+            record.msg = f"{record.getMessage()} ({self.held} more like it in the last {now - self.last:.0f} s " \
+                         f"were not logged)"
+            record.args = ()
+        self.last, self.held = now, 0
+        return True
+
+
+def limit_library_log(period: float = LOG_EVERY_S) -> RateLimit:
+    """Install RateLimit on the root logger, where python-osc logs its warnings (`logging.warning`); once."""
+    root = logging.getLogger()
+    for f in root.filters:
+        if isinstance(f, RateLimit):
+            return f
+    f = RateLimit(str(Path(pythonosc.__file__).parent), period)
+    root.addFilter(f)
+    return f
 
 
 def _unknown(address: str) -> tuple:

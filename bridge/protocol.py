@@ -23,8 +23,13 @@ STREAM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_INDEX = 2**62
 MAX_TEXT = 1024
 
+MAX_MAP = 256        # entries in any one map, unknown fields included
+MAX_ARRAY = 4096     # items in any one list
+MAX_DEPTH = 1024     # nesting (msgpack's own stack limit)
+CLIP = 16.0          # input samples are bounded to +-CLIP (+24 dBFS) before any engine sees them
+
 ERROR_CODES = ("bad_msgpack", "version", "unknown_type", "bad_field", "too_large", "bad_audio", "rate",
-               "no_session", "bad_request", "bad_param")
+               "no_session", "bad_request", "bad_param", "taken_over")
 
 
 class ProtocolError(Exception):
@@ -44,7 +49,7 @@ class Hello:
     rate: int
     channels: int
     out_channels: int
-    client: str = ""
+    client: str = ""        # required on the wire (a name/version); the default serves in-process sessions
     mode: str | None = None
 
 
@@ -56,6 +61,7 @@ class Audio:
     index: int
     rate: int
     data: np.ndarray  # (frames, channels) float32
+    play: int | None = None  # client -> worker: the clock position the client is playing now (optional)
 
     @property
     def frames(self) -> int:
@@ -76,6 +82,7 @@ class Request:
     TYPE: ClassVar[str] = "request"
     index: int
     frames: int
+    play: int | None = None  # the clock position the client is playing now (optional; lateness is judged by it)
 
 
 @dataclass
@@ -98,7 +105,7 @@ class StatusQuery:
 @dataclass
 class Ping:
     TYPE: ClassVar[str] = "ping"
-    t: float = 0.0
+    t: float
 
 
 @dataclass
@@ -136,6 +143,9 @@ class Status:
     gaps: int
     blocks: int
     latency: int
+    late_frames: int = 0
+    recoveries: int = 0
+    clipped: int = 0
     params: dict = field(default_factory=dict)  # extra field (ignored by clients that do not know it)
 
 
@@ -178,6 +188,8 @@ def encode(msg: Any) -> bytes:
     if isinstance(msg, Audio):
         out.update(index=int(msg.index), frames=msg.frames, channels=msg.channels, rate=int(msg.rate),
                    data=audio_bytes(msg.data))
+        if msg.play is not None:
+            out["play"] = int(msg.play)
     else:
         for f in fields(msg):
             value = getattr(msg, f.name)
@@ -193,8 +205,10 @@ def unpack(payload: bytes) -> dict:
     if len(payload) > MAX_PAYLOAD:
         raise ProtocolError("too_large", f"message of {len(payload)} bytes is over the {MAX_PAYLOAD}-byte limit")
     try:
+        # ext values are let through (as msgpack.ExtType): in a field the worker reads they are then bad_field
         raw = msgpack.unpackb(payload, raw=False, strict_map_key=False, max_bin_len=MAX_PAYLOAD,
-                              max_str_len=MAX_PAYLOAD, max_array_len=4096, max_map_len=256, max_ext_len=0)
+                              max_str_len=MAX_PAYLOAD, max_array_len=MAX_ARRAY, max_map_len=MAX_MAP,
+                              max_ext_len=MAX_PAYLOAD)
     except Exception as exc:  # msgpack raises several types for garbage and truncation
         raise ProtocolError("bad_msgpack", f"the frame is not valid msgpack ({type(exc).__name__})") from None
     if not isinstance(raw, dict):
@@ -265,7 +279,7 @@ def _decode_hello(cls: type, raw: dict) -> Hello:
     if not STREAM_ID.match(stream):
         raise ProtocolError("bad_field", "field `stream` must be 1..64 characters of [A-Za-z0-9_-]", "hello")
     return Hello(stream=stream, rate=_check_rate(raw), channels=_check_channels(raw, "channels"),
-                 out_channels=_check_channels(raw, "out_channels"), client=_get(raw, "client", str, default=""),
+                 out_channels=_check_channels(raw, "out_channels"), client=_get(raw, "client", str),
                  mode=_get(raw, "mode", str, default=None))
 
 
@@ -279,11 +293,17 @@ def _decode_audio(cls: type, raw: dict) -> Audio:
         raise ProtocolError("bad_audio", f"`data` holds {len(data)} bytes; {frames} frames x {channels} channels "
                                          f"of float32 need {frames * channels * 4}", raw["type"])
     samples = np.frombuffer(data, dtype="<f4").reshape(frames, channels).astype(np.float32)
-    return cls(index=index, rate=rate, data=samples)
+    if cls is Generated:
+        return cls(index=index, rate=rate, data=samples)
+    return cls(index=index, rate=rate, data=samples, play=_play(raw))
+
+
+def _play(raw: dict) -> int | None:
+    return _get(raw, "play", int, default=None, lo=0, hi=MAX_INDEX)
 
 
 def _decode_request(cls: type, raw: dict) -> Request:
-    return Request(index=_get(raw, "index", int, lo=0, hi=MAX_INDEX), frames=_check_frames(raw))
+    return Request(index=_get(raw, "index", int, lo=0, hi=MAX_INDEX), frames=_check_frames(raw), play=_play(raw))
 
 
 def _decode_param(cls: type, raw: dict) -> Param:
@@ -291,7 +311,7 @@ def _decode_param(cls: type, raw: dict) -> Param:
 
 
 def _decode_ping(cls: type, raw: dict) -> Ping:
-    return Ping(t=float(_get(raw, "t", (int, float), default=0.0)))
+    return Ping(t=float(_get(raw, "t", (int, float))))
 
 
 def _decode_plain(cls: type, raw: dict) -> Any:
@@ -309,9 +329,12 @@ _DECODERS = {Hello: _decode_hello, Audio: _decode_audio, Generated: _decode_audi
              Param: _decode_param, Ping: _decode_ping}
 
 
-def finite_or_silence(msg: Audio) -> bool:
-    """Replace NaN/Inf samples by silence in place; True when the frame was clean."""
-    if np.isfinite(msg.data).all():
-        return True
-    msg.data[...] = 0.0
-    return False
+def bound_input(data: np.ndarray) -> tuple[np.ndarray, int]:
+    """Input audio made safe for any engine: NaN/Inf -> 0, the rest clipped to +-CLIP. Returns (audio, how many
+    samples were changed); clean input comes back as it is, never copied."""
+    with np.errstate(invalid="ignore"):
+        if (np.abs(data) <= CLIP).all():  # False for NaN too
+            return data, 0
+    bad = ~np.isfinite(data)
+    changed = int(bad.sum() + (np.abs(np.where(bad, 0.0, data)) > CLIP).sum())
+    return np.clip(np.where(bad, np.float32(0.0), data), -CLIP, CLIP).astype(np.float32), changed

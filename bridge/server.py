@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
+import numpy as np
 import zmq
 
 from bridge import osc
 from bridge import protocol as W
 from bridge.engine_thread import OSC, EngineThread
 from bridge.params import ParamError, validate
+from bridge.session import PlayPosition
 
 log = logging.getLogger("lmdm.server")
 
@@ -29,8 +31,12 @@ class ServerConfig:
     osc_port: int | None = 9000          # None: no OSC
     osc_reply: tuple[str, int] | None = ("127.0.0.1", 9001)
     heartbeat_ms: int = 1000
-    client_timeout_ms: int = 5000
+    client_timeout_ms: int | None = None  # None: 5 x heartbeat_ms, the rule of docs/protocol.md
     max_frames: int = 8192
+
+    @property
+    def timeout_ms(self) -> int:
+        return 5 * self.heartbeat_ms if self.client_timeout_ms is None else self.client_timeout_ms
 
 
 @dataclass
@@ -42,6 +48,8 @@ class Conn:
     channels: int
     last_seen: float
     req_end: int = -1
+    play: PlayPosition | None = None  # shared with the engine thread's session: the client's stated play position
+    taken: bool = False               # another connection took the stream over: everything but bye is refused
 
 
 class Worker:
@@ -61,6 +69,7 @@ class Worker:
         self.udp = None
         self.osc_port = None
         if cfg.osc_port is not None:
+            osc.limit_library_log()
             self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.udp.bind((cfg.osc_host, cfg.osc_port))
             self.udp.setblocking(False)
@@ -120,8 +129,11 @@ class Worker:
                 parts = self.pull.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            if parts[0].bytes == b"z":
+            kind = parts[0].bytes
+            if kind == b"z":
                 self.router.send_multipart([parts[1], parts[2]], copy=False)
+            elif kind == b"x":  # the engine could not open the stream this connection asked for
+                self._drop(parts[1].bytes, stream=parts[2].bytes.decode())
             else:
                 address, args = msgpack.unpackb(parts[1].bytes, raw=False)
                 self._osc_send(address, args)
@@ -142,14 +154,17 @@ class Worker:
                 self._send(ident, W.Error(code=exc.code, text=exc.text, ref=exc.ref))
 
     def _sweep(self, now: float) -> None:
-        """Free streams whose client has sent nothing for client_timeout_ms."""
-        limit = self.cfg.client_timeout_ms / 1000
+        """Free streams whose client has sent nothing for the client timeout (5 x heartbeat_ms by default)."""
+        limit = self.cfg.timeout_ms / 1000
         for ident, conn in list(self.conns.items()):
             if now - conn.last_seen > limit:
                 log.info("stream %s: client silent for %.1f s, freed", conn.stream, now - conn.last_seen)
                 self._drop(ident)
 
-    def _drop(self, ident: bytes) -> None:
+    def _drop(self, ident: bytes, stream: str | None = None) -> None:
+        """Forget a connection (and close its stream); with `stream`, only while it is bound to that stream."""
+        if stream is not None and getattr(self.conns.get(ident), "stream", None) != stream:
+            return
         conn = self.conns.pop(ident, None)
         if conn is not None and self.streams.get(conn.stream) == ident:
             del self.streams[conn.stream]
@@ -174,15 +189,22 @@ class Worker:
             return
         conn.last_seen = time.monotonic()
         sid = conn.stream
+        if conn.taken:
+            if isinstance(msg, W.Bye):
+                return self._drop(ident)
+            raise W.ProtocolError("taken_over", f"stream {sid!r} was taken over by another connection's hello; "
+                                                "this connection has no session", msg.TYPE)
+        if getattr(msg, "play", None) is not None:
+            conn.play.value = msg.play
         if isinstance(msg, W.Audio):
             if msg.rate != conn.rate or msg.channels != conn.channels:
                 raise W.ProtocolError("rate", f"audio is {msg.rate} Hz x {msg.channels} ch but the stream was "
                                               f"opened with {conn.rate} Hz x {conn.channels} ch", "audio")
-            clean = W.finite_or_silence(msg)
+            clean = bool(np.isfinite(msg.data).all())  # before the engine thread bounds the samples in place
             self.engine_thread.submit("audio", sid, msg)
             if not clean:
-                raise W.ProtocolError("bad_audio", f"audio at index {msg.index} holds NaN/Inf; silence stands in",
-                                      "audio")
+                raise W.ProtocolError("bad_audio", f"audio at index {msg.index} holds NaN/Inf; those samples are "
+                                                   "played as silence", "audio")
         elif isinstance(msg, W.Request):
             if msg.index < conn.req_end:
                 raise W.ProtocolError("bad_request", f"request at {msg.index} starts before the end of the previous "
@@ -206,15 +228,36 @@ class Worker:
             self._drop(ident)
 
     def _hello(self, ident: bytes, msg: W.Hello) -> None:
-        old = self.streams.get(msg.stream)
-        if old is not None and old != ident:  # the same stream from a new connection: the client reconnected
-            self.conns.pop(old, None)
-        if ident in self.conns and self.conns[ident].stream != msg.stream:
-            self._drop(ident)
-        self.conns[ident] = Conn(stream=msg.stream, rate=msg.rate, channels=msg.channels,
-                                 last_seen=time.monotonic())
+        """Open (or re-open) this connection's session. A hello refused here changes nothing; the engine thread
+        replaces the connection's old session only once the new one is built."""
+        if msg.mode is not None:
+            self._check_mode(msg.mode)
+        holder = self.streams.get(msg.stream)
+        if holder is not None and holder != ident and holder in self.conns:
+            # The same stream from another connection (a client that reconnected, or two patches with one id): the
+            # newest hello wins, and the first connection is told so instead of losing its session silently.
+            self.conns[holder].taken = True
+            self._send(holder, W.Error(code="taken_over", text=f"stream {msg.stream!r} was taken over by another "
+                                                               "connection's hello", ref="hello"))
+        previous = None
+        old = self.conns.get(ident)
+        if old is not None and not old.taken and old.stream != msg.stream and self.streams.get(old.stream) == ident:
+            previous = old.stream
+            del self.streams[previous]
+        conn = Conn(stream=msg.stream, rate=msg.rate, channels=msg.channels, last_seen=time.monotonic(),
+                    play=PlayPosition())
+        self.conns[ident] = conn
         self.streams[msg.stream] = ident
-        self.engine_thread.submit("open", ident, msg)
+        self.engine_thread.submit("open", ident, msg, previous, conn.play)
+
+    def _check_mode(self, mode: str) -> None:
+        try:
+            mode = validate("mode", mode)
+        except ParamError as exc:
+            raise W.ProtocolError("bad_field", f"field `mode`: {exc}", "hello") from None
+        if mode not in self.engine.modes:
+            raise W.ProtocolError("bad_field", f"field `mode`: this model runs {list(self.engine.modes)}, not "
+                                               f"{mode!r}", "hello")
 
     # --- OSC ------------------------------------------------------------------------------------------------------
 

@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bridge import params as P
 from bridge.engines import EngineStream, map_channels
-from bridge.protocol import Generated, Hello
+from bridge.protocol import Generated, Hello, bound_input
+
+
+@dataclass
+class PlayPosition:
+    """The clock position the client last said it is playing (`play` in audio/request), None until it says. The
+    I/O thread writes it as messages arrive; the session reads it when an answer leaves, to judge lateness."""
+
+    value: int | None = None
 
 
 class Session:
     def __init__(self, hello: Hello, engine: Any, values: dict[str, Any], *, max_frames: int = 8192,
-                 max_gap_s: float = 10.0, backlog_s: float = 30.0):
+                 max_gap_s: float = 10.0, backlog_s: float = 30.0, play: PlayPosition | None = None):
         self.hello = hello
+        self.play = play if play is not None else PlayPosition()
         self.stream = hello.stream
         self.rate, self.in_ch, self.out_ch = hello.rate, hello.channels, hello.out_channels
         self.engine = engine
@@ -38,8 +48,8 @@ class Session:
                 try:
                     self.set_param(name, value)
                 except P.ParamError:
-                    if name == "mode":  # the mode asked for in hello must work; defaults the model lacks may not
-                        raise
+                    if name == "mode" and hello.mode is not None:  # the mode asked for in hello must work;
+                        raise                                       # defaults the model lacks may not
 
     # --- clocks -------------------------------------------------------------------------------------------------
 
@@ -50,7 +60,8 @@ class Session:
         self.y_buf = np.zeros((0, self.out_ch), np.float32)
         self.requests: deque[list] = deque()  # [start, end, underrun counted]
         self.last_end = 0
-        self.underruns = self.gaps = self.blocks = 0
+        self.underruns = self.late_frames = self.gaps = self.blocks = self.clipped = 0
+        self.es.recoveries = 0
         self.compute_ms = self.compute_total = 0.0
         self._budget: int | None = None
         self.more = False
@@ -113,7 +124,10 @@ class Session:
     # --- input --------------------------------------------------------------------------------------------------
 
     def audio(self, index: int, data: np.ndarray) -> None:
-        """Input at the client's clock position `index` (answers come from pump())."""
+        """Input at the client's clock position `index` (answers come from pump()). Samples are bounded first
+        (NaN/Inf -> 0, clipped to +-CLIP): one wild sample must not reach the model."""
+        data, changed = bound_input(data)
+        self.clipped += changed
         if self.x_end is None:
             self._restart(index)
         elif index > self.x_end:
@@ -192,15 +206,24 @@ class Session:
             if n <= 0:
                 break
             n = min(n, self.max_frames)
-            if not req[2] and self.x_end is not None and self.x_end > start:
-                req[2] = True
-                self.underruns += 1
+            self._judge_lateness(req, start, n)
             out.append(Generated(index=start, rate=self.rate, data=self._mix(start - L, n)))
             req[0] += n
             if req[0] >= end:
                 self.requests.popleft()
         self._trim()
         return out
+
+    def _judge_lateness(self, req: list, start: int, n: int) -> None:
+        """An answer for [start, start + n) leaving after the client's stated play position passed `start` is late:
+        its frames before that position count in late_frames, and its request once in underruns."""
+        play = self.play.value
+        if play is None or play <= start:
+            return
+        self.late_frames += min(n, play - start)
+        if not req[2]:
+            req[2] = True
+            self.underruns += 1
 
     def _mix(self, q0: int, n: int) -> np.ndarray:
         """Output for positions q0.. of the input clock: dry/wet mix, gain, bypass; silence before the base."""
@@ -248,4 +271,5 @@ class Session:
         return dict(stream=self.stream, compute_ms=round(self.compute_ms, 3),
                     compute_ms_avg=round(self.compute_total / self.blocks, 3) if self.blocks else 0.0,
                     queue=queue, underruns=self.underruns, gaps=self.gaps, blocks=self.blocks,
-                    latency=self.latency, params=dict(self.values))
+                    latency=self.latency, late_frames=self.late_frames, recoveries=self.es.recoveries,
+                    clipped=self.clipped, params=dict(self.values))

@@ -215,12 +215,14 @@ class AudioStream:
             return ",".join(chosen)
         raise ValueError(f"unknown parameter {name!r}; the model takes {list(self.PARAMS)}")
 
-    def reset(self) -> None:
-        """Forget all audio (context, caches, encoder/decoder buffers); prompt, mode and parameters stay."""
+    def reset(self, decoder: bool = True) -> None:
+        """Forget all audio (context, caches, encoder/decoder buffers); prompt, mode and parameters stay. With
+        `decoder` False the decoder keeps its buffers, so the next block is heard at once (no decoder warm-up)."""
         self.gen.reset(self.seed)
         self._frames = 0
         self.enc.reset()
-        self.dec.reset()
+        if decoder:
+            self.dec.reset()
 
     # ----- audio -----
 

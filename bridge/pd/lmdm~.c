@@ -90,6 +90,10 @@ static void on_event(t_lmdm *x, const lmdm_event *ev)
         SETFLOAT(&a[5], (t_float)m->blocks);
         SETFLOAT(&a[6], (t_float)m->latency);
         outlet_anything(x->info, gensym("worker"), 7, a);
+        SETFLOAT(&a[0], (t_float)m->late_frames);   /* as OSC's /lmdm/health */
+        SETFLOAT(&a[1], (t_float)m->recoveries);
+        SETFLOAT(&a[2], (t_float)m->clipped);
+        outlet_anything(x->info, gensym("health"), 3, a);
         break;
     case LMDM_EV_ACK: {
         char *end;

@@ -319,6 +319,17 @@ static void on_worker_error(net *n, const lmdm_msg *m)
         lose_session(n, "the worker has no session for this stream (restarted?)");
         return;
     }
+    if (!strcmp(m->code, "taken_over")) {   /* another lmdm~ (or client) said hello with our stream id: let it have
+                                              * it, or the two would take it from each other for ever */
+        emit(n, LMDM_EV_ERROR, NULL, "stream '%s' was taken over by another connection (two objects with one "
+             "stream id?); send `connect` to take it back", n->l->stream);
+        emit(n, LMDM_EV_WORKER_ERROR, m, NULL);
+        close_socket(n);
+        n->state = NET_IDLE;
+        forget_requests(n);
+        set_connected(n, 0);
+        return;
+    }
     snprintf(text, sizeof text, "worker error %s: %s%s%s", m->code, m->text, m->ref[0] ? " (in reply to " : "",
              m->ref[0] ? m->ref : "");
     if (m->ref[0])
@@ -407,7 +418,8 @@ static void pump_audio(net *n)
         atomic_thread_fence(memory_order_acquire);
         if (sent < atomic_load_explicit(&l->clock, memory_order_relaxed) - (int64_t)l->in.cap + LMDM_MAX_PD_BLOCK)
             continue;
-        lmdm_pack_audio(&n->pk, sent, (int)frames, l->in_ch, n->session_rate, n->scratch, SEND_MAX);
+        lmdm_pack_audio(&n->pk, sent, (int)frames, l->in_ch, n->session_rate, n->scratch, SEND_MAX,
+                        atomic_load_explicit(&l->clock, memory_order_acquire));
         send_packed(n);
         sent += frames;
     }
@@ -429,7 +441,7 @@ static void pump_requests(net *n)
     }
     while (want - end >= REQUEST_CHUNK / 2) {
         int64_t frames = want - end > LMDM_MAX_FRAMES ? LMDM_MAX_FRAMES : want - end;
-        lmdm_pack_request(&n->pk, end, frames);
+        lmdm_pack_request(&n->pk, end, frames, clock);   /* clock: what perform plays now */
         if (send_packed(n))
             break;
         end += frames;

@@ -55,11 +55,13 @@ static void store_le_float(char *dst, float f)
 }
 
 void lmdm_pack_audio(msgpack_packer *pk, int64_t index, int frames, int channels, int rate,
-                     const float *planar, size_t stride)
+                     const float *planar, size_t stride, int64_t play)
 {
     size_t nbytes = (size_t)frames * (size_t)channels * 4;
     char quad[4];
-    pack_header(pk, 5, "audio");
+    pack_header(pk, play >= 0 ? 6 : 5, "audio");
+    if (play >= 0)
+        pack_kv_int(pk, "play", play);
     pack_kv_int(pk, "index", index);
     pack_kv_int(pk, "frames", frames);
     pack_kv_int(pk, "channels", channels);
@@ -73,11 +75,13 @@ void lmdm_pack_audio(msgpack_packer *pk, int64_t index, int frames, int channels
         }
 }
 
-void lmdm_pack_request(msgpack_packer *pk, int64_t index, int64_t frames)
+void lmdm_pack_request(msgpack_packer *pk, int64_t index, int64_t frames, int64_t play)
 {
-    pack_header(pk, 2, "request");
+    pack_header(pk, play >= 0 ? 3 : 2, "request");
     pack_kv_int(pk, "index", index);
     pack_kv_int(pk, "frames", frames);
+    if (play >= 0)
+        pack_kv_int(pk, "play", play);
 }
 
 void lmdm_pack_param_str(msgpack_packer *pk, const char *name, const char *value)
@@ -190,6 +194,14 @@ static int get_str(const msgpack_object *map, const char *name, char *dst, size_
     }
     snprintf(err, errlen, "field '%s' is missing or not a string", name);
     return -1;
+}
+
+/* Optional integer: absent or not an integer leaves 0. */
+static void opt_int(const msgpack_object *map, const char *name, int64_t *out)
+{
+    char ignored[8];
+    if (get_int(map, name, out, ignored, sizeof ignored))
+        *out = 0;
 }
 
 /* Optional string: absent or nil gives "". */
@@ -310,6 +322,9 @@ static int decode_status(const msgpack_object *m, lmdm_msg *out, char *err, size
         || get_int(m, "blocks", &out->blocks, err, errlen)
         || get_int(m, "latency", &out->latency, err, errlen))
         return -1;
+    opt_int(m, "late_frames", &out->late_frames);
+    opt_int(m, "recoveries", &out->recoveries);
+    opt_int(m, "clipped", &out->clipped);
     return 0;
 }
 

@@ -60,6 +60,7 @@ typedef struct {
     /* status */
     double compute_ms, compute_ms_avg;
     int64_t queue, underruns, gaps, blocks;
+    int64_t late_frames, recoveries, clipped;   /* 0 from workers that do not send them */
     /* ack */
     char name[64];
     char value[256];   /* the applied value, rendered as text */
@@ -77,10 +78,11 @@ typedef struct {
 
 void lmdm_pack_hello(msgpack_packer *pk, const lmdm_hello *h);
 /* `planar` holds `channels` planes of `frames` floats each, plane c at planar[c * stride]; the bin is interleaved
- * little-endian float32 as the protocol wants. */
+ * little-endian float32 as the protocol wants. `play`: the clock position the client plays now (the worker judges
+ * lateness by it); negative leaves the field out. */
 void lmdm_pack_audio(msgpack_packer *pk, int64_t index, int frames, int channels, int rate,
-                     const float *planar, size_t stride);
-void lmdm_pack_request(msgpack_packer *pk, int64_t index, int64_t frames);
+                     const float *planar, size_t stride, int64_t play);
+void lmdm_pack_request(msgpack_packer *pk, int64_t index, int64_t frames, int64_t play);
 void lmdm_pack_param_str(msgpack_packer *pk, const char *name, const char *value);
 void lmdm_pack_param_float(msgpack_packer *pk, const char *name, double value);
 void lmdm_pack_param_int(msgpack_packer *pk, const char *name, int64_t value);

@@ -1,6 +1,7 @@
 """Fixtures: a real `lmdm serve` subprocess on free ports, and a UDP socket for OSC replies."""
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -25,10 +26,11 @@ def free_port() -> int:
 class WorkerProc:
     """`lmdm serve` as a subprocess; its first stdout line tells the endpoints it bound."""
 
-    def __init__(self, *args: str, zmq_port: int = 0, osc_reply: int | None = None):
+    def __init__(self, *args: str, zmq_port: int = 0, osc_reply: int | None = None, env: dict | None = None):
         cmd = [LMDM, "serve", "--zmq", f"tcp://127.0.0.1:{zmq_port}", "--osc", "127.0.0.1:0",
                "--osc-reply", f"127.0.0.1:{osc_reply}" if osc_reply else "none", *args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, **(env or {})})
         self.line = self.proc.stdout.readline()
         m = re.search(r"zmq (\S+) osc ([\d.]+):(\d+)", self.line)
         if not m:
@@ -87,6 +89,15 @@ class Inbox:
                 self.sock.recvfrom(65536)
         except OSError:
             pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _margin_cache(tmp_path_factory):
+    """Workers started by these tests keep their compute-margin calibration (bridge/margin.py) in a cache of the
+    test session's own: a loaded test machine must not leave its figures in the user's ~/.cache/lmdm."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LMDM_CACHE_DIR", str(tmp_path_factory.mktemp("lmdm-cache")))
+        yield
 
 
 @pytest.fixture(scope="module")

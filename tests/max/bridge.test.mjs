@@ -146,3 +146,28 @@ test("a worker restart is survived: the bridge says hello again and audio resume
     await w.stop();
   }
 });
+
+test("two bridges with one stream id: the second takes it over, the first stops and says so", async () => {
+  const start = (b) => {
+    b.send("stream", "twin");
+    b.send("connect", shared.port);
+    b.send("rate", RATE);
+  };
+  const first = startBridge();
+  const second = startBridge();
+  try {
+    start(first);
+    await waitFor(() => first.status("connected") === 1, 10000, "first welcome");
+    start(second);
+    await waitFor(() => second.status("connected") === 1, 10000, "second welcome");
+    await waitFor(() => first.status("connected") === 0, 5000, "the first bridge stopped");
+    await new Promise((r) => setTimeout(r, 1500));   // and stays stopped: no tug of war over the stream
+    assert.equal(first.status("connected"), 0);
+    assert.equal(second.status("connected"), 1);
+    assert.match(first.errors().join("\n"), /taken over/);
+    assert.deepEqual(second.errors(), []);
+  } finally {
+    await first.stop();
+    await second.stop();
+  }
+});

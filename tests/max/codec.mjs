@@ -12,8 +12,8 @@ const b64 = (bytes) => Buffer.from(bytes).toString("base64");
 if (process.argv[2] === "encode") {
   const messages = [
     P.hello({ stream: "max-1", rate: 48000, channels: 2, out_channels: 1, client: "lmdm-max/test", mode: "delay" }),
-    P.audio(1234567, 2, 48000, [0.5, -0.5, 0.25, -0.25, 1, -1]),
-    P.request(1234567, 4096),
+    P.audio(1234567, 2, 48000, [0.5, -0.5, 0.25, -0.25, 1, -1], 1230000),
+    P.request(1234567, 4096, 1230000),
     P.param("prompt", "warm analog pads"),
     P.param("cfg", 2.5),
     P.reset(),

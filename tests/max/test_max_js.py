@@ -70,10 +70,10 @@ def test_js_client_messages_decode_in_python() -> None:
     hello = pyproto.decode(frames["hello"])
     assert (hello.stream, hello.rate, hello.channels, hello.out_channels, hello.mode) == ("max-1", 48000, 2, 1, "delay")
     audio = pyproto.decode(frames["audio"])
-    assert audio.index == 1234567 and audio.rate == 48000
+    assert audio.index == 1234567 and audio.rate == 48000 and audio.play == 1230000
     np.testing.assert_array_equal(audio.data, np.array([[0.5, -0.5], [0.25, -0.25], [1, -1]], dtype=np.float32))
     request = pyproto.decode(frames["request"])
-    assert (request.index, request.frames) == (1234567, 4096)
+    assert (request.index, request.frames, request.play) == (1234567, 4096, 1230000)
     assert pyproto.decode(frames["param"]).value in ("warm analog pads", 2.5)
     ping = pyproto.unpack(frames["ping"])
     assert isinstance(ping["t"], float), "ping.t travels as a msgpack float even for a whole number"

@@ -56,9 +56,10 @@ def test_c_encoding_decodes_in_python(unit, tmp_path):
     hello, audio, request, prompt, cfg, steps, reset, status, ping, bye = msgs
     assert hello == W.Hello(stream="pd-1", rate=48000, channels=2, out_channels=2, client="lmdm~ unit", mode="jam")
     assert isinstance(audio, W.Audio) and audio.index == 123456789012 and audio.rate == 48000
+    assert audio.play == 123456700000  # the play position the worker judges lateness by
     # interleaved little-endian float32: frame 0 (ch0, ch1), frame 1, ...
     np.testing.assert_array_equal(audio.data, np.array([[0.5, 2.0], [-0.25, 3.0], [1.0, -4.0]], np.float32))
-    assert request == W.Request(index=4096, frames=2048)
+    assert request == W.Request(index=4096, frames=2048, play=1024)
     assert (prompt.name, prompt.value) == ("prompt", "warm pads")
     assert (cfg.name, cfg.value, steps.name, steps.value) == ("cfg", 2.5, "steps", 8)
     assert isinstance(reset, W.Reset) and isinstance(status, W.StatusQuery) and isinstance(bye, W.Bye)
@@ -74,7 +75,7 @@ def test_python_encoding_decodes_in_c(unit, tmp_path):
                   modes=["text", "delay"], mode="delay"),
         W.Generated(index=77, rate=44100, data=gen),
         W.Status(stream="s1", compute_ms=1.5, compute_ms_avg=2.0, queue=3, underruns=4, gaps=5, blocks=6,
-                 latency=8192, params={"cfg": 2.0}),
+                 latency=8192, late_frames=7, recoveries=8, clipped=9, params={"cfg": 2.0}),
         W.Ack(name="cfg", value=2.5, understood=None),
         W.Error(code="bad_param", text="no such thing", ref="param"),
         W.Pong(t=0.25),
@@ -91,7 +92,8 @@ def test_python_encoding_decodes_in_c(unit, tmp_path):
         "welcome stream=s1 rate=44100 channels=1 out_channels=2 block=4096 latency=8192 max_frames=8192 "
         "heartbeat_ms=1000 model=tiny/lmdm/44100/2 modes=text delay mode=delay",
         "generated index=77 frames=2 channels=2 rate=44100 samples=0.25,-1,3.5,0",
-        "status compute_ms=1.5 compute_ms_avg=2 queue=3 underruns=4 gaps=5 blocks=6 latency=8192",
+        "status compute_ms=1.5 compute_ms_avg=2 queue=3 underruns=4 gaps=5 blocks=6 latency=8192 late_frames=7 "
+        "recoveries=8 clipped=9",
         "ack name=cfg value=2.5 num=1",
         "error code=bad_param text=no such thing ref=param",
         "pong t=0.25",

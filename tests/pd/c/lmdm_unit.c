@@ -102,9 +102,9 @@ static int encode(const char *path)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     lmdm_pack_hello(&pk, &h);
     put_frame(f, &sb);
-    lmdm_pack_audio(&pk, 123456789012LL, 3, 2, 48000, planar, 3);
+    lmdm_pack_audio(&pk, 123456789012LL, 3, 2, 48000, planar, 3, 123456700000LL);
     put_frame(f, &sb);
-    lmdm_pack_request(&pk, 4096, 2048);
+    lmdm_pack_request(&pk, 4096, 2048, 1024);
     put_frame(f, &sb);
     lmdm_pack_param_str(&pk, "prompt", "warm pads");
     put_frame(f, &sb);
@@ -144,9 +144,11 @@ static void print_msg(const lmdm_msg *m)
         printf("\n");
         break;
     case LMDM_MSG_STATUS:
-        printf("status compute_ms=%g compute_ms_avg=%g queue=%lld underruns=%lld gaps=%lld blocks=%lld latency=%lld\n",
+        printf("status compute_ms=%g compute_ms_avg=%g queue=%lld underruns=%lld gaps=%lld blocks=%lld latency=%lld "
+               "late_frames=%lld recoveries=%lld clipped=%lld\n",
                m->compute_ms, m->compute_ms_avg, (long long)m->queue, (long long)m->underruns, (long long)m->gaps,
-               (long long)m->blocks, (long long)m->latency);
+               (long long)m->blocks, (long long)m->latency, (long long)m->late_frames, (long long)m->recoveries,
+               (long long)m->clipped);
         break;
     case LMDM_MSG_ACK:
         printf("ack name=%s value=%s num=%d\n", m->name, m->value, m->value_is_num);

@@ -24,8 +24,8 @@ const config = {
   quantum: 256,          // smallest request worth sending
   chunk: 1024,           // frames per `generated` list sent to the patch
 };
-const counters = { underruns: 0, late_frames: 0, input_skipped: 0, nonfinite: 0, worker_underruns: 0, gaps: 0,
-  compute_ms: 0 };
+const counters = { underruns: 0, late_frames: 0, input_skipped: 0, nonfinite: 0, worker_underruns: 0,
+  worker_late_frames: 0, recoveries: 0, gaps: 0, compute_ms: 0 };
 
 let session = null;
 let wantConnection = false;
@@ -54,6 +54,8 @@ function showStatus(force = false) {
     underruns: counters.underruns,
     late_frames: counters.late_frames,
     worker_underruns: counters.worker_underruns,
+    worker_late_frames: counters.worker_late_frames,
+    recoveries: counters.recoveries,
     gaps: counters.gaps,
     compute_ms: Math.round(counters.compute_ms * 10) / 10,
     rtt_ms: session ? Math.round(session.stats.rtt_ms) : 0,
@@ -126,6 +128,8 @@ function onWorkerMessage(msg) {
       return sendGenerated(msg);
     case "status":
       counters.worker_underruns = msg.underruns;
+      counters.worker_late_frames = msg.late_frames || 0;
+      counters.recoveries = msg.recoveries || 0;
       counters.gaps = msg.gaps;
       counters.compute_ms = typeof msg.compute_ms === "number" ? msg.compute_ms : 0;
       return undefined;
@@ -177,7 +181,7 @@ function requestAhead(clock) {
   if (target - requestedUntil < config.quantum) return;
   while (requestedUntil < target) {
     const frames = Math.min(target - requestedUntil, P.MAX_FRAMES);
-    session.send(P.request(requestedUntil, frames));
+    session.send(P.request(requestedUntil, frames, clock));
     requestedUntil += frames;
   }
 }
@@ -247,7 +251,7 @@ const handlers = {
       if (counters.nonfinite === 0) postError(`audio at ${start}: ${bad} samples were not finite numbers; sent as 0`);
       counters.nonfinite += bad;
     }
-    if (session && session.open) session.send(P.audio(start, ch, config.rate, samples));
+    if (session && session.open) session.send(P.audio(start, ch, config.rate, samples, lastClock));
   },
 
   clock(position) {

@@ -12,7 +12,7 @@ const MAX_CHANNELS = 8;
 const RATES = [22050, 32000, 44100, 48000, 88200, 96000];
 const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ERROR_CODES = ["bad_msgpack", "version", "unknown_type", "bad_field", "too_large", "bad_audio", "rate",
-  "no_session", "bad_request", "bad_param"];
+  "no_session", "bad_request", "bad_param", "taken_over"];
 
 // Fields each worker -> client message must carry, with their msgpack kinds.
 const WORKER_MESSAGES = {
@@ -42,13 +42,16 @@ function hello({ stream, rate, channels, out_channels, client, mode }) {
   return msg;
 }
 
+// `play` (optional, in audio and request): the clock position the patch plays now; the worker judges lateness by it.
+const withPlay = (msg, play) => (Number.isInteger(play) && play >= 0 ? { ...msg, play } : msg);
+
 /** Input audio: `samples` is interleaved (frame 0 ch 0, frame 0 ch 1, ...), any array-like of numbers. */
-function audio(index, channels, rate, samples) {
+function audio(index, channels, rate, samples, play) {
   const frames = samples.length / channels;
-  return { v: VERSION, type: "audio", index, frames, channels, rate, data: toFloat32LE(samples) };
+  return withPlay({ v: VERSION, type: "audio", index, frames, channels, rate, data: toFloat32LE(samples) }, play);
 }
 
-const request = (index, frames) => ({ v: VERSION, type: "request", index, frames });
+const request = (index, frames, play) => withPlay({ v: VERSION, type: "request", index, frames }, play);
 const param = (name, value) => ({ v: VERSION, type: "param", name, value });
 const reset = () => ({ v: VERSION, type: "reset" });
 const status = () => ({ v: VERSION, type: "status" });

@@ -177,6 +177,14 @@ class Session extends EventEmitter {
           if (this.open || now() - this.helloAt > this.welcomeTimeoutMs) this.reconnect("worker lost our session");
           return;
         }
+        if (msg.code === "taken_over") {
+          // Another client said hello with our stream id. Let it have the stream: reconnecting would take it back
+          // and the two would take it from each other for ever. `connect` in the patch takes it back on purpose.
+          this.emit("log", "error", `${msg.text}; send \`connect\` to take the stream back`);
+          this._closeSocket();
+          this._setState("closed", "taken over");
+          break;
+        }
         break;
       default:
         break;
