@@ -408,14 +408,14 @@ static void on_handshake_failed(net *n, int event, int value)
 {
     lmdm_msg m;
     const char *why;
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+    if (!n->curve_on)   /* without keys, any refusal means the worker wants them */
+        why = "the worker requires CURVE keys (lmdm serve --curve-keys?): give lmdm~ -curve-dir <client folder>";
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
         why = "the worker refused this lmdm~'s CURVE key: it is not on the worker's allow-list (lmdm keys add)";
     else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-        why = n->curve_on ? "the worker does not use CURVE (started without --curve-keys?)"
-                          : "the worker requires CURVE keys (lmdm serve --curve-keys): give lmdm~ -curve-dir DIR";
+        why = "the worker does not use CURVE (started without --curve-keys?)";
     else
-        why = n->curve_on ? "CURVE handshake failed: is the server key the worker's (server.key)?"
-                          : "the handshake with the worker failed";
+        why = "CURVE handshake failed: is the server key the worker's (server.key)?";
     if (n->handshake_reported)
         return;
     n->handshake_reported = 1;
