@@ -137,3 +137,33 @@ def test_osc_from_a_sender_outside_the_allow_list_is_dropped_and_counted():
         w._t.join(5)
         inbox.sock.close()
     assert any("OSC: 5 datagrams from senders outside the allow-list were dropped" in line for line in w.log), w.log
+
+
+@pytest.mark.parametrize("zmq_at, osc_at, args, taken", [
+    ("tcp://127.0.0.1:5555", "127.0.0.1", {}, ("127.0.0.0/8", "::1/128")),
+    ("tcp://[::1]:5555", None, {}, ("127.0.0.0/8", "::1/128")),
+    ("tcp://localhost:5555", "127.0.0.1", {"osc_allow": ("10.0.0.0/8",)}, ("10.0.0.0/8",)),
+    ("ipc:///tmp/lmdm.sock", "0.0.0.0", {"osc_allow": ("192.168.1.7",)}, ("192.168.1.7",)),
+    ("tcp://*:5555", "0.0.0.0", {"insecure": True}, ("0.0.0.0/0", "::/0")),
+    ("tcp://eth0:5555", None, {"insecure": True}, ("127.0.0.0/8", "::1/128")),
+])
+def test_exposure_rules(zmq_at, osc_at, args, taken):
+    from bridge.security import check_exposure
+
+    got = check_exposure(zmq_at, osc_at, None, args.get("insecure", False), args.get("osc_allow", ()))
+    assert got.osc_allow == taken
+    assert bool(got.warnings) == args.get("insecure", False)
+
+
+@pytest.mark.parametrize("zmq_at, osc_at, allow, said", [
+    ("tcp://*:5555", None, (), "--curve-keys"),
+    ("tcp://[::]:5555", None, (), "--curve-keys"),
+    ("tcp://192.168.1.2:5555", None, (), "--curve-keys"),
+    ("tcp://127.0.0.1:5555", "192.168.1.2", (), "--osc-allow"),
+    ("tcp://127.0.0.1:5555", None, ("300.1.1.1/8",), "expected an address"),
+])
+def test_exposure_refusals(zmq_at, osc_at, allow, said):
+    from bridge.security import SecurityError, check_exposure
+
+    with pytest.raises(SecurityError, match=said):
+        check_exposure(zmq_at, osc_at, None, False, allow)
