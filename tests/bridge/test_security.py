@@ -1,4 +1,4 @@
-"""docs/security.md against a real `lmdm serve`: CURVE keys from `lmdm keys`, refused network binds, the OSC allow-list."""
+"""docs/security.md against a real `lmdm serve`: CURVE keys from `lmdm keys`, refused network binds, OSC allow-list."""
 from __future__ import annotations
 
 import os

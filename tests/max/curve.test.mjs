@@ -54,7 +54,10 @@ test("the right keys (a client folder) stream, placed at the stated positions", 
 });
 
 for (const [name, args, said] of [
-  ["a key the worker never allowed", () => { const k = zmq.curveKeyPair(); return [serverKey(), k.publicKey, k.secretKey]; },
+  ["a key the worker never allowed", () => {
+    const k = zmq.curveKeyPair();
+    return [serverKey(), k.publicKey, k.secretKey];
+  },
     /the worker refused this client's CURVE key: it is not on the worker's allow-list/],
   ["no keys at all", () => [], /the worker requires CURVE keys/],
 ]) {

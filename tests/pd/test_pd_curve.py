@@ -1,5 +1,6 @@
-"""lmdm~ with CURVE keys against a real `lmdm serve --curve-keys`: the right keys stream the input back exactly, a key
-that is not on the worker's allow-list gets nothing and says so, and a `curve` message with the right keys reconnects."""
+"""lmdm~ with CURVE keys against a real `lmdm serve --curve-keys`: the right keys stream the input back exactly, a
+key that is not on the worker's allow-list gets nothing and says so, and a `curve` message with the right keys
+reconnects."""
 from __future__ import annotations
 
 import numpy as np

@@ -8,7 +8,9 @@ const path = require("path");
 const Z85_KEY = /^[0-9A-Za-z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
 
 function check(what, key) {
-  if (!Z85_KEY.test(String(key))) throw new Error(`${what} ${JSON.stringify(String(key))} is not a CURVE key (40 Z85 characters)`);
+  if (!Z85_KEY.test(String(key))) {
+    throw new Error(`${what} ${JSON.stringify(String(key))} is not a CURVE key (40 Z85 characters)`);
+  }
   return String(key);
 }
 
@@ -18,7 +20,8 @@ function certValue(file, name) {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new Error(`cannot read ${file} (a client folder from \`lmdm keys new DIR --client NAME\`): ${e.code || e.message}`);
+    throw new Error(`cannot read ${file} (a client folder from \`lmdm keys new DIR --client NAME\`): ` +
+      `${e.code || e.message}`);
   }
   const m = text.match(new RegExp(`^\\s*${name}\\s*=\\s*"([^"]*)"`, "m"));
   if (!m) throw new Error(`${file} holds no ${name}`);
