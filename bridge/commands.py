@@ -26,7 +26,7 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
 
 @click.command()
 @click.option("--zmq", "zmq_addr", default="tcp://127.0.0.1:5555", show_default=True,
-              help="ZeroMQ endpoint the ROUTER binds (tcp://0.0.0.0:PORT makes it reachable from the network)")
+              help="ZeroMQ endpoint the ROUTER binds (tcp://0.0.0.0:PORT: the network; needs --curve-keys or --insecure)")
 @click.option("--osc", "osc_addr", default="127.0.0.1:9000", show_default=True,
               help="HOST:PORT for OSC parameters (UDP), or `none`")
 @click.option("--osc-reply", default="127.0.0.1:9001", show_default=True,
@@ -356,7 +356,7 @@ def keys() -> None:
     Examples:
       lmdm keys new keys                    # the worker's pair: keys/server.key, keys/server.key_secret
       lmdm keys new keys --client laptop    # keys/clients/laptop/ for that machine, and allows its key
-      lmdm keys add keys ~/client.key       # allow a key made elsewhere (keys/allowed/client.key)
+      lmdm keys add keys ~/mixer.key        # allow a key made elsewhere (keys/allowed/mixer.key)
       lmdm keys list keys
     """
 
