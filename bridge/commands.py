@@ -26,7 +26,8 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
 
 @click.command()
 @click.option("--zmq", "zmq_addr", default="tcp://127.0.0.1:5555", show_default=True,
-              help="ZeroMQ endpoint the ROUTER binds (tcp://0.0.0.0:PORT: the network; needs --curve-keys or --insecure)")
+              help="ZeroMQ endpoint the ROUTER binds (tcp://0.0.0.0:PORT: the network, needs --curve-keys or "
+                   "--insecure)")
 @click.option("--osc", "osc_addr", default="127.0.0.1:9000", show_default=True,
               help="HOST:PORT for OSC parameters (UDP), or `none`")
 @click.option("--osc-reply", default="127.0.0.1:9001", show_default=True,
