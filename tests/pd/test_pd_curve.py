@@ -64,3 +64,14 @@ def test_unknown_key_gets_nothing_and_a_curve_message_reconnects(external, serve
     assert np.any(y[start:]), f"no output after the curve message\n{out}"
     assert not dropouts(y, x, start, BLOCK), out
     assert "refused a client at the CURVE handshake: key " + public.decode() in worker.output()
+
+
+def test_no_keys_against_a_curve_worker_is_told_what_is_missing(external, serve, tmp_path):
+    root, _ = keys(tmp_path)
+    worker = serve(block=BLOCK, args=("--curve-keys", str(root)))
+    patch = recording_patch(tmp_path / "plain.pd", worker.address, 2.0, tmp_path / "in.wav", tmp_path / "out.wav")
+    out = run_pd(patch, timeout=20)
+    assert "the worker requires CURVE keys (lmdm serve --curve-keys?): give lmdm~ -curve-dir" in out, out
+    assert "info: connected 1" not in out, out
+    _, y = recorded(tmp_path)
+    assert not np.any(y), "audio came back without keys"
