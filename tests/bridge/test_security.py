@@ -1,10 +1,9 @@
 """docs/security.md against a real `lmdm serve`: CURVE keys from `lmdm keys`, refused network binds, OSC allow-list."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,7 @@ import zmq.auth
 from bridge import osc
 from bridge.client import Client
 from bridge.security import CurveKeys
-from conftest import LMDM, Inbox, WorkerProc, free_port
-
+LMDM = str(Path(sys.executable).with_name("lmdm"))
 pytestmark = pytest.mark.skipif(not zmq.has("curve"), reason="this libzmq has no CURVE")
 
 
@@ -32,13 +30,6 @@ def keydir(tmp_path_factory) -> Path:
         done = lmdm("keys", *args)
         assert done.returncode == 0, done.stderr
     return root
-
-
-@pytest.fixture(scope="module")
-def curve_worker(keydir):
-    w = WorkerProc("--model", "loopback", "--curve-keys", str(keydir), "--client-timeout", "2")
-    yield w
-    w.stop()
 
 
 def test_keys_write_files_zmq_auth_loads(keydir, tmp_path):
@@ -68,7 +59,8 @@ def test_keys_write_files_zmq_auth_loads(keydir, tmp_path):
     assert bad.returncode != 0 and "not a CURVE public key" in bad.stderr
 
 
-def test_allowed_key_streams_unknown_and_plain_clients_get_no_session(curve_worker, keydir):
+def test_allowed_key_streams_unknown_and_plain_clients_get_no_session(start_worker, keydir):
+    curve_worker = start_worker("--model", "loopback", "--curve-keys", str(keydir), "--client-timeout", "2")
     address = curve_worker.address
     keys = CurveKeys.load(keydir / "clients" / "studio")
     x = np.random.default_rng(3).uniform(-1, 1, (24000, 2)).astype(np.float32)
@@ -88,9 +80,8 @@ def test_allowed_key_streams_unknown_and_plain_clients_get_no_session(curve_work
 
 
 def test_network_bind_without_keys_refuses_to_start(keydir):
-    port = free_port()
-    for args, hint in ((("--zmq", f"tcp://0.0.0.0:{port}"), "--curve-keys"), (("--osc", "0.0.0.0:0"), "--osc-allow"),
-                       (("--zmq", f"tcp://0.0.0.0:{port}", "--curve-keys", str(keydir), "--osc", "0.0.0.0:0"),
+    for args, hint in ((("--zmq", "tcp://0.0.0.0:5555"), "--curve-keys"), (("--osc", "0.0.0.0:0"), "--osc-allow"),
+                       (("--zmq", "tcp://0.0.0.0:5555", "--curve-keys", str(keydir), "--osc", "0.0.0.0:0"),
                         "--osc-allow")):
         done = lmdm("serve", "--model", "loopback", "--osc-reply", "none", *args)
         assert done.returncode != 0, f"{args} started: {done.stdout}"
@@ -100,20 +91,17 @@ def test_network_bind_without_keys_refuses_to_start(keydir):
         assert not done.stdout, "nothing was bound"
 
 
-def test_insecure_network_bind_starts_and_warns():
-    w = WorkerProc("--model", "loopback", "--zmq", "tcp://0.0.0.0:0", "--insecure")
-    try:
-        assert w.wait_log("WARNING: --insecure: tcp://0.0.0.0:0 has no CURVE keys: anyone")
-        port = w.address.rpartition(":")[2]
-        with Client(f"tcp://127.0.0.1:{port}", stream="open", rate=44100, channels=1) as c:
-            assert c.welcome.latency == 4096
-    finally:
-        w.stop()
+def test_insecure_network_bind_starts_and_warns(start_worker):
+    w = start_worker("--model", "loopback", "--zmq", "tcp://0.0.0.0:0", "--insecure")
+    assert w.wait_log("WARNING: --insecure: tcp://0.0.0.0:0 has no CURVE keys: anyone")
+    port = w.address.rpartition(":")[2]
+    with Client(f"tcp://127.0.0.1:{port}", stream="open", rate=44100, channels=1) as c:
+        assert c.welcome.latency == 4096
 
 
-def test_osc_from_a_sender_outside_the_allow_list_is_dropped_and_counted():
-    inbox = Inbox()
-    w = WorkerProc("--model", "loopback", "--osc-allow", "127.0.0.1/32", osc_reply=inbox.port)
+def test_osc_from_a_sender_outside_the_allow_list_is_dropped_and_counted(start_worker, osc_inbox):
+    inbox = osc_inbox
+    w = start_worker("--model", "loopback", "--osc-allow", "127.0.0.1/32", osc_reply=inbox.port)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other, \
                 socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as mine, \
@@ -134,8 +122,7 @@ def test_osc_from_a_sender_outside_the_allow_list_is_dropped_and_counted():
         assert w.wait_log("OSC from 127.0.0.2 dropped: not in the allow-list (127.0.0.1/32)")
     finally:
         w.stop()
-        w._t.join(5)
-        inbox.sock.close()
+        w._t.join(5)   # the log until the worker's exit
     assert any("OSC: 5 datagrams from senders outside the allow-list were dropped" in line for line in w.log), w.log
 
 
