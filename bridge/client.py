@@ -5,6 +5,7 @@
     out = c.stream_array(x)              # stream an array through, get the output aligned to the client clock
     c.set("prompt", "warm pad")          # Ack (or ClientError)
     c.close()
+    Client("tcp://studio:5555", curve=CurveKeys.load("keys/clients/laptop"))   # a worker started with --curve-keys
 
 The client keeps its own sample clock. It pings every heartbeat and reconnects (new DEALER, hello again) when the worker
 answers `no_session` or stays silent for 3 heartbeats, so a restarted worker is picked up again.
@@ -18,6 +19,7 @@ import numpy as np
 import zmq
 
 from bridge import protocol as W
+from bridge.security import CurveKeys
 
 
 class ClientError(RuntimeError):
@@ -29,8 +31,8 @@ class ClientError(RuntimeError):
 class Client:
     def __init__(self, address: str = "tcp://127.0.0.1:5555", stream: str = "main", rate: int = 48000,
                  channels: int = 2, out_channels: int | None = None, mode: str | None = None,
-                 name: str = "lmdm.client", timeout: float = 10.0):
-        self.address, self.timeout = address, timeout
+                 name: str = "lmdm.client", timeout: float = 10.0, curve: CurveKeys | None = None):
+        self.address, self.timeout, self.curve = address, timeout, curve
         self.hello = W.Hello(stream=stream, rate=rate, channels=channels,
                              out_channels=out_channels or channels, client=name, mode=mode)
         self.ctx = zmq.Context.instance()
@@ -55,6 +57,8 @@ class Client:
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.RECONNECT_IVL, 100)
+        if self.curve is not None:
+            self.curve.apply(self.sock)
         self.sock.connect(self.address)
         self._last_heard = time.monotonic()
 
@@ -70,8 +74,8 @@ class Client:
 
     def close(self) -> None:
         if self.sock is not None:
-            try:
-                self.send(W.Bye())
+            try:  # never blocks: after a refused handshake the DEALER has no pipe and a send would wait forever
+                self.sock.send(W.encode(W.Bye()), zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass
             self.sock.close(linger=100)

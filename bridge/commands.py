@@ -1,4 +1,4 @@
-"""The worker's subcommands: `lmdm serve`, `lmdm generate`, `lmdm live`, `lmdm devices`, `lmdm doctor`."""
+"""The worker's subcommands: `lmdm serve`, `lmdm generate`, `lmdm live`, `lmdm devices`, `lmdm doctor`, `lmdm keys`."""
 from __future__ import annotations
 
 import logging
@@ -26,7 +26,8 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
 
 @click.command()
 @click.option("--zmq", "zmq_addr", default="tcp://127.0.0.1:5555", show_default=True,
-              help="ZeroMQ endpoint the ROUTER binds (tcp://0.0.0.0:PORT makes it reachable from the network)")
+              help="ZeroMQ endpoint the ROUTER binds (tcp://0.0.0.0:PORT: the network, needs --curve-keys or "
+                   "--insecure)")
 @click.option("--osc", "osc_addr", default="127.0.0.1:9000", show_default=True,
               help="HOST:PORT for OSC parameters (UDP), or `none`")
 @click.option("--osc-reply", default="127.0.0.1:9001", show_default=True,
@@ -40,9 +41,16 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
 @click.option("--heartbeat-ms", default=1000, show_default=True, help="heartbeat period announced to clients")
 @click.option("--client-timeout", type=float, default=None,
               help="seconds of silence after which a client's stream is freed (default: 5 x --heartbeat-ms)")
+@click.option("--curve-keys", type=click.Path(file_okay=False), default=None,
+              help="key folder from `lmdm keys new`: CURVE encryption, only allowed client keys get in")
+@click.option("--osc-allow", multiple=True, metavar="ADDR[/MASK]",
+              help="OSC senders taken (repeatable); default: loopback only. Others are dropped unanswered")
+@click.option("--insecure", is_flag=True, help="accept a network bind without --curve-keys (or OSC without "
+              "--osc-allow); warns at start")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, block: int,
-          margin_ms: float | None, heartbeat_ms: int, client_timeout: float | None, verbose: bool) -> None:
+          margin_ms: float | None, heartbeat_ms: int, client_timeout: float | None, curve_keys: str | None,
+          osc_allow: tuple[str, ...], insecure: bool, verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
@@ -50,16 +58,24 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
       lmdm serve                                  # embedded model, tcp://127.0.0.1:5555, OSC on 9000
       lmdm serve --model loopback --block 2048    # routing check: input back 2048 frames later
       lmdm serve --model ckpt/lmdm.safetensors --device cuda
-      lmdm serve --zmq tcp://0.0.0.0:5555 --osc 0.0.0.0:9000   # reachable from the network
+      lmdm serve --zmq tcp://0.0.0.0:5555 --curve-keys keys --osc 0.0.0.0:9000 --osc-allow 192.168.1.0/24
       lmdm serve --zmq tcp://127.0.0.1:0 --osc 127.0.0.1:0     # free ports (printed on start)
     """
+    from bridge import security
     from bridge.server import ServerConfig, Worker
 
     _setup_logging(verbose)
     osc = _hostport(osc_addr)
+    try:  # docs/security.md: a network bind needs keys (or --insecure), OSC from the network an allow-list
+        exposure = security.check_exposure(zmq_addr, osc[0] if osc else None, curve_keys, insecure, osc_allow)
+    except security.SecurityError as exc:
+        raise click.ClickException(str(exc)) from None
+    for warning in exposure.warnings:
+        click.secho(f"WARNING: {warning}", fg="yellow", err=True)
     cfg = ServerConfig(zmq=zmq_addr, osc_host=osc[0] if osc else "127.0.0.1", osc_port=osc[1] if osc else None,
                        osc_reply=_hostport(osc_reply), heartbeat_ms=heartbeat_ms,
-                       client_timeout_ms=None if client_timeout is None else int(client_timeout * 1000))
+                       client_timeout_ms=None if client_timeout is None else int(client_timeout * 1000),
+                       curve_keys=curve_keys, osc_allow=exposure.osc_allow)
     engine = _engine(model, block, device, margin_ms)
     if getattr(engine, "untrained", False):
         click.secho("WARNING: no trained weights: the embedded model is UNTRAINED (random weights) and makes noise. "
@@ -334,3 +350,73 @@ def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None,
     if plot_path:
         B.plot(results, plot_path)
         click.echo(f"wrote {plot_path}")
+
+
+@click.group()
+def keys() -> None:
+    """CURVE keys for `lmdm serve --curve-keys DIR` (docs/security.md).
+
+    \b
+    Examples:
+      lmdm keys new keys                    # the worker's pair: keys/server.key, keys/server.key_secret
+      lmdm keys new keys --client laptop    # keys/clients/laptop/ for that machine, and allows its key
+      lmdm keys add keys ~/mixer.key        # allow a key made elsewhere (keys/allowed/mixer.key)
+      lmdm keys list keys
+    """
+
+
+def _keys_error(fn):
+    """SecurityError -> one line and exit status 1."""
+    import functools
+
+    from bridge.security import SecurityError
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SecurityError as exc:
+            raise click.ClickException(str(exc)) from None
+    return run
+
+
+@keys.command("new")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--client", "client", default=None, metavar="NAME", help="make a client's folder instead")
+@click.option("--force", is_flag=True, help="replace an existing server pair (every client must be made again)")
+@_keys_error
+def keys_new(folder: str, client: str | None, force: bool) -> None:
+    """Make the worker's key pair in FOLDER, or with --client NAME a client's folder FOLDER/clients/NAME."""
+    from bridge import security
+
+    if client is None:
+        path = security.new_server(folder, force)
+        click.echo(f"server public key {security.listing(folder)[0][2]} in {path}; the secret stays in "
+                   f"{path}_secret")
+    else:
+        out = security.new_client(folder, client)
+        click.echo(f"client {client}: copy {out} to that machine (server.key, client.key, client.key_secret); "
+                   f"its key is allowed in {folder}/{security.ALLOWED}")
+
+
+@keys.command("add")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.argument("key")
+@click.option("--name", default=None, help="name on the allow-list (default: the file's name)")
+@_keys_error
+def keys_add(folder: str, key: str, name: str | None) -> None:
+    """Allow a client: KEY is its public certificate file (or a 40-character Z85 key with --name)."""
+    from bridge.security import add_client
+
+    click.echo(f"allowed: {add_client(folder, key, name)} (a running worker reads the list at start)")
+
+
+@keys.command("list")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@_keys_error
+def keys_list(folder: str) -> None:
+    """The server's public key, the allowed client keys and the client folders made here."""
+    from bridge.security import listing
+
+    for role, name, key in listing(folder):
+        click.echo(f"{role:8s} {name:20s} {key}")

@@ -15,7 +15,7 @@ import msgpack
 import numpy as np
 import zmq
 
-from bridge import osc
+from bridge import osc, security
 from bridge import protocol as W
 from bridge.engine_thread import OSC, EngineThread
 from bridge.params import ParamError, validate
@@ -33,6 +33,8 @@ class ServerConfig:
     heartbeat_ms: int = 1000
     client_timeout_ms: int | None = None  # None: 5 x heartbeat_ms, the rule of docs/protocol.md
     max_frames: int = 8192
+    curve_keys: str | None = None        # key folder (bridge/security.py); None: no CURVE
+    osc_allow: tuple[str, ...] | None = None  # OSC senders taken (ADDR[/MASK]); None: loopback only
 
     @property
     def timeout_ms(self) -> int:
@@ -61,6 +63,7 @@ class Worker:
         self.router.setsockopt(zmq.MAXMSGSIZE, 8 * W.MAX_PAYLOAD)  # beyond that: drop the peer, not our memory
         self.router.setsockopt(zmq.SNDHWM, 10000)
         self.router.setsockopt(zmq.RCVHWM, 10000)
+        self.guard = security.Guard(self.ctx, self.router, cfg.curve_keys, cfg.osc_allow)
         self.router.bind(cfg.zmq)
         self.endpoint = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
         outbox = f"inproc://lmdm-outbox-{id(self)}"
@@ -121,6 +124,7 @@ class Worker:
             self.udp.close()
         self.router.close()
         self.pull.close()
+        self.guard.close()
         self.ctx.term()
 
     def _drain_outbox(self) -> None:
@@ -268,6 +272,8 @@ class Worker:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:  # e.g. ICMP port unreachable from an earlier reply
+                continue
+            if not self.guard.admit(host):
                 continue
             for cmd in osc.commands(dgram, host):
                 self._osc_command(cmd)

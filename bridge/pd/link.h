@@ -2,7 +2,8 @@
  *
  * Audio thread (perform): writes input at the sample clock into `in`, reads output for the clock from `out`, bumps
  * `clock`. It touches only atomics and preallocated planes. Network thread: owns the DEALER, sends hello/audio/
- * request/ping, writes generated frames into `out` at the index the worker stated. Pd's main thread: pushes commands
+ * request/ping, writes generated frames into `out` at the index the worker stated; its CURVE keys and the socket's
+ * handshake monitor are its own too. Pd's main thread: pushes commands
  * into `cmds` and drains `events` from a clock; only it calls the Pd API. */
 #ifndef LMDM_LINK_H
 #define LMDM_LINK_H
@@ -25,7 +26,8 @@ typedef enum {
     LMDM_CMD_PARAM_NUM,    /* name, num */
     LMDM_CMD_MODE,         /* text: mode, remembered for later hellos too */
     LMDM_CMD_RESET,
-    LMDM_CMD_STATUS
+    LMDM_CMD_STATUS,
+    LMDM_CMD_CURVE         /* text: "SERVERPUB PUBLIC SECRET" (Z85, checked), "" = off; reconnects if connected */
 } lmdm_cmd_kind;
 
 typedef struct {

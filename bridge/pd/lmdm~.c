@@ -1,6 +1,7 @@
 /* lmdm~: Pure Data frontend of the lmdm worker (docs/pd.md, docs/protocol.md).
  *
- *   [lmdm~ <in channels> <out channels> <address> <stream> -buffer <frames> -mode <mode> -noconnect]
+ *   [lmdm~ <in channels> <out channels> <address> <stream> -buffer <frames> -mode <mode> -noconnect
+ *          -curve <server public> <client public> <client secret> | -curve-dir <client folder>]
  *
  * Signal inlets go to the worker, signal outlets play what it generated, at the sample index it stated; the last
  * outlet reports status. This file only speaks Pd: the audio path is link.c, the network thread net.c. */
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "m_pd.h"
+#include "curve.h"
 #include "link.h"
 
 #define DEFAULT_ADDRESS "tcp://127.0.0.1:5555"
@@ -27,6 +29,8 @@ typedef struct {
     t_clock *drain;
     t_outlet *info;
     char address[LMDM_ADDR_MAX];
+    t_canvas *canvas;             /* relative -curve-dir paths start at the patch's folder */
+    int curve_on;
     lmdm_msg welcome;             /* last welcome, kept for `bang` */
     int welcomed;
     t_sample **ins, **outs;
@@ -139,6 +143,7 @@ static void lmdm_bang(t_lmdm *x)
     out_float(x, "connected", atomic_load(&l->connected));
     out_symbol(x, "address", x->address);
     out_symbol(x, "stream", l->stream);
+    out_float(x, "curve", x->curve_on);
     if (x->welcomed)
         report_welcome(x);
     out_float(x, "underruns", (double)atomic_load(&l->underruns));
@@ -185,6 +190,57 @@ static void lmdm_disconnect(t_lmdm *x)
 static void lmdm_reset(t_lmdm *x)
 {
     lmdm_cmd c = {.kind = LMDM_CMD_RESET};
+    command(x, &c);
+}
+
+/* CURVE keys from three Z85 atoms or a client folder (relative to the patch); 0 atoms turn CURVE off. On success
+ * `c` is the network thread's CURVE command; on failure the reason is posted and nothing changes. */
+static int curve_command(t_lmdm *x, int argc, t_atom *argv, lmdm_cmd *c)
+{
+    lmdm_curve k;
+    char err[200], dir[MAXPDSTRING];
+    memset(c, 0, sizeof *c);
+    c->kind = LMDM_CMD_CURVE;
+    for (int i = 0; i < argc; i++)
+        if (argv[i].a_type != A_SYMBOL) {
+            pd_error(x, "lmdm~: curve takes symbols: three Z85 keys or a folder (a key that Pd reads as a number "
+                        "or that holds $: use the folder from `lmdm keys new DIR --client NAME`)");
+            return -1;
+        }
+    if (argc == 0)
+        return 0;
+    if (!lmdm_curve_available()) {
+        pd_error(x, "lmdm~: this libzmq has no CURVE support (zmq_has(\"curve\") is 0)");
+        return -1;
+    }
+    if (argc == 1) {
+        const char *d = atom_getsymbol(argv)->s_name;
+        if (d[0] == '/' || !x->canvas)
+            snprintf(dir, sizeof dir, "%s", d);
+        else
+            snprintf(dir, sizeof dir, "%s/%s", canvas_getdir(x->canvas)->s_name, d);
+        if (lmdm_curve_from_dir(&k, dir, err, sizeof err)) {
+            pd_error(x, "lmdm~: %s", err);
+            return -1;
+        }
+    } else if (argc != 3 || lmdm_curve_from_keys(&k, atom_getsymbol(argv)->s_name, atom_getsymbol(argv + 1)->s_name,
+                                                 atom_getsymbol(argv + 2)->s_name, err, sizeof err)) {
+        pd_error(x, "lmdm~: %s", argc != 3 ? "usage: curve <server public> <client public> <client secret>, "
+                                             "curve <folder>, or curve (off)" : err);
+        return -1;
+    }
+    snprintf(c->text, sizeof c->text, "%s %s %s", k.server, k.public_key, k.secret_key);
+    return 0;
+}
+
+/* [curve S P SEC( / [curve keys/clients/studio( / [curve( (off): reconnects with the new keys if connected */
+static void lmdm_curve_msg(t_lmdm *x, t_symbol *s, int argc, t_atom *argv)
+{
+    lmdm_cmd c;
+    (void)s;
+    if (curve_command(x, argc, argv, &c))
+        return;
+    x->curve_on = c.text[0] != 0;
     command(x, &c);
 }
 
@@ -303,12 +359,13 @@ typedef struct {
     int in_ch, out_ch, autoconnect;
     long buffer;
     const char *address, *stream, *mode;
+    int curve_at, curve_n;   /* the -curve / -curve-dir atoms in argv */
 } lmdm_args;
 
 static int parse_args(t_lmdm *x, int argc, t_atom *argv, lmdm_args *a)
 {
     int nfloat = 0, nsym = 0;
-    *a = (lmdm_args){2, 2, 1, DEFAULT_BUFFER, DEFAULT_ADDRESS, NULL, NULL};
+    *a = (lmdm_args){2, 2, 1, DEFAULT_BUFFER, DEFAULT_ADDRESS, NULL, NULL, 0, 0};
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i].a_type == A_SYMBOL ? atom_getsymbol(argv + i)->s_name : NULL;
         if (s && !strcmp(s, "-noconnect"))
@@ -317,8 +374,18 @@ static int parse_args(t_lmdm *x, int argc, t_atom *argv, lmdm_args *a)
             a->buffer = (long)atom_getfloat(argv + ++i);
         else if (s && !strcmp(s, "-mode") && i + 1 < argc)
             a->mode = atom_getsymbol(argv + ++i)->s_name;
-        else if (s && s[0] == '-') {
-            pd_error(x, "lmdm~: unknown flag %s (flags: -buffer <frames>, -mode <mode>, -noconnect)", s);
+        else if (s && (!strcmp(s, "-curve") || !strcmp(s, "-curve-dir"))) {
+            a->curve_at = i + 1;
+            a->curve_n = !strcmp(s, "-curve") ? 3 : 1;
+            if (i + a->curve_n >= argc) {
+                pd_error(x, "lmdm~: %s", a->curve_n == 3 ? "-curve takes <server public> <client public> <client "
+                                                           "secret>" : "-curve-dir takes a folder");
+                return -1;
+            }
+            i += a->curve_n;
+        } else if (s && s[0] == '-') {
+            pd_error(x, "lmdm~: unknown flag %s (flags: -buffer <frames>, -mode <mode>, -noconnect, -curve <3 keys>, "
+                        "-curve-dir <folder>)", s);
             return -1;
         } else if (!s && nfloat == 0)
             a->in_ch = (int)atom_getfloat(argv + i), nfloat++;
@@ -352,9 +419,11 @@ static void *lmdm_new(t_symbol *s, int argc, t_atom *argv)
 {
     t_lmdm *x = (t_lmdm *)pd_new(lmdm_class);
     lmdm_args a;
+    lmdm_cmd curve = {.kind = LMDM_CMD_CURVE};
     char stream[LMDM_STREAM_MAX + 1];
     (void)s;
-    if (parse_args(x, argc, argv, &a)) {
+    x->canvas = canvas_getcurrent();
+    if (parse_args(x, argc, argv, &a) || (a.curve_n && curve_command(x, a.curve_n, argv + a.curve_at, &curve))) {
         pd_free(&x->obj.ob_pd);
         return NULL;
     }
@@ -371,7 +440,9 @@ static void *lmdm_new(t_symbol *s, int argc, t_atom *argv)
     x->ins = getbytes(sizeof(t_sample *) * (size_t)a.in_ch);
     x->outs = getbytes(sizeof(t_sample *) * (size_t)a.out_ch);
     x->drain = clock_new(x, (t_method)lmdm_drain);
+    x->curve_on = curve.text[0] != 0;
     if (lmdm_link_init(&x->link, a.in_ch, a.out_ch, (size_t)a.buffer, stream, (int)sys_getsr())
+        || !lmdm_link_command(&x->link, &curve)   /* queued before the first connect */
         || lmdm_link_start(&x->link, x->address, a.mode, a.autoconnect)) {
         pd_error(x, "lmdm~: out of memory or cannot start the network thread");
         return x;   /* stays in the patch, silent, so the patch still opens */
@@ -405,6 +476,7 @@ void lmdm_tilde_setup(void)
     class_addmethod(lmdm_class, (t_method)lmdm_prompt, gensym("prompt"), A_GIMME, 0);
     class_addmethod(lmdm_class, (t_method)lmdm_mode, gensym("mode"), A_SYMBOL, 0);
     class_addmethod(lmdm_class, (t_method)lmdm_param, gensym("param"), A_GIMME, 0);
+    class_addmethod(lmdm_class, (t_method)lmdm_curve_msg, gensym("curve"), A_GIMME, 0);
     class_addanything(lmdm_class, lmdm_anything);
     post("lmdm~ 0.1: Live Music Diffusion Models for Pd (protocol v%d)", LMDM_PROTOCOL_VERSION);
 }

@@ -2,9 +2,11 @@
  *
  * Loop: apply commands from the main thread, poll the socket for 2 ms, handle what arrived, then send the input the
  * audio thread has written since last time and request output one latency + a chunk ahead of the clock. Sessions are
- * re-opened with a fresh socket when the worker stops answering pings, says `no_session` or `bye`. Nothing here
+ * re-opened with a fresh socket when the worker stops answering pings, says `no_session` or `bye`. With CURVE keys the
+ * DEALER gets them before connect, and a monitor socket reports refused handshakes (docs/security.md). Nothing here
  * calls the Pd API: news goes to the main thread through the event queue. */
 #include "link.h"
+#include "curve.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,12 +23,16 @@
 #define HELLO_HEARTBEAT_MS 1000     /* before a welcome tells us the worker's heartbeat */
 #define ERRORS_PER_SECOND 10
 #define MAX_PARAMS 24               /* parameters remembered and re-sent to every new session */
+#define HANDSHAKE_EVENTS (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL \
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 typedef enum { NET_IDLE, NET_CONNECTING, NET_LIVE } net_state;
 
 typedef struct {
     lmdm_link *l;
     void *ctx, *sock;
+    void *mon;                       /* PAIR receiving the DEALER's handshake failures */
+    int mon_seq;
     net_state state;
     char address[LMDM_ADDR_MAX];
     char mode[64];
@@ -39,6 +45,8 @@ typedef struct {
     float *scratch;                  /* in_ch planes of SEND_MAX frames */
     lmdm_cmd params[MAX_PARAMS];     /* the last value of each parameter set, in first-set order */
     int nparams;
+    lmdm_curve curve;
+    int curve_on, handshake_reported;
     msgpack_sbuffer sbuf;
     msgpack_packer pk;
     msgpack_unpacked unp;
@@ -107,9 +115,35 @@ static int send_packed(net *n)
 
 static void close_socket(net *n)
 {
-    if (n->sock)
+    if (n->sock) {
+        if (n->mon)
+            zmq_socket_monitor(n->sock, NULL, 0);
         zmq_close(n->sock);
-    n->sock = NULL;
+    }
+    if (n->mon)
+        zmq_close(n->mon);
+    n->sock = n->mon = NULL;
+}
+
+/* Keys before connect (libzmq reads them at the handshake); the monitor is attached first so no failure is missed. */
+static void secure_and_monitor(net *n)
+{
+    char endpoint[96];
+    int zero = 0;
+    if (n->curve_on) {
+        zmq_setsockopt(n->sock, ZMQ_CURVE_SERVERKEY, n->curve.server, LMDM_Z85_KEY + 1);
+        zmq_setsockopt(n->sock, ZMQ_CURVE_PUBLICKEY, n->curve.public_key, LMDM_Z85_KEY + 1);
+        zmq_setsockopt(n->sock, ZMQ_CURVE_SECRETKEY, n->curve.secret_key, LMDM_Z85_KEY + 1);
+    }
+    snprintf(endpoint, sizeof endpoint, "inproc://lmdm-monitor-%p-%d", (void *)n, ++n->mon_seq);
+    if (zmq_socket_monitor(n->sock, endpoint, HANDSHAKE_EVENTS) != 0)
+        return;   /* no reports of refused handshakes, the session still works */
+    n->mon = zmq_socket(n->ctx, ZMQ_PAIR);
+    zmq_setsockopt(n->mon, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(n->mon, endpoint) != 0) {
+        zmq_close(n->mon);
+        n->mon = NULL;
+    }
 }
 
 /* Say bye and close, giving ZeroMQ's I/O thread up to 100 ms to deliver it (zmq_close itself returns at once). */
@@ -131,6 +165,7 @@ static void open_session(net *n)
     close_socket(n);
     n->sock = zmq_socket(n->ctx, ZMQ_DEALER);
     zmq_setsockopt(n->sock, ZMQ_LINGER, &zero, sizeof zero);
+    secure_and_monitor(n);
     if (zmq_connect(n->sock, n->address) != 0) {
         emit(n, LMDM_EV_ERROR, NULL, "cannot connect to '%s': %s (expected e.g. tcp://127.0.0.1:5555)",
              n->address, zmq_strerror(errno));
@@ -238,6 +273,7 @@ static void on_welcome(net *n, const lmdm_msg *m)
     anchor(n);
     n->state = NET_LIVE;
     n->outage_reported = 0;
+    n->handshake_reported = 0;
     n->last_rx = n->last_ping = now_s();
     emit(n, LMDM_EV_WELCOME, m, NULL);
     set_connected(n, 1);
@@ -375,6 +411,50 @@ static void handle(net *n, const char *buf, size_t len)
     case LMDM_MSG_BYE: lose_session(n, "the worker closed the session"); break;
     default: break;
     }
+}
+
+/* Why the worker refused the handshake, once until the next welcome or key change; also `error auth ...` on the
+ * info outlet. */
+static void on_handshake_failed(net *n, int event, int value)
+{
+    lmdm_msg m;
+    const char *why;
+    if (!n->curve_on)   /* without keys, any refusal means the worker wants them */
+        why = "the worker requires CURVE keys (lmdm serve --curve-keys?): give lmdm~ -curve-dir <client folder>";
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        why = "the worker refused this lmdm~'s CURVE key: it is not on the worker's allow-list (lmdm keys add)";
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        why = "the worker does not use CURVE (started without --curve-keys?)";
+    else
+        why = "CURVE handshake failed: is the server key the worker's (server.key)?";
+    if (n->handshake_reported)
+        return;
+    n->handshake_reported = 1;
+    n->outage_reported = 1;   /* this says more than "no worker answers" */
+    emit(n, LMDM_EV_ERROR, NULL, "%s (%s, status %d)", why, n->address, value);
+    memset(&m, 0, sizeof m);
+    snprintf(m.code, sizeof m.code, "auth");
+    snprintf(m.text, sizeof m.text, "%s", why);
+    emit(n, LMDM_EV_WORKER_ERROR, &m, NULL);
+}
+
+static void receive_monitor(net *n)
+{
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    while (n->mon && zmq_msg_recv(&msg, n->mon, ZMQ_DONTWAIT) >= 0) {
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&msg) == 6) {
+            memcpy(&event, zmq_msg_data(&msg), 2);
+            memcpy(&value, (char *)zmq_msg_data(&msg) + 2, 4);
+        }
+        while (zmq_msg_more(&msg) && zmq_msg_recv(&msg, n->mon, ZMQ_DONTWAIT) >= 0)
+            ;   /* the endpoint frame */
+        if (event & HANDSHAKE_EVENTS)
+            on_handshake_failed(n, event, (int)value);
+    }
+    zmq_msg_close(&msg);
 }
 
 static void receive_all(net *n)
@@ -520,6 +600,18 @@ static void apply(net *n, const lmdm_cmd *c)
             send_packed(n);
         }
         break;
+    case LMDM_CMD_CURVE:   /* checked by the main thread; a connection in use starts over with the new keys */
+        n->curve_on = sscanf(c->text, "%40s %40s %40s", n->curve.server, n->curve.public_key,
+                             n->curve.secret_key) == 3;
+        n->handshake_reported = 0;
+        if (n->sock) {
+            if (live)
+                say_bye(n);
+            set_connected(n, 0);
+            n->outage_reported = 0;
+            open_session(n);
+        }
+        break;
     }
 }
 
@@ -531,8 +623,9 @@ static void *net_main(void *arg)
         while (lmdm_queue_pop(&n->l->cmds, &c))
             apply(n, &c);
         if (n->sock) {
-            zmq_pollitem_t item = {n->sock, 0, ZMQ_POLLIN, 0};
-            zmq_poll(&item, 1, POLL_MS);
+            zmq_pollitem_t items[2] = {{n->sock, 0, ZMQ_POLLIN, 0}, {n->mon, 0, ZMQ_POLLIN, 0}};
+            zmq_poll(items, n->mon ? 2 : 1, POLL_MS);
+            receive_monitor(n);
             receive_all(n);
         } else {
             struct timespec ts = {0, IDLE_MS * 1000000L};

@@ -120,3 +120,17 @@ def loopback_worker(_inbox):
     w = WorkerProc("--model", "loopback", "--client-timeout", "1", "--heartbeat-ms", "200", osc_reply=_inbox.port)
     yield w
     w.stop()
+
+
+@pytest.fixture
+def start_worker():
+    """Start `lmdm serve` with a test's own options (WorkerProc's arguments); each one is stopped after the test."""
+    started: list[WorkerProc] = []
+
+    def start(*args: str, **kw) -> WorkerProc:
+        started.append(WorkerProc(*args, **kw))
+        return started[-1]
+
+    yield start
+    for w in started:
+        w.stop()

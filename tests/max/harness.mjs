@@ -47,9 +47,9 @@ function portOpen(port) {
 }
 
 /** `lmdm serve --model loopback` on a free port; resolves once it accepts connections. */
-export async function startWorker({ port, block = 2048, heartbeatMs = 1000 }) {
+export async function startWorker({ port, block = 2048, heartbeatMs = 1000, extra = [] }) {
   const args = ["serve", "--model", "loopback", "--block", String(block), "--zmq", `tcp://127.0.0.1:${port}`,
-    "--osc", "none", "--osc-reply", "none", "--heartbeat-ms", String(heartbeatMs)];
+    "--osc", "none", "--osc-reply", "none", "--heartbeat-ms", String(heartbeatMs), ...extra];
   const proc = spawn(LMDM, args, { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   proc.stdout.on("data", (d) => { log += d; });

@@ -50,6 +50,12 @@ def test_bridge_against_real_worker() -> None:
     _run_node_tests("bridge.test.mjs", timeout=180)
 
 
+def test_bridge_with_curve_keys_against_real_worker() -> None:
+    """tests/max/curve.test.mjs: right keys stream, an unknown key or none get nothing and an `error auth` outlet."""
+    assert LMDM.exists(), f"{LMDM} missing"
+    _run_node_tests("curve.test.mjs", timeout=120)
+
+
 def test_abstraction_as_saved_against_real_worker() -> None:
     """lmdm.bridge.maxpat's own boxes and patchlines, run by tests/max/patcher.mjs with the real scripts."""
     assert LMDM.exists(), f"{LMDM} missing"
@@ -112,7 +118,7 @@ def test_python_worker_messages_decode_in_js() -> None:
                                                  "bad_audio", "bad_field"]
 
 
-@pytest.mark.parametrize("name", ["protocol.js", "session.js", "lmdm.bridge.js", "lmdm.buffer.js"])
+@pytest.mark.parametrize("name", ["protocol.js", "session.js", "curve.js", "lmdm.bridge.js", "lmdm.buffer.js"])
 def test_scripts_parse(name: str) -> None:
     proc = subprocess.run([_node(), "--check", str(JS_DIR / name)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr

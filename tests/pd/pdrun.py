@@ -64,7 +64,8 @@ def run_pd(patch: Path, timeout: float, sends: tuple[str, ...] = (), extra_open:
 class Serve:
     """A real `lmdm serve --model loopback` subprocess on free ports."""
 
-    def __init__(self, port: int | None = None, block: int = 4096) -> None:
+    def __init__(self, port: int | None = None, block: int = 4096, args: tuple[str, ...] = ()) -> None:
+        self.args = args   # more `lmdm serve` options, e.g. ("--curve-keys", DIR)
         self.port = port or free_port()
         self.osc = free_port(socket.SOCK_DGRAM)
         self.address = f"tcp://127.0.0.1:{self.port}"
@@ -74,7 +75,7 @@ class Serve:
 
     def start(self) -> "Serve":
         cmd = [str(LMDM), "serve", "--model", "loopback", "--block", str(self.block), "--zmq", self.address,
-               "--osc", f"127.0.0.1:{self.osc}", "--osc-reply", "none"]
+               "--osc", f"127.0.0.1:{self.osc}", "--osc-reply", "none", *self.args]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

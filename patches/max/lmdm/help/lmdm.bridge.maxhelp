@@ -290,7 +290,7 @@
 										280,
 										64.0
 									],
-									"text": "connects by itself on load to 127.0.0.1:5555 (or the port argument); a worker on another machine needs `lmdm serve --zmq tcp://0.0.0.0:5555` there",
+									"text": "connects by itself on load to 127.0.0.1:5555 (or the port argument); a worker on another machine needs `lmdm serve --zmq tcp://0.0.0.0:5555 --curve-keys keys` there and `curve <client folder>` here (docs/security.md)",
 									"linecount": 4
 								}
 							},

@@ -6,6 +6,7 @@
 
 const maxApi = require("max-api");
 const P = require("./protocol");
+const { curveOptions } = require("./curve");
 const { Session } = require("./session");
 
 const CLIENT = "lmdm-max/0.1.0";
@@ -23,6 +24,7 @@ const config = {
   lookahead: null,       // frames requested ahead of the clock; null = the worker's latency
   quantum: 256,          // smallest request worth sending
   chunk: 1024,           // frames per `generated` list sent to the patch
+  curve: null,           // zeromq.js CURVE options (`curve ...`), null = plain
 };
 const counters = { underruns: 0, late_frames: 0, input_skipped: 0, nonfinite: 0, worker_underruns: 0,
   worker_late_frames: 0, recoveries: 0, gaps: 0, compute_ms: 0 };
@@ -49,6 +51,7 @@ function showStatus(force = false) {
   const w = session && session.welcome;
   const values = {
     connected: session && session.open ? 1 : 0,
+    curve: config.curve ? 1 : 0,
     latency: w ? w.latency : 0,
     block: w ? w.block : 0,
     underruns: counters.underruns,
@@ -109,7 +112,8 @@ function makeHello() {
 function openSession() {
   if (session) session.stop();
   requestedUntil = null;
-  session = new Session({ endpoint: config.endpoint, makeHello });
+  session = new Session({ endpoint: config.endpoint, makeHello, curve: config.curve });
+  session.on("refused", (text) => maxApi.outlet("error", "auth", text));
   session.on("log", (level, text) => (level === "error" ? postError(text) : postInfo(text)));
   session.on("welcome", (w) => {
     requestedUntil = null;
@@ -197,6 +201,17 @@ const handlers = {
       return;
     }
     openSession();
+  },
+
+  /** `curve <server public> <client public> <client secret>`, `curve <client folder>`, `curve` (off). */
+  curve(...args) {
+    try {
+      config.curve = curveOptions(args);
+    } catch (e) {
+      throw new PatchError(e.message);
+    }
+    showStatus();
+    if (wantConnection && config.rate !== null) openSession();   // the new keys take a new connection
   },
 
   disconnect() {

@@ -6,6 +6,7 @@
 const { EventEmitter } = require("events");
 const zmq = require("zeromq");
 const P = require("./protocol");
+const { handshakeError } = require("./curve");
 
 const TICK_MS = 100;          // how often timeouts are checked
 const QUEUE_LIMIT = 4096;     // messages waiting for the socket; beyond this they are dropped and counted
@@ -14,13 +15,17 @@ const DEFAULT_HEARTBEAT_MS = 1000;
 const now = () => performance.now();
 
 /**
- * Events: "welcome" (msg), "message" (msg: generated, status, ack, error, ...), "down" (reason), "log" (level, text).
+ * Events: "welcome" (msg), "message" (msg: generated, status, ack, error, ...), "down" (reason), "log" (level, text),
+ * "refused" (text: the worker refused the handshake, once until the next welcome).
  * `makeHello()` is called for every (re)connection so it always carries the current rate and channels.
+ * `curve`: zeromq.js CURVE options (curveServerKey, curvePublicKey, curveSecretKey) or null.
  */
 class Session extends EventEmitter {
-  constructor({ endpoint, makeHello, welcomeTimeoutMs = 1500 }) {
+  constructor({ endpoint, makeHello, welcomeTimeoutMs = 1500, curve = null }) {
     super();
     this.endpoint = endpoint;
+    this.curve = curve;
+    this.refusedReported = false;
     this.makeHello = makeHello;
     this.welcomeTimeoutMs = welcomeTimeoutMs;
     this.state = "closed";        // closed | connecting | open
@@ -77,7 +82,10 @@ class Session extends EventEmitter {
   _connect(reason = "connecting") {
     this._closeSocket();
     this.queue = [];
-    const sock = new zmq.Dealer({ linger: 0, sendHighWaterMark: 2000, receiveHighWaterMark: 4000 });
+    const sock = new zmq.Dealer({ linger: 0, sendHighWaterMark: 2000, receiveHighWaterMark: 4000, ...this.curve });
+    for (const type of ["handshake:error:auth", "handshake:error:protocol", "handshake:error:other"]) {
+      sock.events.on(type, () => this._refused(sock, type));
+    }
     try {
       sock.connect(this.endpoint);
     } catch (e) {
@@ -93,6 +101,15 @@ class Session extends EventEmitter {
     this.helloAt = now();
     this._receive(sock);
     this.send(this.makeHello());
+  }
+
+  _refused(sock, type) {
+    if (sock !== this.sock || this.refusedReported) return;
+    this.refusedReported = true;
+    this.retrying = true;   // "no welcome" retries say nothing more than this
+    const text = handshakeError(type, this.curve !== null);
+    this.emit("log", "error", `${text} (${this.endpoint})`);
+    this.emit("refused", text);
   }
 
   _closeSocket() {
@@ -160,6 +177,7 @@ class Session extends EventEmitter {
         if (this.welcomed) this.stats.reconnects++;
         this.welcomed = true;
         this.retrying = false;
+        this.refusedReported = false;
         this.welcome = msg;
         this.heartbeatMs = msg.heartbeat_ms > 0 ? msg.heartbeat_ms : DEFAULT_HEARTBEAT_MS;
         this.state = "open";
