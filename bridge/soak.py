@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
@@ -123,13 +124,14 @@ def _run(cfg: SoakConfig, fleet: _Fleet, ctx: Any, progress: Callable | None) ->
     seconds = cfg.minutes * 60
     end = t0 + seconds + ps[0].drain_s + 5
     restart_t = t0 + cfg.restart_at * seconds if cfg.restart != "none" else None
-    restarts, next_sample, out = [], t0, {}
+    restarts, next_sample, out, restarter = [], t0, {}, None
     while len(out) < len(procs) and time.monotonic() < end + 30:
         now = time.monotonic()
         if restart_t and now >= restart_t:
+            # In a thread: a model worker takes seconds to start, and the books and samples go on meanwhile.
             kill_at.value = now
-            r = fleet.restart(again=cfg.restart == "restart")
-            restarts.append({k: None if v is None else round(v - t0, 3) for k, v in r.items()})
+            restarter = threading.Thread(target=lambda: restarts.append(fleet.restart(cfg.restart == "restart")))
+            restarter.start()
             restart_t = None
         if now >= next_sample:
             fleet.sample(now - t0)
@@ -142,6 +144,9 @@ def _run(cfg: SoakConfig, fleet: _Fleet, ctx: Any, progress: Callable | None) ->
             pass
         if progress:
             progress(min(seconds, time.monotonic() - t0), _sum(totals))
+    if restarter:
+        restarter.join()
+    restarts = [{k: None if v is None else round(v - t0, 3) for k, v in r.items()} for r in restarts]
     for p in procs:
         p.join(5)
         if p.is_alive():
@@ -173,11 +178,11 @@ def _drain(prog: Any, totals: dict) -> None:
         except queue.Empty:
             return
         if kind == "progress":
-            totals[i] = {**count, "lost": lost}
+            totals[i] = {**count, "lost_all": lost}  # restart losses included: classified at the end
 
 
 def _sum(totals: dict) -> dict:
-    keys = ("answered", "late", "lost", "mismatch")
+    keys = ("answered", "late", "lost_all", "mismatch")
     return {k: sum(t.get(k, 0) for t in totals.values()) for k in keys}
 
 
@@ -185,7 +190,7 @@ def _assemble(cfg: SoakConfig, ps: list[ClientPlan], out: dict, samples: list, r
               latency_s: float) -> dict:
     clients = [out.get(p.index, {"index": p.index, "error": "no result (the client process died)"}) for p in ps]
     good = [c for c in clients if "error" not in c]
-    keys = ("requested", "answered", "late", "lost", "lost_restart", "pending_end", "mismatch", "nonfinite",
+    keys = ("requested", "answered", "late", "late_requests", "lost", "lost_restart", "pending_end", "mismatch", "nonfinite",
             "out_of_order", "reconnects", "zmq_params", "osc_params", "acks", "send_dropped", "lagging_callbacks",
             "callbacks", "worker_underruns")
     totals = {k: int(sum(c[k] for c in good)) for k in keys}

@@ -78,12 +78,12 @@ class SoakClient:
         self.c = PatchClient(plan.address, stream=plan.stream, rate=plan.rate, channels=2, name="lmdm.soak")
         self.welcome = self.c.connect()
         self.gens = [Gen(opened=time.monotonic(), welcomed=time.monotonic(), latency=self.welcome.latency)]
-        self.pending: deque[list] = deque()  # [start, end, got, gen, t_sent]
+        self.pending: deque[list] = deque()  # [start, end, got, gen, t_sent, counted late]
         self.lost: list[tuple[int, float, int]] = []  # (gen, t_sent, frames)
         nb = int(math.ceil((plan.seconds + plan.drain_s) / plan.every_s)) + 2
         self.series = {k: np.zeros(nb, np.int64) for k in ("requested", "answered", "late", "mismatch")}
         self.lag_max = np.zeros(nb)
-        self.count = dict(requested=0, answered=0, late=0, mismatch=0, nonfinite=0, out_of_order=0, acks=0,
+        self.count = dict(requested=0, answered=0, late=0, late_requests=0, mismatch=0, nonfinite=0, out_of_order=0, acks=0,
                           zmq_params=0, osc_params=0, callbacks=0, lagging_callbacks=0)
         self.errors: dict[str, int] = {}
         self.lags: list[float] = []
@@ -129,7 +129,7 @@ class SoakClient:
             gen.first_input = idx
         if requesting:
             L = (gen.latency or self.c.welcome.latency)
-            self.pending.append([idx + L, idx + L + F, 0, len(self.gens) - 1, now])
+            self.pending.append([idx + L, idx + L + F, 0, len(self.gens) - 1, now, False])
             self._send(W.Request(index=idx + L, frames=F))
             self.count["requested"] += F
             self.series["requested"][b] += F
@@ -169,6 +169,9 @@ class SoakClient:
         late = int(min(n, max(0, play - idx)))
         self.count["answered"] += n
         self.count["late"] += late
+        if late and not req[5]:
+            req[5] = True
+            self.count["late_requests"] += 1  # what the worker's `underruns` counts
         self.series["answered"][b] += n
         self.series["late"][b] += late
         if not np.isfinite(msg.data).all():
@@ -235,7 +238,19 @@ class SoakClient:
                 self.on_message(msg, time.monotonic())
         return self.finish(time.monotonic())
 
+    def _last_status(self, timeout: float = 2.0) -> None:
+        """One more status, so the worker's count covers the whole session (the periodic one may be 5 s old)."""
+        self._send(W.StatusQuery())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self.c.recv(timeout=deadline - time.monotonic())
+            if msg is not None:
+                self.on_message(msg, time.monotonic())
+            if isinstance(msg, W.Status):
+                return
+
     def finish(self, now: float) -> dict:
+        self._last_status()
         pending_end = sum(r[1] - r[0] - r[2] for r in self.pending)
         self.c.close()
         kill = float(self.kill_at.value) if self.kill_at is not None else 0.0

@@ -71,9 +71,12 @@ def markdown(results: dict, command: str = "") -> str:
     lines += ["", "| frames | count | share of requested |", "|---|---|---|"]
     for key in ("requested", "answered", "late", "lost", "lost_restart", "pending_end", "mismatch"):
         lines.append(f"| {key.replace('_', ' ')} | {t[key]} | {pct(t[key], t['requested'])} |")
+    lines += ["", "Lost (restart): asked of the sessions the SIGKILL cut off; lost: every other request never answered; "
+                  "late: answered after the client's play position had passed it (definitions: docs/bench/soak.md)."]
     wl = "absent" if t["worker_late_frames"] is None else t["worker_late_frames"]
-    lines += ["", f"Worker's own count (status, summed over sessions): underruns {t['worker_underruns']} requests, "
-                  f"late_frames {wl}. Parameter changes: {t['zmq_params']} over ZeroMQ ({t['acks']} acked), "
+    lines += ["", f"Late requests (any frame late): {t['late_requests']} by the clients' clocks; the worker's own "
+                  f"count (last status of each session, summed): underruns {t['worker_underruns']}, late_frames {wl}."
+                  f" Parameter changes: {t['zmq_params']} over ZeroMQ ({t['acks']} acked), "
                   f"{t['osc_params']} over OSC. Reconnects {t['reconnects']}, sends dropped while the worker was "
                   f"gone {t['send_dropped']}, client callbacks more than one period late {t['lagging_callbacks']} of "
                   f"{t['callbacks']}.", ""]
