@@ -11,6 +11,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import signal
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -60,6 +62,13 @@ class _Fleet:
         self.w = _Worker(*self.args, osc="127.0.0.1:0")
         self.samples: list[dict] = []
         self._last_cpu: tuple[float, float] | None = None
+        self.thread: threading.Thread | None = None
+
+    def restart_soon(self, again: bool, into: list) -> None:
+        """SIGKILL now, start again in a thread: a model worker takes seconds to start, and the books and samples
+        go on meanwhile."""
+        self.thread = threading.Thread(target=lambda: into.append(self.restart(again)))
+        self.thread.start()
 
     def restart(self, again: bool) -> dict:
         t_kill = time.monotonic()
@@ -72,9 +81,10 @@ class _Fleet:
         return {"t_kill": t_kill, "t_up": time.monotonic()}
 
     def sample(self, t: float) -> None:
-        if self.w.proc.poll() is not None:
+        try:
+            s = process_sample(self.w.proc.pid)
+        except (OSError, KeyError):  # killed a moment ago (a zombie has no VmRSS) or not yet started again
             return
-        s = process_sample(self.w.proc.pid)
         now = time.monotonic()
         cpu = None
         if self._last_cpu:
@@ -85,6 +95,8 @@ class _Fleet:
                              "cpu_pct": None if cpu is None else round(cpu, 1), "load1": os.getloadavg()[0]})
 
     def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join()  # a worker being started must not outlive the run
         self.w.__exit__(None, None, None)
 
 
@@ -96,11 +108,19 @@ def run(cfg: SoakConfig, progress: Callable[[float, dict], None] | None = None) 
         raise ValueError(f"--block {cfg.block} is shorter than a {max(FRAMES[:cfg.clients])}-frame callback: "
                          "every answer would be late by construction")
     ctx = mp.get_context("spawn")
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143)) if main else None  # SIGTERM stops all too
     fleet = _Fleet(cfg)
+    procs: list = []
     try:
-        return _run(cfg, fleet, ctx, progress)
+        return _run(cfg, fleet, ctx, procs, progress)
     finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
         fleet.close()
+        if main:
+            signal.signal(signal.SIGTERM, old)
 
 
 def _latency_s(fleet: _Fleet) -> float:
@@ -109,12 +129,12 @@ def _latency_s(fleet: _Fleet) -> float:
         return c.welcome.latency / 48000
 
 
-def _run(cfg: SoakConfig, fleet: _Fleet, ctx: Any, progress: Callable | None) -> dict:
+def _run(cfg: SoakConfig, fleet: _Fleet, ctx: Any, procs: list, progress: Callable | None) -> dict:
     latency_s = _latency_s(fleet)
     t0v, kill_at, go = ctx.Value("d", 0.0), ctx.Value("d", 0.0), ctx.Event()
     prog, results = ctx.Queue(), ctx.Queue()
     ps = plans(cfg, fleet.w.address, fleet.w.osc_port, latency_s)
-    procs = [ctx.Process(target=client_main, args=(p, t0v, go, kill_at, prog, results), daemon=True) for p in ps]
+    procs += [ctx.Process(target=client_main, args=(p, t0v, go, kill_at, prog, results), daemon=True) for p in ps]
     for p in procs:
         p.start()
     totals: dict[int, dict] = {}
@@ -124,14 +144,12 @@ def _run(cfg: SoakConfig, fleet: _Fleet, ctx: Any, progress: Callable | None) ->
     seconds = cfg.minutes * 60
     end = t0 + seconds + ps[0].drain_s + 5
     restart_t = t0 + cfg.restart_at * seconds if cfg.restart != "none" else None
-    restarts, next_sample, out, restarter = [], t0, {}, None
+    restarts, next_sample, out = [], t0, {}
     while len(out) < len(procs) and time.monotonic() < end + 30:
         now = time.monotonic()
         if restart_t and now >= restart_t:
-            # In a thread: a model worker takes seconds to start, and the books and samples go on meanwhile.
             kill_at.value = now
-            restarter = threading.Thread(target=lambda: restarts.append(fleet.restart(cfg.restart == "restart")))
-            restarter.start()
+            fleet.restart_soon(cfg.restart == "restart", restarts)
             restart_t = None
         if now >= next_sample:
             fleet.sample(now - t0)
@@ -144,13 +162,11 @@ def _run(cfg: SoakConfig, fleet: _Fleet, ctx: Any, progress: Callable | None) ->
             pass
         if progress:
             progress(min(seconds, time.monotonic() - t0), _sum(totals))
-    if restarter:
-        restarter.join()
+    if fleet.thread:
+        fleet.thread.join()
     restarts = [{k: None if v is None else round(v - t0, 3) for k, v in r.items()} for r in restarts]
     for p in procs:
         p.join(5)
-        if p.is_alive():
-            p.kill()
     return _assemble(cfg, ps, out, fleet.samples, restarts, latency_s)
 
 
