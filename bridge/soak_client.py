@@ -69,6 +69,21 @@ class PatchClient(Client):
             self.dropped += 1
 
 
+@dataclass(slots=True)
+class Pending:
+    """A request not yet answered in full."""
+    start: int
+    end: int
+    gen: int
+    sent: float
+    got: int = 0
+    late: bool = False  # counted once in late_requests
+
+    @property
+    def owed(self) -> int:
+        return self.end - self.start - self.got
+
+
 class SoakClient:
     def __init__(self, plan: ClientPlan, t0: float, kill_at):
         self.p = plan
@@ -78,7 +93,7 @@ class SoakClient:
         self.c = PatchClient(plan.address, stream=plan.stream, rate=plan.rate, channels=2, name="lmdm.soak")
         self.welcome = self.c.connect()
         self.gens = [Gen(opened=time.monotonic(), welcomed=time.monotonic(), latency=self.welcome.latency)]
-        self.pending: deque[list] = deque()  # [start, end, got, gen, t_sent, counted late]
+        self.pending: deque[Pending] = deque()
         self.lost: list[tuple[int, float, int]] = []  # (gen, t_sent, frames)
         nb = int(math.ceil((plan.seconds + plan.drain_s) / plan.every_s)) + 2
         self.series = {k: np.zeros(nb, np.int64) for k in ("requested", "answered", "late", "mismatch")}
@@ -97,20 +112,17 @@ class SoakClient:
     def _bucket(self, t: float) -> int:
         return min(len(self.lag_max) - 1, max(0, int((t - self.t0) / self.p.every_s)))
 
-    def _send(self, msg) -> None:
-        self.c.send(msg)
-
     def _sync_gen(self) -> None:
         """The Client opened a new DEALER (no_session or silence): what the old session owed is lost."""
         while len(self.gens) <= self.c.reconnects:
             self.gens.append(Gen(opened=time.monotonic()))
         cur = self.c.reconnects
-        while self.pending and self.pending[0][3] < cur:
+        while self.pending and self.pending[0].gen < cur:
             self._lose(self.pending.popleft())
 
-    def _lose(self, req: list) -> None:
-        if req[1] - req[0] - req[2] > 0:
-            self.lost.append((req[3], req[4], req[1] - req[0] - req[2]))
+    def _lose(self, req: Pending) -> None:
+        if req.owed > 0:
+            self.lost.append((req.gen, req.sent, req.owed))
 
     def callback(self, j: int, due: float, now: float, requesting: bool) -> None:
         F = self.p.frames
@@ -124,13 +136,13 @@ class SoakClient:
         self._sync_gen()
         gen = self.gens[-1]
         idx = j * F
-        self._send(W.Audio(index=idx, rate=self.p.rate, data=self.table[(idx + np.arange(F)) % TABLE]))
+        self.c.send(W.Audio(index=idx, rate=self.p.rate, data=self.table[(idx + np.arange(F)) % TABLE]))
         if gen.first_input is None:
             gen.first_input = idx
         if requesting:
             L = (gen.latency or self.c.welcome.latency)
-            self.pending.append([idx + L, idx + L + F, 0, len(self.gens) - 1, now, False])
-            self._send(W.Request(index=idx + L, frames=F))
+            self.pending.append(Pending(idx + L, idx + L + F, len(self.gens) - 1, now))
+            self.c.send(W.Request(index=idx + L, frames=F))
             self.count["requested"] += F
             self.series["requested"][b] += F
 
@@ -155,22 +167,22 @@ class SoakClient:
 
     def _generated(self, msg: W.Generated, g: int, now: float) -> None:
         n, idx, F = msg.frames, msg.index, self.p.frames
-        while self.pending and self.pending[0][3] == g and self.pending[0][0] + self.pending[0][2] < idx:
+        while self.pending and self.pending[0].gen == g and self.pending[0].start + self.pending[0].got < idx:
             self._lose(self.pending.popleft())  # answers come in order: one skipped is never coming
-        if not self.pending or self.pending[0][0] + self.pending[0][2] != idx or self.pending[0][3] != g:
+        req = self.pending[0] if self.pending else None
+        if req is None or req.start + req.got != idx or req.gen != g:
             self.count["out_of_order"] += 1
             return
-        req = self.pending[0]
-        req[2] += n
-        if req[0] + req[2] >= req[1]:
+        req.got += n
+        if req.owed <= 0:
             self.pending.popleft()
         b = self._bucket(now)
         play = (math.floor((now - self.t0) * self.p.rate / F) + 1) * F
         late = int(min(n, max(0, play - idx)))
         self.count["answered"] += n
         self.count["late"] += late
-        if late and not req[5]:
-            req[5] = True
+        if late and not req.late:
+            req.late = True
             self.count["late_requests"] += 1  # what the worker's `underruns` counts
         self.series["answered"][b] += n
         self.series["late"][b] += late
@@ -203,7 +215,7 @@ class SoakClient:
             self.osc.send_message(f"/lmdm/stream/{self.p.stream}/{name}", value)
             self.count["osc_params"] += 1
         else:
-            self._send(W.Param(name=str(name), value=value))
+            self.c.send(W.Param(name=str(name), value=value))
             self.count["zmq_params"] += 1
 
     # --- the loop -----------------------------------------------------------------------------------------------
@@ -225,7 +237,7 @@ class SoakClient:
                     break
                 continue
             if now >= next_status:
-                self._send(W.StatusQuery())
+                self.c.send(W.StatusQuery())
                 next_status += p.every_s
             if now >= next_param and now < stop:
                 self.change_param()
@@ -240,7 +252,7 @@ class SoakClient:
 
     def _last_status(self, timeout: float = 2.0) -> None:
         """One more status, so the worker's count covers the whole session (the periodic one may be 5 s old)."""
-        self._send(W.StatusQuery())
+        self.c.send(W.StatusQuery())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             msg = self.c.recv(timeout=deadline - time.monotonic())
@@ -251,7 +263,7 @@ class SoakClient:
 
     def finish(self, now: float) -> dict:
         self._last_status()
-        pending_end = sum(r[1] - r[0] - r[2] for r in self.pending)
+        pending_end = sum(r.owed for r in self.pending)
         self.c.close()
         kill = float(self.kill_at.value) if self.kill_at is not None else 0.0
         cut = self._restart_gens(kill)
