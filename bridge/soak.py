@@ -207,7 +207,7 @@ def _assemble(cfg: SoakConfig, ps: list[ClientPlan], out: dict, samples: list, r
     clients = [out.get(p.index, {"index": p.index, "error": "no result (the client process died)"}) for p in ps]
     good = [c for c in clients if "error" not in c]
     keys = ("requested", "answered", "late", "late_requests", "lost", "lost_restart", "pending_end", "mismatch", "nonfinite",
-            "out_of_order", "reconnects", "zmq_params", "osc_params", "acks", "send_dropped", "lagging_callbacks",
+            "out_of_order", "reconnects", "zmq_params", "osc_params", "acks", "params_checked", "params_not_applied", "send_dropped", "lagging_callbacks",
             "callbacks", "worker_underruns")
     totals = {k: int(sum(c[k] for c in good)) for k in keys}
     late_w = [c["worker_late_frames"] for c in good if c["worker_late_frames"] is not None]
@@ -241,6 +241,9 @@ def _problems(cfg: SoakConfig, clients: list, totals: dict, restarts: list) -> l
         out.append(f"{totals['mismatch']} loopback frames differ from the input delayed by the latency")
     if totals["nonfinite"]:
         out.append(f"{totals['nonfinite']} frames hold NaN/Inf")
+    if totals["params_not_applied"]:
+        out.append(f"{totals['params_not_applied']} of {totals['params_checked']} parameter values set were not in "
+                   "force at the next status")
     if totals["out_of_order"]:
         out.append(f"{totals['out_of_order']} answers out of order")
     if cfg.restart != "none" and (not restarts or restarts[0]["t_back"] is None):

@@ -99,8 +99,10 @@ class SoakClient:
         self.series = {k: np.zeros(nb, np.int64) for k in ("requested", "answered", "late", "mismatch")}
         self.lag_max = np.zeros(nb)
         self.count = dict(requested=0, answered=0, late=0, late_requests=0, mismatch=0, nonfinite=0, out_of_order=0, acks=0,
-                          zmq_params=0, osc_params=0, callbacks=0, lagging_callbacks=0)
+                          zmq_params=0, osc_params=0, params_checked=0, params_not_applied=0, callbacks=0, lagging_callbacks=0)
         self.errors: dict[str, int] = {}
+        self.last_set: dict[str, tuple] = {}  # name -> (value, time sent, gen): checked against status params
+        self.status_sent = 0.0
         self.lags: list[float] = []
         self.osc = None
         if plan.osc_port:
@@ -159,6 +161,7 @@ class SoakClient:
             self.gens[g].status = {k: getattr(msg, k, None) for k in
                                    ("underruns", "late_frames", "gaps", "blocks", "compute_ms_avg", "latency",
                                     "queue")}
+            self._check_params(msg.params or {}, g)
         elif isinstance(msg, W.Ack):
             self.count["acks"] += 1
         elif isinstance(msg, W.Error):
@@ -211,12 +214,26 @@ class SoakClient:
                  "blend": lambda: round(float(r.uniform(0, 1)), 3), "mode": lambda: str(r.choice(modes)),
                  "mix": lambda: float(r.choice([0.0, 1.0])) if self.p.exact else round(float(r.uniform(0, 1)), 3),
                  "seed": lambda: int(r.integers(0, 2**31 - 1)), "bypass": lambda: int(r.integers(0, 2))}[name]()
+        self.last_set[str(name)] = (value, time.monotonic(), len(self.gens) - 1)
         if self.osc is not None and r.uniform() < 0.5:
             self.osc.send_message(f"/lmdm/stream/{self.p.stream}/{name}", value)
             self.count["osc_params"] += 1
         else:
             self.c.send(W.Param(name=str(name), value=value))
             self.count["zmq_params"] += 1
+
+    def _check_params(self, params: dict, g: int) -> None:
+        """Every value set in this session at least 2 s before the status was asked must be in force (OSC and
+        ZeroMQ alike; OSC sends floats as float32, hence the tolerance)."""
+        welcomed = self.gens[g].welcomed
+        for name, (value, t, gen) in self.last_set.items():
+            if gen != g or welcomed is None or not welcomed < t < self.status_sent - 2.0:
+                continue
+            self.count["params_checked"] += 1
+            have = params.get(name)
+            same = math.isclose(have, value, rel_tol=1e-6) if isinstance(value, float) and \
+                isinstance(have, (int, float)) else have == value
+            self.count["params_not_applied"] += not same
 
     # --- the loop -----------------------------------------------------------------------------------------------
 
@@ -238,6 +255,7 @@ class SoakClient:
                 continue
             if now >= next_status:
                 self.c.send(W.StatusQuery())
+                self.status_sent = now
                 next_status += p.every_s
             if now >= next_param and now < stop:
                 self.change_param()

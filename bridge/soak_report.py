@@ -77,7 +77,8 @@ def markdown(results: dict, command: str = "") -> str:
     lines += ["", f"Late requests (any frame late): {t['late_requests']} by the clients' clocks; the worker's own "
                   f"count (last status of each session, summed): underruns {t['worker_underruns']}, late_frames {wl}."
                   f" Parameter changes: {t['zmq_params']} over ZeroMQ ({t['acks']} acked), "
-                  f"{t['osc_params']} over OSC. Reconnects {t['reconnects']}, sends dropped while the worker was "
+                  f"{t['osc_params']} over OSC; {t['params_checked'] - t['params_not_applied']} of "
+                  f"{t['params_checked']} checks against the next status found the value in force. Reconnects {t['reconnects']}, sends dropped while the worker was "
                   f"gone {t['send_dropped']}, client callbacks more than one period late {t['lagging_callbacks']} of "
                   f"{t['callbacks']}.", ""]
     sm = results["samples"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -76,4 +77,25 @@ def test_mismatch_check_finds_one_wrong_sample():
         assert c._mismatch(msg, c.gens[0]) == 1
         msg.data[3, 0] = 0.25  # a sample where silence belongs
         assert c._mismatch(msg, c.gens[0]) == 2
+        c.c.close()
+
+
+def test_param_check_finds_a_value_not_in_force():
+    with _Worker("--model", "loopback") as w:
+        plan = ClientPlan(index=0, stream="p", rate=44100, frames=1024, seconds=1, drain_s=1, every_s=1, seed=4,
+                          exact=True, address=w.address)
+        c = SoakClient(plan, 0.0, None)
+
+        def status_check(**sets):
+            for name, value in sets.items():
+                c.last_set[name] = (value, c.gens[0].welcomed + 0.01, 0)
+            c.status_sent = time.monotonic() + 3  # old enough to be checked
+            c.c.send(W.StatusQuery())
+            c.on_message(c.c._wait(lambda m: isinstance(m, W.Status)), time.monotonic())
+
+        c.c.set("mix", 0.25)
+        status_check(mix=0.25)
+        assert (c.count["params_checked"], c.count["params_not_applied"]) == (1, 0)
+        status_check(prompt="never sent")
+        assert (c.count["params_checked"], c.count["params_not_applied"]) == (3, 1)
         c.c.close()
