@@ -335,8 +335,9 @@ def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None,
 
 
 @click.command("soak")
-@click.option("--minutes", type=float, default=2.0, show_default=True, help="length of the run")
-@click.option("--clients", default=4, show_default=True,
+@click.option("--minutes", type=click.FloatRange(0, min_open=True), default=2.0, show_default=True,
+              help="length of the run")
+@click.option("--clients", type=click.IntRange(1, 64), default=4, show_default=True,
               help="real-time clients (callbacks of 512, 1024, 2048, 4096 frames in turn, 48 / 44.1 kHz)")
 @click.option("--model", default="loopback", show_default=True,
               help="`loopback` (output checked bit-exact), a checkpoint, or \"\" for the embedded model")
@@ -344,9 +345,9 @@ def bench_bridge(frames: int, count: int, bps_seconds: float, model: str | None,
 @click.option("--device", default="cpu", show_default=True, help="torch device for model engines")
 @click.option("--restart", type=click.Choice(["restart", "kill", "none"]), default="restart", show_default=True,
               help="half way: SIGKILL the worker and start it again at the same address (kill: never again)")
-@click.option("--every", "every_s", type=float, default=5.0, show_default=True, help="seconds per sample")
+@click.option("--every", "every_s", type=click.FloatRange(0.5), default=5.0, show_default=True, help="seconds per sample")
 @click.option("--seed", default=0, show_default=True, help="seed of the parameter changes and the input noise")
-@click.option("--pace", type=float, default=1.0, show_default=True,
+@click.option("--pace", type=click.FloatRange(0.1, 10), default=1.0, show_default=True,
               help="client callback speed vs real time (< 1 makes a broken client, to see lateness reported)")
 @click.option("--out", "out_prefix", default="soak", show_default=True,
               help="writes OUT.json, OUT.png and OUT.md")

@@ -99,3 +99,9 @@ def test_param_check_finds_a_value_not_in_force():
         status_check(prompt="never sent")
         assert (c.count["params_checked"], c.count["params_not_applied"]) == (3, 1)
         c.c.close()
+
+
+def test_a_loopback_block_shorter_than_a_callback_is_refused_clearly():
+    r = subprocess.run([LMDM, "bench", "soak", "--block", "1024", "--clients", "4"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "shorter than a 4096-frame callback" in r.stderr
