@@ -242,8 +242,9 @@ def _problems(cfg: SoakConfig, clients: list, totals: dict, restarts: list) -> l
     if totals["nonfinite"]:
         out.append(f"{totals['nonfinite']} frames hold NaN/Inf")
     if totals["params_not_applied"]:
+        first = next(c["not_applied"][0] for c in clients if c.get("not_applied"))
         out.append(f"{totals['params_not_applied']} of {totals['params_checked']} parameter values set were not in "
-                   "force at the next status")
+                   f"force at the next status (first: {first})")
     if totals["out_of_order"]:
         out.append(f"{totals['out_of_order']} answers out of order")
     if cfg.restart != "none" and (not restarts or restarts[0]["t_back"] is None):

@@ -102,7 +102,8 @@ class SoakClient:
                           zmq_params=0, osc_params=0, params_checked=0, params_not_applied=0, callbacks=0, lagging_callbacks=0)
         self.errors: dict[str, int] = {}
         self.last_set: dict[str, tuple] = {}  # name -> (value, time sent, gen): checked against status params
-        self.status_sent = 0.0
+        self.asked: deque[tuple[float, int]] = deque()  # status queries in flight: (time sent, gen)
+        self.not_applied: list[dict] = []  # the first few values found not in force, for the report
         self.lags: list[float] = []
         self.osc = None
         if plan.osc_port:
@@ -161,7 +162,10 @@ class SoakClient:
             self.gens[g].status = {k: getattr(msg, k, None) for k in
                                    ("underruns", "late_frames", "gaps", "blocks", "compute_ms_avg", "latency",
                                     "queue")}
-            self._check_params(msg.params or {}, g)
+            while self.asked and self.asked[0][1] != g:  # queries of a session gone are never answered
+                self.asked.popleft()
+            if self.asked:  # replies come in order: this one answers the oldest query in flight
+                self._check_params(msg.params or {}, g, self.asked.popleft()[0])
         elif isinstance(msg, W.Ack):
             self.count["acks"] += 1
         elif isinstance(msg, W.Error):
@@ -222,18 +226,26 @@ class SoakClient:
             self.c.send(W.Param(name=str(name), value=value))
             self.count["zmq_params"] += 1
 
-    def _check_params(self, params: dict, g: int) -> None:
-        """Every value set in this session at least 2 s before the status was asked must be in force (OSC and
-        ZeroMQ alike; OSC sends floats as float32, hence the tolerance)."""
+    def _ask_status(self) -> None:
+        self.c.send(W.StatusQuery())
+        self.asked.append((time.monotonic(), len(self.gens) - 1))
+
+    def _check_params(self, params: dict, g: int, asked: float) -> None:
+        """Every value set in this session at least 0.5 s before the status was asked must be in force (OSC and
+        ZeroMQ alike; the margin covers OSC's separate path, and OSC sends floats as float32, hence the tolerance)."""
         welcomed = self.gens[g].welcomed
         for name, (value, t, gen) in self.last_set.items():
-            if gen != g or welcomed is None or not welcomed < t < self.status_sent - 2.0:
+            if gen != g or welcomed is None or not welcomed < t < asked - 0.5:
                 continue
             self.count["params_checked"] += 1
             have = params.get(name)
             same = math.isclose(have, value, rel_tol=1e-6) if isinstance(value, float) and \
                 isinstance(have, (int, float)) else have == value
-            self.count["params_not_applied"] += not same
+            if not same:
+                self.count["params_not_applied"] += 1
+                if len(self.not_applied) < 10:
+                    self.not_applied.append({"name": name, "set": value, "status": have,
+                                             "set_s": round(t - self.t0, 3), "asked_s": round(asked - self.t0, 3)})
 
     # --- the loop -----------------------------------------------------------------------------------------------
 
@@ -254,8 +266,7 @@ class SoakClient:
                     break
                 continue
             if now >= next_status:
-                self.c.send(W.StatusQuery())
-                self.status_sent = now
+                self._ask_status()
                 next_status += p.every_s
             if now >= next_param and now < stop:
                 self.change_param()
@@ -270,7 +281,7 @@ class SoakClient:
 
     def _last_status(self, timeout: float = 2.0) -> None:
         """One more status, so the worker's count covers the whole session (the periodic one may be 5 s old)."""
-        self.c.send(W.StatusQuery())
+        self._ask_status()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             msg = self.c.recv(timeout=deadline - time.monotonic())
@@ -295,7 +306,7 @@ class SoakClient:
         lags = np.array(self.lags) * 1e3
         return {"index": self.p.index, "stream": self.p.stream, "rate": self.p.rate, "frames": self.p.frames,
                 "pace": self.p.pace, "latency": self.welcome.latency, **self.count, "send_dropped": self.c.dropped,
-                "lost": lost_other, "lost_restart": lost_restart, "pending_end": pending_end, "errors": self.errors,
+                "lost": lost_other, "lost_restart": lost_restart, "not_applied": self.not_applied, "pending_end": pending_end, "errors": self.errors,
                 "reconnects": self.c.reconnects,
                 "back_after_restart_s": round(back - kill, 3) if back else None,
                 "lag_p50_ms": float(np.percentile(lags, 50)), "lag_p99_ms": float(np.percentile(lags, 99)),

@@ -89,8 +89,8 @@ def test_param_check_finds_a_value_not_in_force():
         def status_check(**sets):
             for name, value in sets.items():
                 c.last_set[name] = (value, c.gens[0].welcomed + 0.01, 0)
-            c.status_sent = time.monotonic() + 3  # old enough to be checked
-            c.c.send(W.StatusQuery())
+            c._ask_status()
+            c.asked[-1] = (time.monotonic() + 3, 0)  # as if asked later: the values are old enough to be checked
             c.on_message(c.c._wait(lambda m: isinstance(m, W.Status)), time.monotonic())
 
         c.c.set("mix", 0.25)
