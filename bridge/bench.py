@@ -4,6 +4,7 @@ Each figure comes from a real `lmdm serve` subprocess and a real client over Zer
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -17,22 +18,31 @@ from bridge import protocol as W
 from bridge.client import Client
 
 
+def process_sample(pid: int) -> dict:
+    """RSS (MiB), open files, threads and CPU seconds used so far, read from /proc/PID (Linux)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return {"rss_mib": int(fields["VmRSS"].split()[0]) / 1024, "threads": int(fields["Threads"]),
+            "open_files": len(os.listdir(f"/proc/{pid}/fd")),
+            "cpu_s": (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")}
+
+
 class _Worker:
-    def __init__(self, *args: str):
+    """`lmdm serve` as a subprocess; `address` (and `osc_port` when OSC is on) from its first stdout line."""
+
+    def __init__(self, *args: str, zmq: str = "tcp://127.0.0.1:0", osc: str = "none"):
         exe = str(Path(sys.executable).with_name("lmdm"))
-        self.proc = subprocess.Popen([exe, "serve", "--zmq", "tcp://127.0.0.1:0", "--osc", "none", "--osc-reply",
-                                      "none", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        m = re.search(r"zmq (\S+)", self.proc.stdout.readline())
+        self.proc = subprocess.Popen([exe, "serve", "--zmq", zmq, "--osc", osc, "--osc-reply", "none", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        m = re.search(r"zmq (\S+) osc (\S+)", self.proc.stdout.readline())
         if not m:
             self.proc.kill()
             raise RuntimeError("the worker did not start")
         self.address = m.group(1)
+        self.osc_port = int(m.group(2).rpartition(":")[2]) if m.group(2) != "none" else None
 
     def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return process_sample(self.proc.pid)["rss_mib"]
 
     def __enter__(self) -> "_Worker":
         return self

@@ -22,7 +22,8 @@ def main() -> None:
 
 @main.group()
 def bench() -> None:
-    """Benchmarks: `lmdm bench model` (naive vs cached engine), `lmdm bench bridge` (frame round trip)."""
+    """Benchmarks: `lmdm bench model` (naive vs cached engine), `lmdm bench bridge` (frame round trip),
+    `lmdm bench soak` (real-time clients for minutes, with a worker restart)."""
 
 
 from bridge import commands as _bridge  # noqa: E402  (the worker: serve, generate, live, devices, doctor)
@@ -35,6 +36,7 @@ main.add_command(_bridge.keys)  # lmdm keys new|add|list
 main.add_command(__import__("lmdm_core.data.cli", fromlist=["data"]).data)  # lmdm data build
 bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command())  # lmdm bench model
 bench.add_command(_bridge.bench_bridge)
+bench.add_command(_bridge.bench_soak)
 main.add_command(__import__("lmdm_core.commands", fromlist=["convert_saos_command"]).convert_saos_command)  # lmdm convert-saos
 main.add_command(__import__("lmdm_core.eval.cli", fromlist=["eval_command"]).eval_command)  # lmdm eval
 main.add_command(__import__("lmdm_core.arc.cli", fromlist=["arc_command"]).arc_command)  # lmdm arc
