@@ -144,7 +144,7 @@ def test_cli_loads_checkpoints_and_names_bad_input(build, tmp_path):
     assert "v2 (22050 Hz, 2 ch)" in res.output and "| MR-STFT distance (model rate) |" in res.output
     assert "note F1" not in res.output
     assert json.loads((tmp_path / "out" / "reconstruction.json").read_text())["models"]["v2"]["sample_rate"] == 22050
-    for extra, message in ((["--group-by", "style"], "no field 'style'"),
+    for extra, message in ((["--group-by", "genre"], "no field 'genre'"),
                            (["--measures", "vibes"], "unknown measures"),
                            (["--model", str(tmp_path / "absent")], "not found"),
                            (["--model", f"a={tmp_path / 'ae-only'}", "--model", f"a={tmp_path / 'ae-only'}"],
