@@ -29,7 +29,7 @@ MAX_DEPTH = 1024     # nesting (msgpack's own stack limit)
 CLIP = 16.0          # input samples are bounded to +-CLIP (+24 dBFS) before any engine sees them
 
 ERROR_CODES = ("bad_msgpack", "version", "unknown_type", "bad_field", "too_large", "bad_audio", "rate",
-               "no_session", "bad_request", "bad_param", "taken_over")
+               "no_session", "bad_request", "bad_param", "taken_over", "internal")
 
 
 class ProtocolError(Exception):

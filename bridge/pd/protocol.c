@@ -4,6 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *const lmdm_error_codes[] = {"bad_msgpack", "version",    "unknown_type", "bad_field",
+                                        "too_large",   "bad_audio",  "rate",         "no_session",
+                                        "bad_request", "bad_param",  "taken_over",   "internal",
+                                        NULL};
+
 static void pack_cstr(msgpack_packer *pk, const char *s)
 {
     size_t n = strlen(s);

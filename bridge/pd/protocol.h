@@ -15,6 +15,9 @@
 #define LMDM_MAX_CHANNELS 8
 #define LMDM_STREAM_MAX 64
 
+/* The `code` of an `error` message (docs/protocol.md); NULL-terminated, in the order of bridge/protocol.py. */
+extern const char *const lmdm_error_codes[];
+
 typedef enum {
     LMDM_MSG_UNKNOWN = 0,
     LMDM_MSG_WELCOME,

@@ -1,5 +1,6 @@
 // protocol.js from the command line, for the cross-language test in test_max_js.py:
 //   node codec.mjs encode   -> one line per client message: {"type": ..., "b64": <msgpack frame>}
+//   node codec.mjs codes    -> the error codes protocol.js knows, one JSON list
 //   node codec.mjs decode   <- base64 worker frames on stdin -> one JSON line each: the map (audio as floats) or
 //                              {"error": code}
 import { createRequire } from "node:module";
@@ -9,7 +10,9 @@ import { JS_DIR } from "./harness.mjs";
 const P = createRequire(import.meta.url)(`${JS_DIR}/protocol.js`);
 const b64 = (bytes) => Buffer.from(bytes).toString("base64");
 
-if (process.argv[2] === "encode") {
+if (process.argv[2] === "codes") {
+  console.log(JSON.stringify(P.ERROR_CODES));
+} else if (process.argv[2] === "encode") {
   const messages = [
     P.hello({ stream: "max-1", rate: 48000, channels: 2, out_channels: 1, client: "lmdm-max/test", mode: "delay" }),
     P.audio(1234567, 2, 48000, [0.5, -0.5, 0.25, -0.25, 1, -1], 1230000),

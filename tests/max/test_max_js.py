@@ -69,6 +69,10 @@ def _codec(mode: str, stdin: str = "") -> list[dict]:
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
 
 
+def test_js_codec_error_codes_match_python() -> None:
+    assert _codec("codes") == [list(pyproto.ERROR_CODES)]
+
+
 def test_js_client_messages_decode_in_python() -> None:
     """Every frame protocol.js builds is accepted by the worker's own decoder, with the same field values."""
     frames = {m["type"]: base64.b64decode(m["b64"]) for m in _codec("encode")}

@@ -49,6 +49,12 @@ def test_rings_and_link(unit):
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
 
 
+def test_c_error_codes_match_python(unit):
+    res = subprocess.run([str(unit), "codes"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert tuple(res.stdout.split()) == W.ERROR_CODES
+
+
 def test_c_encoding_decodes_in_python(unit, tmp_path):
     path = tmp_path / "frames.bin"
     subprocess.run([str(unit), "encode", str(path)], check=True, timeout=60)

@@ -265,10 +265,15 @@ int main(int argc, char **argv)
         printf("ok\n");
         return 0;
     }
+    if (argc >= 2 && !strcmp(argv[1], "codes")) {
+        for (const char *const *c = lmdm_error_codes; *c; c++)
+            printf("%s\n", *c);
+        return 0;
+    }
     if (argc >= 3 && !strcmp(argv[1], "encode"))
         return encode(argv[2]);
     if (argc >= 3 && !strcmp(argv[1], "decode"))
         return decode(argv[2]);
-    fprintf(stderr, "usage: lmdm_unit selftest | encode FILE | decode FILE\n");
+    fprintf(stderr, "usage: lmdm_unit selftest | codes | encode FILE | decode FILE\n");
     return 2;
 }

@@ -12,7 +12,7 @@ const MAX_CHANNELS = 8;
 const RATES = [22050, 32000, 44100, 48000, 88200, 96000];
 const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ERROR_CODES = ["bad_msgpack", "version", "unknown_type", "bad_field", "too_large", "bad_audio", "rate",
-  "no_session", "bad_request", "bad_param", "taken_over"];
+  "no_session", "bad_request", "bad_param", "taken_over", "internal"];
 
 // Fields each worker -> client message must carry, with their msgpack kinds.
 const WORKER_MESSAGES = {
