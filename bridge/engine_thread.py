@@ -66,7 +66,7 @@ class EngineThread(threading.Thread):
                     getattr(self, "_on_" + item[0])(*item[1:])
                 except Exception as exc:  # one bad item must not stop the engine for every stream
                     log.exception("engine failed on %s", item[0])
-                    self._error(self._target(item), "bad_field", f"the worker failed on this message: {exc}",
+                    self._error(self._target(item), "internal", f"the worker failed on this message: {exc}",
                                 item[0], _osc_address(item))
         finally:
             self.push.close()
@@ -82,7 +82,7 @@ class EngineThread(threading.Thread):
                 self._deliver(sid, s.pump(max_steps=1))
             except Exception as exc:
                 log.exception("engine failed on stream %s", sid)
-                self._error(self.idents.get(sid), "bad_field", f"the engine failed: {exc}", "request")
+                self._error(self.idents.get(sid), "internal", f"the engine failed: {exc}", "request")
                 s.requests.clear()
                 s.more = False
             if not s.more:
