@@ -101,6 +101,18 @@ def read(path: str | Path) -> SoundFont:
     return SoundFont(data[info_a:info_b], smpl, tables)
 
 
+
+def _referenced(t: dict, level: str, bag_ranges: list[tuple[int, int]], oper_wanted: int) -> dict[int, int]:
+    """Ids that the `oper_wanted` generator of the zones in `bag_ranges` points at (level "p": presets -> instruments,
+    "i": instruments -> samples), each mapped to its first-use position."""
+    used: dict[int, int] = {}
+    for start, end in bag_ranges:
+        for gens, _ in _zones(t[level + "bag"], start, end, t[level + "gen"], t[level + "mod"]):
+            for oper, amount in gens:
+                if oper == oper_wanted:
+                    used.setdefault(amount, len(used))
+    return used
+
 def _zones(bags: list[tuple], start: int, stop: int, gens: list[tuple], mods: list[tuple]):
     """The (generators, modulators) record slices of zones start..stop-1 of a bag table."""
     for z in range(start, stop):
@@ -116,18 +128,8 @@ def subset(sf: SoundFont, keep: set[tuple[int, int]]) -> SoundFont:
     t = sf.tables
     presets = [i for i, rec in enumerate(t["phdr"][:-1]) if (rec[2], rec[1]) in keep]
     # Instruments the kept presets use, in first-use order, then the samples those use (and their stereo partners).
-    used_inst: dict[int, int] = {}
-    for p in presets:
-        for gens, _ in _zones(t["pbag"], t["phdr"][p][3], t["phdr"][p + 1][3], t["pgen"], t["pmod"]):
-            for oper, amount in gens:
-                if oper == GEN_INSTRUMENT:
-                    used_inst.setdefault(amount, len(used_inst))
-    used_smp: dict[int, int] = {}
-    for i in used_inst:
-        for gens, _ in _zones(t["ibag"], t["inst"][i][1], t["inst"][i + 1][1], t["igen"], t["imod"]):
-            for oper, amount in gens:
-                if oper == GEN_SAMPLE_ID:
-                    used_smp.setdefault(amount, len(used_smp))
+    used_inst = _referenced(t, "p", [(t["phdr"][p][3], t["phdr"][p + 1][3]) for p in presets], GEN_INSTRUMENT)
+    used_smp = _referenced(t, "i", [(t["inst"][i][1], t["inst"][i + 1][1]) for i in used_inst], GEN_SAMPLE_ID)
     wanted = set(used_smp)
     for s in list(wanted):
         link, kind = t["shdr"][s][8], t["shdr"][s][9]
