@@ -31,6 +31,15 @@ class DiscriminatorConfig:
     period_channels: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
 
 
+def _conv_stack(convs: nn.ModuleList, h: torch.Tensor, slope: float) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Each conv then leaky ReLU; every activation is kept for the feature-matching loss."""
+    feats = []
+    for conv in convs:
+        h = F.leaky_relu(conv(h), slope)
+        feats.append(h)
+    return h, feats
+
+
 def _wn2d(c_in: int, c_out: int, kernel, stride=1, dilation=1, padding=0) -> nn.Module:
     return weight_norm(nn.Conv2d(c_in, c_out, kernel, stride=stride, dilation=dilation, padding=padding))
 
@@ -55,10 +64,7 @@ class STFTScale(nn.Module):
                           return_complex=True)                                  # [B·ch, bins, frames]
         h = torch.view_as_real(spec).reshape(b, ch, *spec.shape[1:], 2)         # [B, ch, bins, frames, 2]
         h = h.permute(0, 1, 4, 3, 2).reshape(b, 2 * ch, spec.shape[2], spec.shape[1])
-        feats = []
-        for conv in self.convs:
-            h = F.leaky_relu(conv(h), 0.2)
-            feats.append(h)
+        h, feats = _conv_stack(self.convs, h, 0.2)
         return self.out(h), feats
 
 
@@ -89,10 +95,7 @@ class PeriodScale(nn.Module):
         pad = (-t) % self.period
         h = F.pad(x.reshape(b * ch, 1, t), (0, pad), mode="reflect") if pad else x.reshape(b * ch, 1, t)
         h = h.reshape(b * ch, 1, -1, self.period)
-        feats = []
-        for conv in self.convs:
-            h = F.leaky_relu(conv(h), 0.1)
-            feats.append(h)
+        h, feats = _conv_stack(self.convs, h, 0.1)
         return self.out(h), feats
 
 
