@@ -94,7 +94,7 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
 
 def _values(settings: tuple[str, ...]) -> dict:
     """`--set name=value` pairs -> validated parameter values (numbers parsed, strings kept)."""
-    from bridge.params import ParamError, defaults, validate
+    from bridge.params import SPECS, ParamError, defaults, validate
 
     values = defaults()
     for item in settings:
@@ -102,14 +102,13 @@ def _values(settings: tuple[str, ...]) -> dict:
         if not sep:
             raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--set")
         value: object = raw
-        for cast in (int, float):
+        spec = SPECS.get(name)
+        for cast in (int, float) if spec is not None and spec.kind in ("int", "float", "bool") else ():
             try:
                 value = cast(raw)
                 break
             except ValueError:
                 continue
-        if name in ("prompt", "prompt_b", "mode", "curves"):
-            value = raw
         try:
             values[name] = validate(name, value)
         except ParamError as exc:

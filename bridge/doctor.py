@@ -6,6 +6,8 @@ import shutil
 import socket
 from typing import Iterator
 
+from bridge.engines import ModelEngine
+
 
 def _version(module: str) -> tuple[bool, str]:
     try:
@@ -69,16 +71,16 @@ def _model(model: str | None, device: str, calibrate: bool) -> Iterator[tuple[bo
     stream = engine.open(48000, 2, 2)
     yield True, "model", (f"{info['name']} ({info['kind']}), {info['sample_rate']} Hz, {info['channels']} ch; "
                           f"latency at 48 kHz {stream.latency} samples")
-    if hasattr(engine, "probe"):
+    if isinstance(engine, ModelEngine):
         yield from _margin(engine, calibrate)
 
 
-def _margin(engine, calibrate: bool) -> Iterator[tuple[bool | None, str, str]]:
+def _margin(engine: ModelEngine, calibrate: bool) -> Iterator[tuple[bool | None, str, str]]:
     """The margin `lmdm serve` uses (cached) and one measured now; --calibrate makes the new one the cached one."""
     from bridge import margin as M
 
     used = M.cached(engine.margin_key)
-    now = M.measure(engine.probe)
+    now = M.measure(engine.open_audio())
     now.key = engine.margin_key
     if calibrate:
         M.store(now)

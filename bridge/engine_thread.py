@@ -1,14 +1,15 @@
-"""The engine thread: owns every session and the model; socket I/O hands it work through a queue.
+"""The engine thread: owns every session and the model; socket I/O hands it work items (work.py) through a queue.
 
 Replies go back to the I/O thread over an inproc PUSH socket (ZeroMQ sockets are not shared between threads):
-`[b"z", identity, payload]` for a ZeroMQ client, `[b"o", msgpack([address, args])]` for an OSC reply.
+`[b"z", identity, payload]` for a ZeroMQ client, `[b"o", msgpack([address, args])]` for an OSC reply, `[b"x",
+identity, stream]` when a stream could not be opened.
 """
 from __future__ import annotations
 
 import logging
 import queue
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import msgpack
 import zmq
@@ -16,33 +17,37 @@ import zmq
 from bridge import osc
 from bridge import params as P
 from bridge import protocol as W
-from bridge.session import PlayPosition, Session
+from bridge import work
+from bridge.engines import Engine
+from bridge.session import Session
+from bridge.work import ReplyTo, ToClient, ToOsc
 
 log = logging.getLogger("lmdm.engine")
 
-OSC = "osc"  # reply target for OSC commands; a bytes identity means a ZeroMQ client
-
 
 class EngineThread(threading.Thread):
-    def __init__(self, engine: Any, ctx: zmq.Context, outbox: str, *, max_frames: int = 8192,
-                 heartbeat_ms: int = 1000, **session_opts: Any):
+    def __init__(self, engine: Engine, ctx: zmq.Context, outbox: str, *, max_frames: int = 8192,
+                 heartbeat_ms: int = 1000):
         super().__init__(name="lmdm-engine", daemon=True)
         self.engine, self.ctx, self.outbox = engine, ctx, outbox
-        self.max_frames, self.heartbeat_ms, self.session_opts = max_frames, heartbeat_ms, session_opts
-        self.q: queue.Queue = queue.Queue()
+        self.max_frames, self.heartbeat_ms = max_frames, heartbeat_ms
+        self.q: queue.Queue[work.Item] = queue.Queue()
         self.sessions: dict[str, Session] = {}
         self.idents: dict[str, bytes] = {}
         self.defaults = P.defaults()
         self.stopping = False
         self.dirty: set[str] = set()   # streams that may have answers to compute or send
+        self.handlers: dict[type, Callable[[Any], None]] = {
+            work.Open: self._open, work.Close: self._close, work.AudioIn: self._audio, work.RequestIn: self._request,
+            work.SetParam: self._param, work.Reset: self._reset, work.QueryStatus: self._status}
 
-    def submit(self, *item: Any) -> None:
+    def submit(self, item: work.Item) -> None:
         self.q.put(item)
 
     def stop(self) -> None:
         """Stop after the item in hand; queued work is dropped (the worker is going away)."""
         self.stopping = True
-        self.q.put(("stop",))
+        self.q.put(work.Stop())
         self.join(timeout=60)
 
     # --- loop -----------------------------------------------------------------------------------------------------
@@ -60,16 +65,18 @@ class EngineThread(threading.Thread):
                 except queue.Empty:
                     self._pump_round()
                     continue
-                if item[0] == "stop" or self.stopping:
+                if isinstance(item, work.Stop) or self.stopping:
                     break
-                try:
-                    getattr(self, "_on_" + item[0])(*item[1:])
-                except Exception as exc:  # one bad item must not stop the engine for every stream
-                    log.exception("engine failed on %s", item[0])
-                    self._error(self._target(item), "internal", f"the worker failed on this message: {exc}",
-                                item[0], _osc_address(item))
+                self._handle(item)
         finally:
             self.push.close()
+
+    def _handle(self, item: work.Item) -> None:
+        try:
+            self.handlers[type(item)](item)
+        except Exception as exc:  # one bad item must not stop the engine for every stream
+            log.exception("engine failed on %s", type(item).__name__)
+            self._error(item.reply, "internal", f"the worker failed on this message: {exc}", _REF[type(item)])
 
     def _pump_round(self) -> None:
         """One engine step per stream with work, round robin, answering what became answerable."""
@@ -82,17 +89,11 @@ class EngineThread(threading.Thread):
                 self._deliver(sid, s.pump(max_steps=1))
             except Exception as exc:
                 log.exception("engine failed on stream %s", sid)
-                self._error(self.idents.get(sid), "internal", f"the engine failed: {exc}", "request")
+                self._error(ToClient(self.idents[sid]), "internal", f"the engine failed: {exc}", "request")
                 s.requests.clear()
                 s.more = False
             if not s.more:
                 self.dirty.discard(sid)
-
-    def _target(self, item: tuple) -> Any:
-        for part in item[1:]:
-            if isinstance(part, bytes) or part == OSC:
-                return part
-        return self.idents.get(item[1]) if len(item) > 1 and isinstance(item[1], str) else None
 
     # --- replies --------------------------------------------------------------------------------------------------
 
@@ -102,41 +103,43 @@ class EngineThread(threading.Thread):
     def _osc(self, address: str, *args: Any) -> None:
         self.push.send_multipart([b"o", msgpack.packb([address, list(args)], use_bin_type=True)])
 
-    def _error(self, target: Any, code: str, text: str, ref: str | None, address: str = "") -> None:
-        """`address`: the OSC address the refused command came in on (the third argument of /lmdm/error)."""
-        if target == OSC:
-            self._osc("/lmdm/error", code, text, address)
-        elif isinstance(target, bytes):
-            self._send(target, W.Error(code=code, text=text, ref=ref))
+    def _error(self, reply: ReplyTo | None, code: str, text: str, ref: str | None) -> None:
+        if isinstance(reply, ToOsc):
+            self._osc("/lmdm/error", code, text, reply.address)
+        elif isinstance(reply, ToClient):
+            self._send(reply.ident, W.Error(code=code, text=text, ref=ref))
 
-    def _ack(self, target: Any, stream: str, name: str, value: Any, understood: list | None) -> None:
-        if target == OSC:
+    def _ack(self, reply: ReplyTo, stream: str, name: str, value: Any, understood: list | None) -> None:
+        if isinstance(reply, ToOsc):
             self._osc("/lmdm/ack", stream, name, value)
             if understood is not None:
                 self._osc("/lmdm/understood", stream, *understood)
-        elif isinstance(target, bytes):
-            self._send(target, W.Ack(name=name, value=value, understood=understood))
+        else:
+            self._send(reply.ident, W.Ack(name=name, value=value, understood=understood))
+
+    def _no_session(self, reply: ReplyTo, sid: str, ref: str) -> None:
+        self._error(reply, "no_session", f"there is no stream {sid!r}", ref)
 
     # --- work items -----------------------------------------------------------------------------------------------
 
-    def _on_open(self, ident: bytes, hello: W.Hello, previous: str | None = None,
-                 play: PlayPosition | None = None) -> None:
+    def _open(self, item: work.Open) -> None:
         """Build the new session first; only then replace this stream's old one and close the connection's
         `previous` stream. The I/O thread has checked the mode; a failure here leaves the connection without a
         session (the I/O thread is told, so later messages get no_session)."""
+        hello, ident = item.hello, item.reply.ident
         values = dict(self.defaults)
         try:
             if hello.mode is not None:
                 values["mode"] = P.validate("mode", hello.mode)
-            s = Session(hello, self.engine, values, max_frames=self.max_frames, play=play, **self.session_opts)
-        except (P.ParamError, ValueError) as exc:
-            if previous is not None:
-                self._on_close(previous)
+            s = Session(hello, self.engine, values, max_frames=self.max_frames, play=item.play)
+        except ValueError as exc:  # ParamError included
+            if item.previous is not None:
+                self._close(work.Close(item.previous))
             self.push.send_multipart([b"x", ident, hello.stream.encode()])
-            return self._error(ident, "bad_field", f"cannot open the stream: {exc}", "hello")
-        self._on_close(hello.stream)
-        if previous is not None:
-            self._on_close(previous)
+            return self._error(item.reply, "bad_field", f"cannot open the stream: {exc}", "hello")
+        self._close(work.Close(hello.stream))
+        if item.previous is not None:
+            self._close(work.Close(item.previous))
         self.sessions[hello.stream], self.idents[hello.stream] = s, ident
         self._send(ident, W.Welcome(stream=s.stream, rate=s.rate, channels=s.in_ch, out_channels=s.out_ch,
                                     block=s.block, latency=s.latency, max_frames=self.max_frames,
@@ -144,74 +147,70 @@ class EngineThread(threading.Thread):
                                     modes=list(self.engine.modes), mode=s.values["mode"]))
         log.info("stream %s open: %d Hz, %d -> %d ch, latency %d", s.stream, s.rate, s.in_ch, s.out_ch, s.latency)
 
-    def _on_close(self, stream: str) -> None:
-        self.dirty.discard(stream)
-        if self.sessions.pop(stream, None) is not None:
-            self.idents.pop(stream, None)
-            log.info("stream %s closed", stream)
+    def _close(self, item: work.Close) -> None:
+        self.dirty.discard(item.stream)
+        if self.sessions.pop(item.stream, None) is not None:
+            self.idents.pop(item.stream, None)
+            log.info("stream %s closed", item.stream)
 
-    def _deliver(self, stream: str, generated: list) -> None:
+    def _deliver(self, stream: str, generated: list[W.Generated]) -> None:
         ident = self.idents[stream]
         for g in generated:
             self._send(ident, g)
 
-    def _on_audio(self, stream: str, msg: W.Audio) -> None:
-        if stream in self.sessions:
-            self.sessions[stream].audio(msg.index, msg.data)
-            self.dirty.add(stream)
+    def _audio(self, item: work.AudioIn) -> None:
+        if item.stream in self.sessions:
+            self.sessions[item.stream].audio(item.msg.index, item.msg.data)
+            self.dirty.add(item.stream)
 
-    def _on_request(self, stream: str, index: int, frames: int) -> None:
-        if stream in self.sessions:
-            self.sessions[stream].request(index, frames)
-            self.dirty.add(stream)
+    def _request(self, item: work.RequestIn) -> None:
+        if item.stream in self.sessions:
+            self.sessions[item.stream].request(item.index, item.frames)
+            self.dirty.add(item.stream)
 
-    def _on_param(self, stream: str | None, name: str, value: Any, target: Any) -> None:
-        """`stream` None: every stream, and the default for streams opened later."""
-        if stream is None:
-            self.defaults[name] = value
-            self._ack(target, "*", name, value, None)
-        for sid in ([stream] if stream is not None else list(self.sessions)):
+    def _targets(self, stream: str | None) -> list[str]:
+        return [stream] if stream is not None else list(self.sessions)
+
+    def _param(self, item: work.SetParam) -> None:
+        if item.stream is None:
+            self.defaults[item.name] = item.value
+            self._ack(item.reply, "*", item.name, item.value, None)
+        for sid in self._targets(item.stream):
             s = self.sessions.get(sid)
             if s is None:
-                return self._error(target, "no_session", f"there is no stream {sid!r}", "param",
-                                   osc.address(stream, name))
+                return self._no_session(item.reply, sid, "param")
             try:
-                applied, understood = s.set_param(name, value)
+                applied, understood = s.set_param(item.name, item.value)
             except P.ParamError as exc:
-                self._error(target, "bad_param", f"stream {sid}: {exc}", "param", osc.address(stream, name))
+                self._error(item.reply, "bad_param", f"stream {sid}: {exc}", "param")
                 continue
-            if stream is not None or understood is not None:
-                self._ack(target, sid, name, applied, understood)
+            if item.stream is not None or understood is not None:
+                self._ack(item.reply, sid, item.name, applied, understood)
 
-    def _on_reset(self, stream: str | None, target: Any) -> None:
-        for sid in ([stream] if stream is not None else list(self.sessions)):
+    def _reset(self, item: work.Reset) -> None:
+        for sid in self._targets(item.stream):
             if sid not in self.sessions:
-                return self._error(target, "no_session", f"there is no stream {sid!r}", "reset",
-                                   osc.address(stream, "reset"))
+                return self._no_session(item.reply, sid, "reset")
             self.sessions[sid].reset()
-            self._ack(target, sid, "reset", 1, None)
-        if stream is None:
-            self._ack(target, "*", "reset", 1, None)
+            self._ack(item.reply, sid, "reset", 1, None)
+        if item.stream is None:
+            self._ack(item.reply, "*", "reset", 1, None)
 
-    def _on_status(self, stream: str | None, target: Any) -> None:
-        sids = [stream] if stream is not None else list(self.sessions)
-        for sid in sids:
+    def _status(self, item: work.QueryStatus) -> None:
+        for sid in self._targets(item.stream):
             s = self.sessions.get(sid)
             if s is None:
-                return self._error(target, "no_session", f"there is no stream {sid!r}", "status",
-                                   osc.address(stream, "status"))
+                return self._no_session(item.reply, sid, "status")
             st = s.status(self.q.qsize())
-            if target == OSC:
+            if isinstance(item.reply, ToOsc):
                 self._osc("/lmdm/status", *(st[k] for k in osc.STATUS_ARGS))
                 self._osc("/lmdm/health", *(st[k] for k in osc.HEALTH_ARGS))
             else:
-                self._send(target, W.Status(**st))
-        if target == OSC:
+                self._send(item.reply.ident, W.Status(**st))
+        if isinstance(item.reply, ToOsc):
             self._osc("/lmdm/streams", *sorted(self.sessions))
 
 
-def _osc_address(item: tuple) -> str:
-    """The OSC address a work item came from (for /lmdm/error), or "" for ZeroMQ items."""
-    if not (isinstance(item[-1], str) and item[-1] == OSC) or item[0] not in ("param", "reset", "status"):
-        return ""
-    return osc.address(item[1], item[2] if item[0] == "param" else item[0])
+# The message type an item answers, for the `ref` of an error reply.
+_REF: dict[type, str] = {work.Open: "hello", work.Close: "bye", work.AudioIn: "audio", work.RequestIn: "request",
+                         work.SetParam: "param", work.Reset: "reset", work.QueryStatus: "status"}

@@ -13,19 +13,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from bridge import margin
-from bridge.params import MODES, ParamError
+from lmdm_core.modes import MODES
+
+if TYPE_CHECKING:  # torch loads with the first model engine, not with the loopback worker
+    from lmdm_core.pipeline import AudioStream
 
 log = logging.getLogger("lmdm.engine")
-
-# Input modes: the output depends on the input. "text" needs none: the session feeds silence when it must.
-INPUT_MODES = ("delay", "jam", "sketch")
-# Wet output louder than this (+36 dBFS) means the model's state exploded: the block is dropped, the state reset.
-EXPLODED = 64.0
 
 
 def map_channels(x: np.ndarray, channels: int) -> np.ndarray:
@@ -38,110 +36,130 @@ def map_channels(x: np.ndarray, channels: int) -> np.ndarray:
     return x[:, [i % have for i in range(channels)]]
 
 
-class EngineStream:
-    """One session's engine state. Subclasses set block/latency (client samples) and implement feed/step."""
+class EngineStream(Protocol):
+    """One session's engine state. Positions and counts are client samples at the client's rate."""
 
-    block: int = 0
-    latency: int = 0
-    compute_ms: float = 0.0
-    recoveries: int = 0   # times the stream's model state went bad and was started afresh
+    block: int           # frames one step computes
+    latency: int         # from an input sample to its output sample
+    compute_ms: float    # the last step's compute time
+
+    @property
+    def recoveries(self) -> int:
+        """Times the stream's state went bad and was started afresh."""
 
     def feed(self, x: np.ndarray) -> None:
-        raise NotImplementedError
+        """Input (frames, channels), contiguous with what was fed before."""
 
     def step(self) -> np.ndarray | None:
-        raise NotImplementedError
-
-    def buffered(self) -> int:
-        """Input frames fed but not yet turned into output."""
-        raise NotImplementedError
+        """At most one block of output (frames, out_channels) aligned with the input; None until enough input."""
 
     def needs_input(self, mode: str) -> bool:
         """False for modes that generate from the prompt alone: the session then feeds silence on request."""
-        return mode in INPUT_MODES
 
-    def set_param(self, name: str, value: Any) -> tuple[Any, list | None]:
-        """Apply a validated parameter; returns (applied value, prompt words understood or None)."""
-        return value, ([] if name in ("prompt", "prompt_b") else None)
+    def set_param(self, name: str, value: Any) -> tuple[Any, list[str] | None]:
+        """Apply a validated parameter; returns (applied value, prompt words understood or None); ParamError when
+        the engine cannot do it."""
 
     def restart(self) -> None:
         """Drop buffered input and output (a discontinuity); model state is kept."""
 
     def reset(self) -> None:
-        self.restart()
+        """restart(), and the model state forgotten too."""
 
 
-class LoopbackStream(EngineStream):
+class Engine(Protocol):
+    name: str
+    kind: str                   # "loopback" | "model"
+    modes: tuple[str, ...]      # the stream modes it runs
+
+    def info(self, rate: int) -> dict[str, Any]:
+        """The `model` field of `welcome` (docs/protocol.md)."""
+
+    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> EngineStream:
+        """A new stream at the client's rate and channel counts."""
+
+
+class LoopbackStream:
+    """Output = input, one block later; every parameter is stored and acknowledged (EngineStream)."""
+
+    recoveries = 0
+
     def __init__(self, block: int, out_channels: int):
         self.block = self.latency = block
+        self.compute_ms = 0.0
         self.out_channels = out_channels
         self.pending: list[np.ndarray] = []
-        self.count = 0
 
     def feed(self, x: np.ndarray) -> None:
         self.pending.append(x)
-        self.count += len(x)
 
     def step(self) -> np.ndarray | None:
         if not self.pending:
             return None
         t0 = time.perf_counter()
         x = self.pending[0] if len(self.pending) == 1 else np.concatenate(self.pending)
-        self.pending, self.count = [], 0
+        self.pending = []
         y = map_channels(x, self.out_channels)
         self.compute_ms = (time.perf_counter() - t0) * 1e3
         return y
 
-    def buffered(self) -> int:
-        return self.count
-
     def needs_input(self, mode: str) -> bool:
         return True  # the loopback is a one-block delay in every mode
 
+    def set_param(self, name: str, value: Any) -> tuple[Any, list[str] | None]:
+        return value, ([] if name in ("prompt", "prompt_b") else None)
+
     def restart(self) -> None:
-        self.pending, self.count = [], 0
+        self.pending = []
+
+    def reset(self) -> None:
+        self.restart()
 
 
 class LoopbackEngine:
-    """Input back, delayed by exactly one block: for checking routing, and for tests."""
+    """Input back, delayed by exactly one block: for checking routing, and for tests (Engine)."""
 
     name = "loopback"
     kind = "loopback"
-    modes = MODES
+    modes = tuple(MODES)
 
     def __init__(self, block: int = 4096):
         if not 1 <= block <= 65536:
             raise ValueError("loopback block must be 1..65536 frames")
         self.block = block
 
-    def info(self, rate: int) -> dict:
+    def info(self, rate: int) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "sample_rate": rate, "channels": 0}
 
-    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> EngineStream:
+    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> LoopbackStream:
         return LoopbackStream(self.block, out_channels)
 
 
-class ModelStream(EngineStream):
-    """An AudioStream behind two soxr streams, with the delay-mode feedback loop at the model's rate."""
+class ModelStream:
+    """An AudioStream behind two soxr streams (EngineStream): rates, channel counts and the decoder's alignment
+    here; everything a mode does to the audio, and the model state's health, in the AudioStream."""
 
-    def __init__(self, audio_stream: Any, rate: int, channels: int, out_channels: int, margin_ms: float):
+    def __init__(self, audio: AudioStream, rate: int, channels: int, out_channels: int, margin_ms: float):
         import soxr
 
         self._soxr = soxr
-        self.s = audio_stream
+        self.audio = audio
         self.rate, self.in_channels, self.out_channels = rate, channels, out_channels
-        self.sr, self.mch, self.bm = int(audio_stream.sample_rate), int(audio_stream.channels), \
-            int(audio_stream.block_samples)
+        self.sr, self.mch, self.bm = audio.sample_rate, audio.channels, audio.block_samples
         self.resampling = rate != self.sr
         # The decoder's lookahead delays the model's output; dropping that many samples at the start aligns the wet
         # output with the input again (y[k] belongs to x[k]), at the price of computing that much further ahead.
-        self.dec_latency = int(getattr(audio_stream, "decoder_latency", 0))
+        self.dec_latency = audio.decoder_latency
         lookahead = 1024 if self.resampling else 0  # soxr HQ filter delay, both directions, with room to spare
         self.block = math.ceil((self.bm + self.dec_latency) * rate / self.sr) + lookahead
         self.latency = self.block + int(round(margin_ms * rate / 1000.0))
-        self.feedback = 0.0
-        self.mode = getattr(audio_stream, "mode", "delay")
+        self.compute_ms = 0.0
+        self.resampler_recoveries = 0  # the input resampler was fed a wild sample and started afresh
         self.restart()
+
+    @property
+    def recoveries(self) -> int:
+        return self.resampler_recoveries + self.audio.recoveries
 
     def restart(self) -> None:
         if self.resampling:
@@ -149,45 +167,33 @@ class ModelStream(EngineStream):
             self.rs_out = self._soxr.ResampleStream(self.sr, self.rate, self.mch, dtype="float32", quality="HQ")
         self.buf = np.zeros((0, self.mch), np.float32)  # model-rate input not yet processed
         self.skip = self.dec_latency
-        self.recovered_last = False
-        self.wet_prev = np.zeros((self.bm, self.mch), np.float32)
+        self.audio.forget_feedback()
 
     def reset(self) -> None:
-        self.s.reset()
+        self.audio.reset()
         self.restart()
+
+    def needs_input(self, mode: str) -> bool:
+        return MODES[mode].needs_input
 
     def feed(self, x: np.ndarray) -> None:
         x = map_channels(x, self.mch)
         if self.resampling:
             x = self.rs_in.resample_chunk(np.ascontiguousarray(x, dtype=np.float32))
             if not np.isfinite(x).all():  # a resampler fed a wild sample keeps it in its state: start it afresh
-                self.recoveries += 1
+                self.resampler_recoveries += 1
                 self.rs_in = self._soxr.ResampleStream(self.rate, self.sr, self.mch, dtype="float32", quality="HQ")
                 x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         if len(x):
             self.buf = np.concatenate([self.buf, x.astype(np.float32, copy=False)])
 
-    def buffered(self) -> int:
-        return int(len(self.buf) * self.rate / self.sr)
-
     def step(self) -> np.ndarray | None:
         if len(self.buf) < self.bm:
             return None
         block, self.buf = self.buf[:self.bm], self.buf[self.bm:]
-        if self.feedback > 0.0 and self.mode == "delay":
-            # The newest wet block goes back into the input (the generative delay's regeneration): the wet heard
-            # one block later is the model's take on input + feedback x its own previous output.
-            block = block + np.float32(self.feedback) * self.wet_prev
         t0 = time.perf_counter()
-        bad_before = getattr(self.s, "nonfinite_outputs", 0)
-        wet = np.asarray(self.s.process(np.ascontiguousarray(block.T, dtype=np.float32)), dtype=np.float32).T
+        wet = self.audio.process(np.ascontiguousarray(block.T)).T
         self.compute_ms = (time.perf_counter() - t0) * 1e3
-        if getattr(self.s, "nonfinite_outputs", 0) != bad_before or not np.isfinite(wet).all() \
-                or np.abs(wet).max(initial=0.0) > EXPLODED:
-            wet = self._recover()
-        else:
-            self.recovered_last = False
-        self.wet_prev = wet
         if self.skip:
             cut = min(self.skip, len(wet))
             wet, self.skip = wet[cut:], self.skip - cut
@@ -195,71 +201,43 @@ class ModelStream(EngineStream):
             wet = self.rs_out.resample_chunk(np.ascontiguousarray(wet))
         return map_channels(wet, self.out_channels)
 
-    def _recover(self) -> np.ndarray:
-        """The model's latents or audio went non-finite or exploded: its context would carry that into every later
-        block (silence until a `reset`). Start the model state afresh now, keeping prompt, mode and parameters and
-        the clocks; this block is silence and the next one is the model's again."""
-        self.recoveries += 1
-        # First the context and the encoder, which carry a wild input on; the decoder too if that was not enough
-        # (two bad blocks in a row), since its warm-up costs one more silent block.
-        again = self.recovered_last
-        log.warning("the model's output went non-finite or exploded; its %s was reset (recovery %d)",
-                    "whole state" if again else "context", self.recoveries)
-        self.s.reset(decoder=again)
-        self.recovered_last = True
-        return np.zeros((self.bm, self.mch), np.float32)
-
-    def set_param(self, name: str, value: Any) -> tuple[Any, list | None]:
-        if name == "feedback":
-            self.feedback = float(value)
-            return value, None
-        try:
-            applied = self.s.set_param(name, value)
-        except ValueError as exc:
-            raise ParamError(f"{name}: {exc}") from None
-        if name == "mode":
-            self.mode = applied
-        understood = list(getattr(self.s, "understood", []) or []) if name in ("prompt", "prompt_b") else None
-        return (value if applied is None else applied), understood
+    def set_param(self, name: str, value: Any) -> tuple[Any, list[str] | None]:
+        applied = self.audio.apply(name, value)
+        return applied, (self.audio.understood if name in ("prompt", "prompt_b") else None)
 
 
 class ModelEngine:
-    """A checkpoint (or the embedded default) loaded through lmdm_core.pipeline."""
+    """A checkpoint (or the embedded default) loaded through lmdm_core.pipeline (Engine)."""
 
     kind = "model"
-    modes = MODES
 
     def __init__(self, path: str | None, device: str = "cpu", margin_ms: float | None = None):
-        from lmdm_core.pipeline import AudioStream, load_model
+        from lmdm_core.pipeline import load_model
 
-        self._AudioStream = AudioStream
         self.model = load_model(path, device=device)
         self.name = str(self.model.source)
         self.untrained = self.model.meta.get("trained", True) is False
-        self.probe = AudioStream(self.model, seed=0)
-        self.sample_rate, self.channels = int(self.probe.sample_rate), int(self.probe.channels)
-        self.modes = tuple(m for m in MODES if _accepts(self.probe, "mode", m))
-        _accepts(self.probe, "mode", "delay")  # calibrate in the mode that encodes, generates and decodes
-        self.margin_key = margin.model_key(str(self.model.source), str(device))
+        self.modes = self.model.modes
+        probe = self.open_audio(seed=0)  # in delay mode: the mode that encodes, generates and decodes
+        self.sample_rate, self.channels = probe.sample_rate, probe.channels
+        self.margin_key = margin.model_key(self.name, str(device))
         # The margin is fixed for the engine's life, so a session's latency never changes under it.
-        self.margin_ms = margin.calibrated(self.probe, self.margin_key).margin_ms if margin_ms is None else margin_ms
+        self.margin_ms = margin.calibrated(probe, self.margin_key).margin_ms if margin_ms is None else margin_ms
 
-    def info(self, rate: int) -> dict:
+    def info(self, rate: int) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "sample_rate": self.sample_rate, "channels": self.channels}
 
-    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> EngineStream:
-        return ModelStream(self._AudioStream(self.model, seed=seed), rate, channels, out_channels, self.margin_ms)
+    def open_audio(self, seed: int = 0) -> AudioStream:
+        from lmdm_core.pipeline import AudioStream
+
+        return AudioStream(self.model, seed=seed)
+
+    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> ModelStream:
+        return ModelStream(self.open_audio(seed), rate, channels, out_channels, self.margin_ms)
 
 
-def _accepts(stream: Any, name: str, value: Any) -> bool:
-    try:
-        stream.set_param(name, value)
-        return True
-    except ValueError:
-        return False
-
-
-def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu", margin_ms: float | None = None):
+def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu",
+                margin_ms: float | None = None) -> Engine:
     """`--model` value -> engine: "loopback", a checkpoint path, or None for the embedded default."""
     if model == "loopback":
         return LoopbackEngine(block)

@@ -18,9 +18,12 @@ import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from lmdm_core.pipeline import AudioStream
 
 log = logging.getLogger("lmdm.engine")
 
@@ -51,7 +54,7 @@ def margin_from(times_ms: list[float], audio_ms: float) -> float:
     return float(min(max(FLOOR_MS, math.ceil(FACTOR * med / 10) * 10), math.ceil(audio_ms)))
 
 
-def measure(probe: Any, timed: int = TIMED) -> Calibration:
+def measure(probe: AudioStream, timed: int = TIMED) -> Calibration:
     """Time `timed` warm blocks of `probe` (an lmdm_core AudioStream; its state is reset afterwards)."""
     x = np.zeros((probe.channels, probe.block_samples), np.float32)
     for _ in range(WARM_UP):
@@ -118,7 +121,7 @@ def store(cal: Calibration) -> None:
         log.warning("cannot write the margin cache %s: %s (the margin is measured again next start)", path, exc)
 
 
-def calibrated(probe: Any, key: str) -> Calibration:
+def calibrated(probe: AudioStream, key: str) -> Calibration:
     """The cached calibration for `key`, or a new one (measured now, then cached)."""
     cal = cached(key)
     if cal is not None:

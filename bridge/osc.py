@@ -1,15 +1,17 @@
 """OSC: a small dispatcher from `/lmdm/...` addresses to worker commands, and reply encoding (python-osc).
 
-No socket here: the server reads datagrams and sends replies; this module turns a datagram into commands
-`("param", stream|None, name, value)`, `("reset", stream|None)`, `("status", stream|None)`, `("ping",)`,
-`("reply_to", host, port)` or `("error", code, text, address)`. It never raises on input. docs/osc.md is the table.
+No socket here: the server reads datagrams and sends replies; this module turns a datagram into commands: work
+items for the engine thread (work.SetParam, work.Reset, work.QueryStatus, each replying to the OSC address it came
+on) or what the server answers itself (Ping, ReplyAddress, Refused). It never raises on input. docs/osc.md is the
+table.
 """
 from __future__ import annotations
 
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Union
 
 import pythonosc
 
@@ -18,54 +20,81 @@ from pythonosc.osc_packet import OscPacket
 
 from bridge import params as P
 from bridge.protocol import STREAM_ID
+from bridge.work import QueryStatus, Reset, SetParam, ToOsc
 
 PREFIX = "/lmdm/"
-ACTIONS = ("reset", "status")
 # Arguments of the /lmdm/status and /lmdm/health replies, in order (docs/osc.md).
 STATUS_ARGS = ("stream", "compute_ms", "compute_ms_avg", "queue", "underruns", "gaps", "blocks", "latency")
 HEALTH_ARGS = ("stream", "late_frames", "recoveries", "clipped")
 LOG_EVERY_S = 10.0  # python-osc's own warnings (one per malformed datagram) pass at most once per this period
 
 
-def commands(dgram: bytes, sender_host: str) -> list[tuple]:
+@dataclass(frozen=True)
+class Ping:
+    """/lmdm/ping: the server answers /lmdm/pong."""
+
+
+@dataclass(frozen=True)
+class ReplyAddress:
+    """/lmdm/reply_to: replies go to host:port from now on."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A message that cannot be used: the server answers /lmdm/error code text address."""
+
+    code: str
+    text: str
+    address: str
+
+
+Command = Union[SetParam, Reset, QueryStatus, Ping, ReplyAddress, Refused]
+
+
+def commands(dgram: bytes, sender_host: str) -> list[Command]:
     """One UDP datagram (a message or a bundle) -> commands for the worker."""
     try:
         messages = [tm.message for tm in OscPacket(dgram).messages]
     except Exception as exc:  # python-osc raises ParseError and others on garbage
-        return [("error", "bad_osc", f"the datagram is not OSC ({type(exc).__name__})", "")]
+        return [Refused("bad_osc", f"the datagram is not OSC ({type(exc).__name__})", "")]
     return [route(m.address, list(m.params), sender_host) for m in messages]
 
 
-def route(address: str, args: list[Any], sender_host: str = "127.0.0.1") -> tuple:
+def route(address: str, args: list[Any], sender_host: str = "127.0.0.1") -> Command:
     if not address.startswith(PREFIX):
         return _unknown(address)
     parts = address[len(PREFIX):].split("/")
     stream = None
     if parts[0] == "stream":
         if len(parts) != 3 or not STREAM_ID.match(parts[1]):
-            return ("error", "unknown_address", "per-stream addresses are /lmdm/stream/<id>/<name>", address)
+            return Refused("unknown_address", "per-stream addresses are /lmdm/stream/<id>/<name>", address)
         stream, parts = parts[1], parts[2:]
     if len(parts) != 1:
         return _unknown(address)
-    name = parts[0]
-    if name in ACTIONS:
-        return (name, stream)
+    name, reply = parts[0], ToOsc(address)
+    if name == "reset":
+        return Reset(stream, reply)
+    if name == "status":
+        return QueryStatus(stream, reply)
     if stream is None and name == "ping":
-        return ("ping",)
+        return Ping()
     if stream is None and name == "reply_to":
         return _reply_to(args, sender_host, address)
     if name not in P.SPECS:
         return _unknown(address)
     try:
-        return ("param", stream, name, P.validate(name, _value(P.SPECS[name], args)))
+        return SetParam(stream, name, P.validate(name, _value(P.SPECS[name], args)), reply)
     except P.ParamError as exc:
-        return ("error", "bad_param", str(exc), address)
+        return Refused("bad_param", str(exc), address)
 
 
-def _value(spec: P.Spec, args: list[Any]) -> Any:
+def _value(spec: P.Param, args: list[Any]) -> Any:
     if not args:
         raise P.ParamError(f"{spec.name} needs a value")
-    if spec.kind == "str":  # Pd and Max send a prompt as several atoms: join them
+    if spec.kind in ("str", "curves"):  # Pd and Max send a prompt as several atoms: join them
         return " ".join(str(a) for a in args)
     if len(args) != 1:
         raise P.ParamError(f"{spec.name} takes one value, got {len(args)}")
@@ -73,21 +102,16 @@ def _value(spec: P.Spec, args: list[Any]) -> Any:
     return int(value) if isinstance(value, bool) else value
 
 
-def _reply_to(args: list[Any], sender_host: str, address: str) -> tuple:
+def _reply_to(args: list[Any], sender_host: str, address: str) -> ReplyAddress | Refused:
     if len(args) == 1 and isinstance(args[0], int) and not isinstance(args[0], bool):
         host, port = sender_host, args[0]
     elif len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], int):
         host, port = args
     else:
-        return ("error", "bad_param", "reply_to takes a port (int) or a host (string) and a port", address)
+        return Refused("bad_param", "reply_to takes a port (int) or a host (string) and a port", address)
     if not 1 <= port <= 65535:
-        return ("error", "bad_param", f"port {port} is out of range 1..65535", address)
-    return ("reply_to", host, port)
-
-
-def address(stream: str | None, name: str) -> str:
-    """The OSC address of a parameter or action: /lmdm/<name> or /lmdm/stream/<id>/<name>."""
-    return f"{PREFIX}{name}" if stream is None else f"{PREFIX}stream/{stream}/{name}"
+        return Refused("bad_param", f"port {port} is out of range 1..65535", address)
+    return ReplyAddress(host, port)
 
 
 class RateLimit(logging.Filter):
@@ -127,8 +151,8 @@ def limit_library_log(period: float = LOG_EVERY_S) -> RateLimit:
     return f
 
 
-def _unknown(address: str) -> tuple:
-    return ("error", "unknown_address", f"unknown OSC address {address}; see docs/osc.md", address)
+def _unknown(address: str) -> Refused:
+    return Refused("unknown_address", f"unknown OSC address {address}; see docs/osc.md", address)
 
 
 def message(address: str, args: list[Any]) -> bytes:

@@ -15,11 +15,13 @@ import msgpack
 import numpy as np
 import zmq
 
-from bridge import osc, security
+from bridge import osc, security, work
 from bridge import protocol as W
-from bridge.engine_thread import OSC, EngineThread
+from bridge.engine_thread import EngineThread
+from bridge.engines import Engine
 from bridge.params import ParamError, validate
 from bridge.session import PlayPosition
+from bridge.work import ToClient
 
 log = logging.getLogger("lmdm.server")
 
@@ -55,7 +57,7 @@ class Conn:
 
 
 class Worker:
-    def __init__(self, engine: Any, cfg: ServerConfig, **session_opts: Any):
+    def __init__(self, engine: Engine, cfg: ServerConfig):
         self.engine, self.cfg = engine, cfg
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
@@ -81,7 +83,7 @@ class Worker:
         self.conns: dict[bytes, Conn] = {}
         self.streams: dict[str, bytes] = {}
         self.engine_thread = EngineThread(engine, self.ctx, outbox, max_frames=cfg.max_frames,
-                                          heartbeat_ms=cfg.heartbeat_ms, **session_opts)
+                                          heartbeat_ms=cfg.heartbeat_ms)
         self.running = False
 
     # --- loop -----------------------------------------------------------------------------------------------------
@@ -172,7 +174,7 @@ class Worker:
         conn = self.conns.pop(ident, None)
         if conn is not None and self.streams.get(conn.stream) == ident:
             del self.streams[conn.stream]
-            self.engine_thread.submit("close", conn.stream)
+            self.engine_thread.submit(work.Close(conn.stream))
 
     def _send(self, ident: bytes, msg: Any) -> None:
         try:
@@ -205,7 +207,7 @@ class Worker:
                 raise W.ProtocolError("rate", f"audio is {msg.rate} Hz x {msg.channels} ch but the stream was "
                                               f"opened with {conn.rate} Hz x {conn.channels} ch", "audio")
             clean = bool(np.isfinite(msg.data).all())  # before the engine thread bounds the samples in place
-            self.engine_thread.submit("audio", sid, msg)
+            self.engine_thread.submit(work.AudioIn(sid, msg, ToClient(ident)))
             if not clean:
                 raise W.ProtocolError("bad_audio", f"audio at index {msg.index} holds NaN/Inf; those samples are "
                                                    "played as silence", "audio")
@@ -214,7 +216,7 @@ class Worker:
                 raise W.ProtocolError("bad_request", f"request at {msg.index} starts before the end of the previous "
                                                      f"one ({conn.req_end}); requests must move forward", "request")
             conn.req_end = msg.index + msg.frames
-            self.engine_thread.submit("request", sid, msg.index, msg.frames)
+            self.engine_thread.submit(work.RequestIn(sid, msg.index, msg.frames, ToClient(ident)))
         elif isinstance(msg, W.Ping):
             self._send(ident, W.Pong(t=msg.t))
         elif isinstance(msg, W.Param):
@@ -222,12 +224,12 @@ class Worker:
                 value = validate(msg.name, msg.value)
             except ParamError as exc:
                 raise W.ProtocolError("bad_param", str(exc), "param") from None
-            self.engine_thread.submit("param", sid, msg.name, value, ident)
+            self.engine_thread.submit(work.SetParam(sid, msg.name, value, ToClient(ident)))
         elif isinstance(msg, W.Reset):
             conn.req_end = -1
-            self.engine_thread.submit("reset", sid, ident)
+            self.engine_thread.submit(work.Reset(sid, ToClient(ident)))
         elif isinstance(msg, W.StatusQuery):
-            self.engine_thread.submit("status", sid, ident)
+            self.engine_thread.submit(work.QueryStatus(sid, ToClient(ident)))
         elif isinstance(msg, W.Bye):
             self._drop(ident)
 
@@ -252,7 +254,7 @@ class Worker:
                     play=PlayPosition())
         self.conns[ident] = conn
         self.streams[msg.stream] = ident
-        self.engine_thread.submit("open", ident, msg, previous, conn.play)
+        self.engine_thread.submit(work.Open(ToClient(ident), msg, previous, conn.play))
 
     def _check_mode(self, mode: str) -> None:
         try:
@@ -278,19 +280,17 @@ class Worker:
             for cmd in osc.commands(dgram, host):
                 self._osc_command(cmd)
 
-    def _osc_command(self, cmd: tuple) -> None:
-        kind = cmd[0]
-        if kind == "error":
-            self._osc_send("/lmdm/error", list(cmd[1:]))
-        elif kind == "ping":
+    def _osc_command(self, cmd: osc.Command) -> None:
+        """Answer what needs no model here; the rest is a work item for the engine thread."""
+        if isinstance(cmd, osc.Refused):
+            self._osc_send("/lmdm/error", [cmd.code, cmd.text, cmd.address])
+        elif isinstance(cmd, osc.Ping):
             self._osc_send("/lmdm/pong", [])
-        elif kind == "reply_to":
-            self.osc_reply = (cmd[1], cmd[2])
-            self._osc_send("/lmdm/ack", ["*", "reply_to", f"{cmd[1]}:{cmd[2]}"])
-        elif kind == "param":
-            self.engine_thread.submit("param", cmd[1], cmd[2], cmd[3], OSC)
-        else:  # reset, status
-            self.engine_thread.submit(kind, cmd[1], OSC)
+        elif isinstance(cmd, osc.ReplyAddress):
+            self.osc_reply = (cmd.host, cmd.port)
+            self._osc_send("/lmdm/ack", ["*", "reply_to", f"{cmd.host}:{cmd.port}"])
+        else:
+            self.engine_thread.submit(cmd)
 
     def _osc_send(self, address: str, args: list) -> None:
         if self.udp is None or self.osc_reply is None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bridge import params as P
-from bridge.engines import EngineStream, map_channels
+from bridge.engines import Engine, EngineStream, map_channels
 from bridge.protocol import Generated, Hello, bound_input
 
 
@@ -28,18 +28,19 @@ class PlayPosition:
 
 
 class Session:
-    def __init__(self, hello: Hello, engine: Any, values: dict[str, Any], *, max_frames: int = 8192,
+    """One stream on the engine thread: a client's clock over one EngineStream."""
+
+    def __init__(self, hello: Hello, engine: Engine, values: dict[str, Any], *, max_frames: int = 8192,
                  max_gap_s: float = 10.0, backlog_s: float = 30.0, play: PlayPosition | None = None):
-        self.hello = hello
         self.play = play if play is not None else PlayPosition()
         self.stream = hello.stream
         self.rate, self.in_ch, self.out_ch = hello.rate, hello.channels, hello.out_channels
-        self.engine = engine
         self.max_frames = max_frames
         self.max_gap = int(max_gap_s * self.rate)
         self.backlog = int(backlog_s * self.rate)
-        self.es: EngineStream = engine.open(self.rate, self.in_ch, self.out_ch, seed=int(values.get("seed", 0)))
-        self.base_latency, self.block = self.es.latency, self.es.block
+        self.engine_stream: EngineStream = engine.open(self.rate, self.in_ch, self.out_ch,
+                                                       seed=int(values.get("seed", 0)))
+        self.base_latency, self.block = self.engine_stream.latency, self.engine_stream.block
         self.latency = self.base_latency
         self.values = P.defaults()
         self._clear()
@@ -61,7 +62,7 @@ class Session:
         self.requests: deque[list] = deque()  # [start, end, underrun counted]
         self.last_end = 0
         self.underruns = self.late_frames = self.gaps = self.blocks = self.clipped = 0
-        self.es.recoveries = 0
+        self._recoveries_before = self.engine_stream.recoveries  # status counts those since the last reset
         self.compute_ms = self.compute_total = 0.0
         self._budget: int | None = None
         self.more = False
@@ -69,7 +70,7 @@ class Session:
     def _restart(self, origin: int) -> None:
         """Start the input clock over at `origin`: held audio is dropped, what lies before is silence. With tempo
         sync the engine's first block starts on the grid line at or before `origin` (silence fills up to it)."""
-        self.es.restart()
+        self.engine_stream.restart()
         line = self._grid_line(origin)
         self.base = self.x_end = line
         self.x_buf = self.x_buf[:0]
@@ -107,18 +108,18 @@ class Session:
         if q <= self.y_end:
             return
         tail = self.x_buf[q - self.base:].copy() if q < self.x_end else self.x_buf[:0]
-        self.es.restart()
+        self.engine_stream.restart()
         self.base, self.x_end = q, max(self.x_end, q)
         self.x_buf, self.y_buf = tail, self.y_buf[:0]
         if len(tail):
-            self.es.feed(tail)
+            self.engine_stream.feed(tail)
 
     @property
     def y_end(self) -> int:
         return self.base + len(self.y_buf)
 
     def reset(self) -> None:
-        self.es.reset()
+        self.engine_stream.reset()
         self._clear()
 
     # --- input --------------------------------------------------------------------------------------------------
@@ -147,7 +148,7 @@ class Session:
 
     def _feed(self, data: np.ndarray) -> None:
         self.x_buf = np.concatenate([self.x_buf, data]) if len(self.x_buf) else data
-        self.es.feed(data)
+        self.engine_stream.feed(data)
         self.x_end += len(data)
 
     def request(self, index: int, frames: int) -> None:
@@ -158,7 +159,7 @@ class Session:
         self.last_end = index + frames
         if not self._needs_input():
             # Modes that need no input answer at once: silence stands in for input up to what this request needs.
-            want = index + frames - self.latency + self.es.block
+            want = index + frames - self.latency + self.engine_stream.block
             if self.x_end is None:
                 self._restart(max(0, index - self.latency))
             if want > self.x_end:
@@ -168,7 +169,7 @@ class Session:
         """Modes that generate from the prompt alone answer at once, unless the dry input is heard (mix < 1 or
         bypass): then the output waits for the input it mixes in, as in the input modes."""
         v = self.values
-        return self.es.needs_input(v["mode"]) or bool(v["bypass"]) or v["mix"] < 1.0
+        return self.engine_stream.needs_input(v["mode"]) or bool(v["bypass"]) or v["mix"] < 1.0
 
     # --- output -------------------------------------------------------------------------------------------------
 
@@ -180,13 +181,13 @@ class Session:
             if self._budget == 0:
                 self.more = True  # more could be computed: the caller calls pump() again when it has a moment
                 break
-            y = self.es.step()
+            y = self.engine_stream.step()
             if y is None:
                 break
             if self._budget is not None:
                 self._budget -= 1
             self.blocks += 1
-            self.compute_ms = self.es.compute_ms
+            self.compute_ms = self.engine_stream.compute_ms
             self.compute_total += self.compute_ms
             if len(y):
                 self.y_buf = np.concatenate([self.y_buf, y]) if len(self.y_buf) else y
@@ -259,7 +260,7 @@ class Session:
         """Apply a value already validated by params.validate; ParamError when the engine refuses it."""
         understood = None
         if P.SPECS[name].where == "model":
-            value, understood = self.es.set_param(name, value)
+            value, understood = self.engine_stream.set_param(name, value)
         self.values[name] = value
         if name in ("sync", "bpm", "beats"):
             # The new latency holds from now on (status reports it); set the tempo before playing, or expect one
@@ -271,5 +272,5 @@ class Session:
         return dict(stream=self.stream, compute_ms=round(self.compute_ms, 3),
                     compute_ms_avg=round(self.compute_total / self.blocks, 3) if self.blocks else 0.0,
                     queue=queue, underruns=self.underruns, gaps=self.gaps, blocks=self.blocks,
-                    latency=self.latency, late_frames=self.late_frames, recoveries=self.es.recoveries,
-                    clipped=self.clipped, params=dict(self.values))
+                    latency=self.latency, late_frames=self.late_frames, clipped=self.clipped,
+                    recoveries=self.engine_stream.recoveries - self._recoveries_before, params=dict(self.values))

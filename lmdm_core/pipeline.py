@@ -2,20 +2,20 @@
 
     m = load_model(path_or_None, device="cpu", dtype=torch.float32)   # None -> lmdm_core/weights/ or embedded tiny
     s = AudioStream(m, seed=0)
-    s.set_param("prompt", "warm strings")      # also prompt_b, blend, cfg, steps, seed, mode; returns the applied value
+    s.set_param("prompt", "warm strings")      # any row of params.MODEL_PARAMS; returns the applied value
     out = s.process(block_in)                  # float32 (channels, block_samples) -> same shape, always finite
     s.understood                               # words of the current prompt the model knows
 
-Modes: "text" ignores the input and continues the model's own output; "delay" (the generative delay) makes each input
-block's latents the newest clean context chunk, so output block k is the model's continuation of input up to block
-k-1; "jam" / "sketch" need a model trained with a "stem" / "curves" input group. Latency: one block in delay mode, plus
-the decoder's lookahead (`decoder_latency` samples, the exact-join lookahead of autoencoder.BlockStream).
+Modes (modes.py's table; `m.modes` lists those a model runs): "text" ignores the input and continues the model's own
+output; "delay" (the generative delay) makes each input block's latents the newest clean context chunk, so output
+block k is the model's continuation of input up to block k-1; "jam" / "sketch" condition on the input's latents /
+curves. Latency: one block in delay mode, plus the decoder's lookahead (`decoder_latency` samples, the exact-join
+lookahead of autoencoder.BlockStream).
 """
 from __future__ import annotations
 
 import copy
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,17 +30,16 @@ from lmdm_core.config import (SamplerConfig, StreamConfig, TextConfig, autoencod
                               stream_preset)
 from lmdm_core.dit import DiT
 from lmdm_core.features import NAMES as CURVES, curves
+from lmdm_core.modes import DEFAULT as DEFAULT_MODE, MODES, Mode, runnable
+from lmdm_core.params import MODEL_PARAMS, ParamError, check
 from lmdm_core.streaming import StreamingGenerator
 from lmdm_core.text import DEFAULT_VOCAB, TextEncoder, build_text_encoder
 
 log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-MODES = ("text", "delay", "jam", "sketch")
-MODE_GROUPS = {"jam": "stem", "sketch": "curves"}   # input-add group each conditioned mode feeds
-MAX_PROMPT = 500
-MAX_STEPS = 64
-MAX_CFG = 20.0
+# Wet output louder than this (+36 dBFS) means the model's state exploded: the block is dropped, the state reset.
+EXPLODED = 64.0
 
 
 @dataclass
@@ -52,6 +51,11 @@ class LoadedModel:
     sampler: SamplerConfig
     source: str                       # checkpoint path or "embedded (untrained)"
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The stream modes this model runs (a conditioned mode needs its input-add group)."""
+        return runnable(self.dit.cfg.input_adds)
 
     def configs(self) -> dict[str, Any]:
         return {"dit": self.dit.cfg, "stream": self.stream, "sampler": self.sampler,
@@ -104,38 +108,31 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
     return m
 
 
-def _number(name: str, value: Any, lo: float, hi: float, integer: bool = False) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    if not math.isfinite(v) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be between {lo:g} and {hi:g}, got {value!r}")
-    if integer:
-        if v != int(v):
-            raise ValueError(f"{name} must be a whole number, got {value!r}")
-        return int(v)
-    return v
-
-
 class AudioStream:
-    """One stream's state over a shared LoadedModel: generator, streaming encoder/decoder, prompt and mode."""
+    """One stream's state over a shared LoadedModel: generator, streaming encoder/decoder, prompt and mode.
 
-    PARAMS = ("prompt", "prompt_b", "blend", "cfg", "steps", "seed", "mode", "curves")
+    It owns everything a mode does to audio (modes.py says which: encoding, conditioning, substitution, feedback)
+    and the model state's health: a block whose latents or audio go non-finite or explode is silence, and the
+    state starts afresh (`recoveries`), so one wild block never silences the stream for good."""
 
-    def __init__(self, model: LoadedModel, seed: int = 0, mode: str = "delay"):
+    def __init__(self, model: LoadedModel, seed: int = 0, mode: str = DEFAULT_MODE):
         self.m = model
         self.ae = model.autoencoder
         self.seed = int(seed)
         self.sampler = copy.deepcopy(model.sampler)
-        self.mode = "delay"
+        self.mode: Mode = MODES[DEFAULT_MODE]
         self.prompts = {"prompt": "", "prompt_b": ""}
         self.blend = 0.0
+        self.feedback = 0.0
         self.curves = CURVES                # sketch: the curves the output follows (the others are zeroed)
         self._understood = {"prompt": [], "prompt_b": []}
         self._last_prompt = "prompt"
         self.nonfinite_inputs = 0      # blocks whose input held NaN/Inf (replaced by zeros)
         self.nonfinite_outputs = 0     # blocks whose latents or audio held NaN/Inf (silence instead)
+        self.recoveries = 0            # blocks after which the model state was started afresh
+        self._recovered_last = False
         self._frames = 0               # latents committed to the context so far
+        self._wet_prev = np.zeros((self.channels, self.block_samples), np.float32)  # what feedback feeds back
         self.gen = self._generator()
         self.enc = self.ae.stream_encoder(lookahead=0)
         self.dec = self.ae.stream_decoder()
@@ -168,61 +165,81 @@ class AudioStream:
     # ----- control -----
 
     def set_param(self, name: str, value: Any) -> Any:
-        """Apply a parameter between blocks; returns the applied value; ValueError says what is wrong."""
-        if name in ("prompt", "prompt_b"):
-            if not isinstance(value, str):
-                raise ValueError(f"{name} must be text, got {type(value).__name__}")
-            if len(value) > MAX_PROMPT:
-                raise ValueError(f"{name} is {len(value)} characters; at most {MAX_PROMPT}")
-            self.prompts[name] = value
-            self._understood[name] = self.m.text.known(value)
-            self._last_prompt = name
-            self._apply_conditions()
-            return value
-        if name == "blend":
-            self.blend = _number(name, value, 0.0, 1.0)
-            self._apply_conditions()
-            return self.blend
-        if name == "cfg":
-            cfg = _number(name, value, 0.0, MAX_CFG)
-            if (cfg != 1.0) != (self.sampler.cfg != 1.0):
-                self.sampler.cfg = cfg
-                self.gen = self._generator()    # guidance on/off changes the model batch: rebuild, keep the context
-            self.sampler.cfg = cfg
-            return cfg
-        if name == "steps":
-            self.sampler.steps = _number(name, value, 1, MAX_STEPS, integer=True)
-            return self.sampler.steps
-        if name == "seed":
-            self.seed = _number(name, value, 0, 2**31 - 1, integer=True)
-            self.gen = self._generator()        # the noise restarts from the seed; the context is kept
-            return self.seed
-        if name == "mode":
-            if value not in MODES:
-                raise ValueError(f"mode must be one of {list(MODES)}, got {value!r}")
-            group = MODE_GROUPS.get(value)
-            if group and group not in self.m.dit.cfg.input_adds:
-                raise ValueError(f"mode {value!r} needs a model trained with a {group!r} input; "
-                                 f"this one has {sorted(self.m.dit.cfg.input_adds)}")
-            self.mode = value
-            return value
-        if name == "curves":
-            chosen = tuple(c.strip() for c in str(value).split(",") if c.strip())
-            bad = [c for c in chosen if c not in CURVES]
-            if bad or not chosen:
-                raise ValueError(f"curves must be a comma-separated subset of {list(CURVES)}, got {value!r}")
-            self.curves = chosen
-            return ",".join(chosen)
-        raise ValueError(f"unknown parameter {name!r}; the model takes {list(self.PARAMS)}")
+        """Check a value with the parameter table (refusing out-of-range numbers) and apply it between blocks;
+        returns the applied value; ParamError (a ValueError) says what is wrong."""
+        return self.apply(name, check(name, value, clamp=False))
+
+    def apply(self, name: str, value: Any) -> Any:
+        """Apply a value already checked with the parameter table (the worker clamps it on arrival); returns the
+        value applied. ParamError only for what this model cannot do (a mode it was not trained for)."""
+        setters = {"prompt": self._apply_prompt, "prompt_b": self._apply_prompt_b, "blend": self._apply_blend,
+                   "cfg": self._apply_cfg, "steps": self._apply_steps, "seed": self._apply_seed,
+                   "feedback": self._apply_feedback, "mode": self._apply_mode, "curves": self._apply_curves}
+        if name not in setters:
+            raise ParamError(f"unknown parameter {name!r}; the model takes {', '.join(MODEL_PARAMS)}")
+        return setters[name](value)
+
+    def _apply_prompt(self, value: str, name: str = "prompt") -> str:
+        self.prompts[name] = value
+        self._understood[name] = self.m.text.known(value)
+        self._last_prompt = name
+        self._apply_conditions()
+        return value
+
+    def _apply_prompt_b(self, value: str) -> str:
+        return self._apply_prompt(value, "prompt_b")
+
+    def _apply_blend(self, value: float) -> float:
+        self.blend = value
+        self._apply_conditions()
+        return value
+
+    def _apply_cfg(self, value: float) -> float:
+        rebuild = (value != 1.0) != (self.sampler.cfg != 1.0)
+        self.sampler.cfg = value
+        if rebuild:
+            self.gen = self._generator()    # guidance on/off changes the model batch: rebuild, keep the context
+        return value
+
+    def _apply_steps(self, value: int) -> int:
+        self.sampler.steps = value
+        return value
+
+    def _apply_seed(self, value: int) -> int:
+        self.seed = value
+        self.gen = self._generator()        # the noise restarts from the seed; the context is kept
+        return value
+
+    def _apply_feedback(self, value: float) -> float:
+        self.feedback = value
+        return value
+
+    def _apply_mode(self, value: str) -> str:
+        if value not in self.m.modes:
+            group = MODES[value].group
+            raise ParamError(f"mode {value!r} needs a model trained with a {group!r} input; "
+                             f"this one has {sorted(self.m.dit.cfg.input_adds)}")
+        self.mode = MODES[value]
+        return value
+
+    def _apply_curves(self, value: str) -> str:
+        self.curves = tuple(value.split(","))
+        return value
 
     def reset(self, decoder: bool = True) -> None:
-        """Forget all audio (context, caches, encoder/decoder buffers); prompt, mode and parameters stay. With
-        `decoder` False the decoder keeps its buffers, so the next block is heard at once (no decoder warm-up)."""
+        """Forget all audio (context, caches, encoder/decoder buffers, the block feedback would feed back); prompt,
+        mode and parameters stay. With `decoder` False the decoder keeps its buffers, so the next block is heard at
+        once (no decoder warm-up)."""
         self.gen.reset(self.seed)
         self._frames = 0
         self.enc.reset()
+        self.forget_feedback()
         if decoder:
             self.dec.reset()
+
+    def forget_feedback(self) -> None:
+        """The input jumped (the client's clock restarted): the previous wet block no longer belongs before it."""
+        self._wet_prev = np.zeros_like(self._wet_prev)
 
     # ----- audio -----
 
@@ -232,6 +249,10 @@ class AudioStream:
         want = (self.channels, self.block_samples)
         if x.shape != want:
             raise ValueError(f"process expects a block of shape {want} (channels, samples), got {x.shape}")
+        if self.mode.feedback and self.feedback > 0.0:
+            # The generative delay's regeneration: the wet heard one block later is the model's take on
+            # input + feedback x its own previous output.
+            x = x + np.float32(self.feedback) * self._wet_prev
         if not np.isfinite(x).all():
             self.nonfinite_inputs += 1
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
@@ -239,7 +260,7 @@ class AudioStream:
         with torch.inference_mode():
             audio = torch.from_numpy(x)[None].to(p.device, p.dtype)
             z_in = None
-            if self.mode in ("delay", "jam"):
+            if self.mode.encodes:
                 z_in = torch.nan_to_num(self.enc.push(audio), nan=0.0, posinf=0.0, neginf=0.0)
             else:
                 self.enc.skip(audio)            # the input still serves as left context if the mode changes
@@ -247,7 +268,7 @@ class AudioStream:
             ok = bool(torch.isfinite(z).all())
             if not ok:
                 z = torch.zeros_like(z)
-            if self.mode == "delay":
+            if self.mode.substitutes:
                 self.gen.substitute(z_in.to(z.dtype))
             elif not ok:
                 self.gen.substitute(z)
@@ -255,8 +276,25 @@ class AudioStream:
             y = self.dec.push(z.to(p.dtype))[0].float().cpu().numpy()
         if not ok or not np.isfinite(y).all():
             self.nonfinite_outputs += 1
-            y = np.zeros(want, np.float32)
-        return np.ascontiguousarray(y, dtype=np.float32)
+            y = self._recover()
+        elif np.abs(y).max(initial=0.0) > EXPLODED:
+            y = self._recover()
+        else:
+            self._recovered_last = False
+        self._wet_prev = y = np.ascontiguousarray(y, dtype=np.float32)
+        return y
+
+    def _recover(self) -> np.ndarray:
+        """The latents or audio went non-finite or exploded: the context would carry that into every later block.
+        Start the state afresh now, keeping prompt, mode and parameters: this block is silence, the next one the
+        model's again. First the context and the encoder, which carry a wild input on; the decoder too if that was
+        not enough (two bad blocks in a row), since its warm-up costs one more silent block."""
+        self.recoveries += 1
+        log.warning("the model's output went non-finite or exploded; its %s was reset (recovery %d)",
+                    "whole state" if self._recovered_last else "context", self.recoveries)
+        self.reset(decoder=self._recovered_last)
+        self._recovered_last = True
+        return np.zeros((self.channels, self.block_samples), np.float32)
 
     # ----- internals -----
 
@@ -280,11 +318,13 @@ class AudioStream:
         self.gen.set_conditions(self._conditions())
 
     def _extras(self, z_in: torch.Tensor | None, x: np.ndarray) -> dict[str, torch.Tensor]:
-        if self.mode == "jam":
-            return {"stem": z_in}
-        if self.mode == "sketch":
+        """The mode's input-add group: the input block's latents, or its sketch curves (the unchosen ones zeroed)."""
+        mode = self.mode
+        if mode.signal == "latents":
+            return {mode.group: z_in}
+        if mode.signal == "curves":
             c = curves(x, self.sample_rate, self.ae.hop)[:, : self.m.stream.block]
             c[[i for i, n in enumerate(CURVES) if n not in self.curves]] = 0.0
             p = next(self.m.dit.parameters())
-            return {"curves": torch.as_tensor(c)[None].to(p.device, p.dtype)}
+            return {mode.group: torch.as_tensor(c)[None].to(p.device, p.dtype)}
         return {}

@@ -14,7 +14,8 @@ from lmdm_core.eval import generation as G
 from lmdm_core.eval import metrics as M
 from lmdm_core.eval.drift import _fit, noise_like
 from lmdm_core.eval.heldout import HeldOut
-from lmdm_core.pipeline import MODE_GROUPS, LoadedModel
+from lmdm_core.modes import MODES
+from lmdm_core.pipeline import LoadedModel
 
 METHODS = ("generated", "repeat_context", "shuffled", "echo_player", "noise")
 
@@ -31,8 +32,8 @@ def shuffled(audio: np.ndarray, sr: int, piece_s: float = 1.0, seed: int = 0) ->
 def run_accompaniment(model: LoadedModel, clips: list[HeldOut], seconds: float = 30.0, context_s: float = 10.0,
                       steps: int | None = None, seed: int = 0, progress: bool = True) -> dict:
     """Chroma agreement of each method with the real accompaniment, per clip and averaged (JSON-ready)."""
-    if MODE_GROUPS["jam"] not in model.dit.cfg.input_adds:
-        return {"skipped": f"model has no {MODE_GROUPS['jam']!r} input (inputs {sorted(model.dit.cfg.input_adds)})"}
+    if "jam" not in model.modes:
+        return {"skipped": f"model has no {MODES['jam'].group!r} input (inputs {sorted(model.dit.cfg.input_adds)})"}
     clips = [c for c in clips if c.stem is not None]
     if not clips:
         return {"skipped": "no held-out render with stems"}

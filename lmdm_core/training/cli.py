@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from lmdm_core.modes import MODES
+
 
 @click.group()
 def train() -> None:
@@ -71,7 +73,7 @@ def plot(history: Path, out: Path | None) -> None:
 
 @train.command()
 @click.option("--model", default=None, help="checkpoint folder (default: the shipped weights)")
-@click.option("--mode", type=click.Choice(["text", "delay", "jam", "sketch"]), default="text", show_default=True)
+@click.option("--mode", type=click.Choice(list(MODES)), default="text", show_default=True)
 @click.option("--blocks", type=int, default=6, show_default=True, help="timed blocks after one warm-up block")
 @click.option("--steps", type=int, default=None, help="denoising steps (default: the model's)")
 @click.option("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")

@@ -10,6 +10,7 @@ import pytest
 
 from bridge import osc
 from bridge.client import Client
+from bridge.work import Reset, SetParam, ToOsc
 
 pytestmark = pytest.mark.skipif(shutil.which("oscsend") is None, reason="oscsend (Debian liblo-tools) missing")
 
@@ -68,11 +69,12 @@ def osc_inbox_msg(sock: socket.socket):
 
 
 def test_route_covers_the_address_space():
-    assert osc.route("/lmdm/steps", [100]) == ("param", None, "steps", 64)   # clamped
-    assert osc.route("/lmdm/stream/s-1/mix", [0.0]) == ("param", "s-1", "mix", 0.0)
-    assert osc.route("/lmdm/stream/s-1/reset", []) == ("reset", "s-1")
-    assert osc.route("/lmdm/mode", ["jam"]) == ("param", None, "mode", "jam")
-    assert osc.route("/lmdm/bypass", [True]) == ("param", None, "bypass", 1)
-    assert osc.route("/lmdm/stream/bad id/gain", [1.0])[1] == "unknown_address"
-    assert osc.route("/lmdm/gain", [1.0, 2.0])[1] == "bad_param"
-    assert osc.commands(b"\x01\x02", "127.0.0.1")[0][1] == "bad_osc"
+    assert osc.route("/lmdm/steps", [100]) == SetParam(None, "steps", 64, ToOsc("/lmdm/steps"))   # clamped
+    assert osc.route("/lmdm/stream/s-1/mix", [0.0]) == SetParam("s-1", "mix", 0.0, ToOsc("/lmdm/stream/s-1/mix"))
+    assert osc.route("/lmdm/stream/s-1/reset", []) == Reset("s-1", ToOsc("/lmdm/stream/s-1/reset"))
+    assert osc.route("/lmdm/mode", ["jam"]) == SetParam(None, "mode", "jam", ToOsc("/lmdm/mode"))
+    assert osc.route("/lmdm/bypass", [True]) == SetParam(None, "bypass", 1, ToOsc("/lmdm/bypass"))
+    assert osc.route("/lmdm/curves", ["pitch", "loudness"]).value == "pitch,loudness"  # atoms joined, as a prompt's
+    assert osc.route("/lmdm/stream/bad id/gain", [1.0]).code == "unknown_address"
+    assert osc.route("/lmdm/gain", [1.0, 2.0]).code == "bad_param"
+    assert osc.commands(b"\x01\x02", "127.0.0.1")[0].code == "bad_osc"

@@ -9,6 +9,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from bridge import osc, params
 from bridge import protocol as W
+from bridge.work import SetParam, ToOsc
 
 
 def test_audio_is_little_endian_float32_interleaved():
@@ -70,8 +71,8 @@ def test_osc_bundles_are_unpacked():
         m = OscMessageBuilder(address=address)
         m.add_arg(value)
         bundle.add_content(m.build())
-    assert osc.commands(bundle.build().dgram, "127.0.0.1") == [("param", None, "gain", 0.5),
-                                                                ("param", "x", "steps", 4)]
+    assert osc.commands(bundle.build().dgram, "127.0.0.1") == [
+        SetParam(None, "gain", 0.5, ToOsc("/lmdm/gain")), SetParam("x", "steps", 4, ToOsc("/lmdm/stream/x/steps"))]
 
 
 def test_docs_cover_every_parameter_and_error_code():
