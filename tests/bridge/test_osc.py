@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from bridge import osc
+from bridge import osc, params
 from bridge.client import Client
 from bridge.work import Reset, SetParam, ToOsc
 
@@ -78,3 +78,32 @@ def test_route_covers_the_address_space():
     assert osc.route("/lmdm/stream/bad id/gain", [1.0]).code == "unknown_address"
     assert osc.route("/lmdm/gain", [1.0, 2.0]).code == "bad_param"
     assert osc.commands(b"\x01\x02", "127.0.0.1")[0].code == "bad_osc"
+
+
+def _shown(v: float) -> str:
+    """A number as docs/osc.md writes it."""
+    return "2^53" if v == 2**53 else str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def test_the_osc_doc_table_is_the_parameter_table():
+    """Every row of docs/osc.md's parameter table against params.SPECS: same names, type tags, ranges, defaults."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "osc.md").read_text()
+    section = doc.split("## Parameters", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if line.startswith("| `/lmdm/"):
+            rows[cells[0].strip("`")[len("/lmdm/"):]] = cells
+    assert list(rows) == list(params.SPECS)
+    tags = {"float": "f", "int": "i", "bool": "i", "str": "s", "choice": "s", "curves": "s"}
+    for name, spec in params.SPECS.items():
+        _, types, rng, default, _meaning = rows[name]
+        assert types.startswith(tags[spec.kind]), (name, types)
+        expected = {"choice": " \\| ".join(spec.choices), "bool": "0 \\| 1", "str": "≤ 500 chars",
+                    "curves": f"subset of `{spec.default}`"}.get(spec.kind)
+        assert rng == (expected or f"{_shown(spec.lo)} .. {_shown(spec.hi)}"), (name, rng)
+        shown = f'"{spec.default}"' if spec.default == "" else (
+            spec.default if isinstance(spec.default, str) else _shown(spec.default))
+        assert default == f"`{shown}`", (name, default)
