@@ -5,7 +5,7 @@ fresh dataclasses so callers may tweak them without aliasing.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 
@@ -73,6 +73,16 @@ class StreamConfig:
     def window(self) -> int:
         """Latents the model sees at once: context + block."""
         return self.context + self.block
+
+    def with_block(self, block: int) -> "StreamConfig":
+        """The same context streamed in blocks of `block` latents (a chunk is a block), the block-causal window
+        kept at the same span in latents, in whole chunks. Short blocks answer sooner; one set of weights serves
+        every block size it was trained with (DiTTrainConfig.blocks). The window never reaches past the context
+        (window_chunks - 1 chunks of it), which the cached engine needs."""
+        if block < 1 or self.context % block:
+            raise ValueError(f"block {block} must divide the context ({self.context} latents)")
+        span = self.window_chunks * self.block // block       # chunks covering the same latents
+        return replace(self, block=block, window_chunks=max(1, min(span, self.context // block + 1)))
 
 
 @dataclass

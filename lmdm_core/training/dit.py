@@ -50,6 +50,7 @@ class DiTTrainConfig:
     p_stem: float = 0.3              # accompaniment window with the stem input
     p_curves: float = 0.4            # mix window with the curves input
     p_curve_drop: float = 0.3        # each curve zeroed on its own
+    blocks: tuple[int, ...] = ()    # block sizes (latents) drawn per batch, e.g. (48, 12); () = the stream's own
     ema: float = 0.999
     log_every: int = 25
     save_every: int = 1000
@@ -76,20 +77,36 @@ def text_config(dit: DiTConfig, vocab: list[str]) -> TextConfig:
     return TextConfig(kind="words", dim=dit.cond_token_dim, max_tokens=dit.max_cond_tokens, vocab=vocab)
 
 
+def geometries(stream: StreamConfig, cfg: DiTTrainConfig) -> list[StreamConfig]:
+    """The streaming geometries a run trains: the stream's own, or one per block size in cfg.blocks."""
+    return [stream.with_block(b) for b in cfg.blocks] if cfg.blocks else [stream]
+
+
 class WindowSampler:
-    """Random training windows [B, C, window] with their extras and captions, from clips at least a window long."""
+    """Random training windows [B, C, window] with their extras and captions, from clips at least the longest
+    window long; each batch draws one of the run's geometries (block sizes), so one set of weights serves all."""
 
     def __init__(self, data: LatentSet, stream: StreamConfig, cfg: DiTTrainConfig, device: torch.device):
-        self.data, self.stream, self.cfg, self.device = data.to(device), stream, cfg, device
-        self.usable = [i for i, z in enumerate(self.data.mix) if z.shape[-1] >= stream.window]
+        self.data, self.cfg, self.device = data.to(device), cfg, device
+        self.geometries = geometries(stream, cfg)
+        longest = max(g.window for g in self.geometries)
+        self.usable = [i for i, z in enumerate(self.data.mix) if z.shape[-1] >= longest]
         if not self.usable:
-            raise ValueError(f"no clip is a window ({stream.window} latents) long")
-        weights = torch.tensor([float(self.data.mix[i].shape[-1] - stream.window + 1) for i in self.usable])
+            raise ValueError(f"no clip is a window ({longest} latents) long")
+        weights = torch.tensor([float(self.data.mix[i].shape[-1] - longest + 1) for i in self.usable])
         self.weights = weights / weights.sum()
         self.scale = torch.tensor(CURVE_SCALE, device=device)[:, None]
 
-    def sample(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor], list[str]]:
-        w, c = self.stream.window, self.cfg
+    def geometry(self, gen: torch.Generator) -> StreamConfig:
+        """This batch's geometry, drawn uniformly from the run's block sizes."""
+        if len(self.geometries) == 1:
+            return self.geometries[0]
+        return self.geometries[int(torch.randint(0, len(self.geometries), (1,), generator=gen))]
+
+    def sample(self, n: int, gen: torch.Generator, stream: StreamConfig | None = None
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor], list[str]]:
+        """n windows of `stream`'s length (default: the run's first geometry)."""
+        w, c = (stream or self.geometries[0]).window, self.cfg
         picks = torch.multinomial(self.weights, n, replacement=True, generator=gen)
         u = torch.rand(n, 2, generator=gen)
         drops = torch.rand(n, 3, generator=gen) < c.p_curve_drop
@@ -162,10 +179,11 @@ def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir
         mode = stage_mode(step, cfg)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
-        x0, extras, caps = windows.sample(local, gen)
+        geom = windows.geometry(gen)
+        x0, extras, caps = windows.sample(local, gen, geom)
         tokens, mask, _ = text.encode(caps)
         with torch.autocast(d.device.type, dtype=torch.bfloat16, enabled=amp):
-            loss = rf_loss(model, x0, Conditions(tokens, mask), stream, gen, mode=mode, train=train, extras=extras,
+            loss = rf_loss(model, x0, Conditions(tokens, mask), geom, gen, mode=mode, train=train, extras=extras,
                            sampler=SamplerConfig())
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -189,6 +207,8 @@ def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir
             v = ddp.mean(loss.item(), d)
             history["loss"].append((step, v))
             history[f"loss_{mode}"].append((step, v))
+            if cfg.blocks:
+                history.setdefault(f"loss_block{geom.block}", []).append((step, v))
             if d.main:
                 bar.set_postfix(loss=f"{v:.3f}", mode=mode)
         bar.update(1)

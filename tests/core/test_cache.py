@@ -82,3 +82,25 @@ def test_broken_rerotation_is_caught(tiny, stream, monkeypatch):
     a = run_stream(tiny, stream, "block_causal", True)
     b = run_stream(tiny, stream, "block_causal", False)
     assert (a - b).abs().max().item() > 1e-3
+
+
+@pytest.mark.parametrize("mode", ["encdec", "block_causal"])
+def test_short_blocks_of_the_same_context_are_exact_too(tiny, stream, mode):
+    """Blocks of a quarter chunk over the same context (StreamConfig.with_block, as `--blocks short` streams the
+    paper's 192 + 12): cached == uncached, and the stream differs from the long-block one (the geometry is used)."""
+    short = stream.with_block(stream.block // 4 or 1)
+    assert short.context == stream.context and short.block * short.window_chunks >= stream.block * 2
+    prime = torch.randn(2, 64, 20, generator=torch.Generator().manual_seed(3))
+    a = run_stream(tiny, short, mode, True, prime=prime)
+    b = run_stream(tiny, short, mode, False, prime=prime)
+    assert a.shape == (2, 64, BLOCKS * short.block)
+    assert (a - b).abs().max().item() <= 1e-4
+    long = run_stream(tiny, stream, mode, True, prime=prime)[..., :BLOCKS * short.block]
+    assert (a - long).abs().max().item() > 1e-2
+
+
+def test_with_block_keeps_the_window_span_in_whole_chunks():
+    assert StreamConfig().with_block(12) == StreamConfig(context=192, block=12, window_chunks=16)
+    assert StreamConfig().with_block(48) == StreamConfig()
+    with pytest.raises(ValueError, match="divide"):
+        StreamConfig().with_block(50)

@@ -85,3 +85,17 @@ def test_losses_know_good_from_bad():
     far = torch.randn(1, 2, 4096, generator=g)
     assert mrstft(near, x) < 0.2 < mrstft(far, x)
     assert si_sdr(near, x).mean() > 30 > si_sdr(far, x).mean()
+
+
+def test_block_sizes_are_drawn_per_batch(latents, tmp_path):
+    """DiTTrainConfig.blocks: each batch trains one of the block sizes, windows as long as that geometry."""
+    cfg = dataclasses.replace(_dit_cfg(4, 8), blocks=(4, 2))
+    w = WindowSampler(latents, tiny_stream(), cfg, torch.device("cpu"))
+    gen = torch.Generator().manual_seed(0)
+    drawn = {w.geometry(gen).block for _ in range(32)}
+    assert drawn == {4, 2}
+    short = tiny_stream().with_block(2)
+    assert w.sample(3, gen, short)[0].shape == (3, 4, short.window)
+    _, _, hist = train_dit(tiny_dit(), tiny_stream(), latents, tmp_path / "run", cfg, VOCAB, progress=False)
+    steps = {b: [s for s, _ in hist[f"loss_block{b}"]] for b in (4, 2)}
+    assert sorted(steps[4] + steps[2]) == list(range(1, 13)) and steps[4] and steps[2]
