@@ -31,10 +31,11 @@ class ClientError(RuntimeError):
 class Client:
     def __init__(self, address: str = "tcp://127.0.0.1:5555", stream: str = "main", rate: int = 48000,
                  channels: int = 2, out_channels: int | None = None, mode: str | None = None,
-                 name: str = "lmdm.client", timeout: float = 10.0, curve: CurveKeys | None = None):
+                 name: str = "lmdm.client", timeout: float = 10.0, curve: CurveKeys | None = None,
+                 block_size: str | None = None):
         self.address, self.timeout, self.curve = address, timeout, curve
         self.hello = W.Hello(stream=stream, rate=rate, channels=channels,
-                             out_channels=out_channels or channels, client=name, mode=mode)
+                             out_channels=out_channels or channels, client=name, mode=mode, block_size=block_size)
         self.ctx = zmq.Context.instance()
         self.sock: zmq.Socket | None = None
         self.welcome: W.Welcome | None = None

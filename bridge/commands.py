@@ -36,6 +36,8 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--device", default="cpu", show_default=True, help="torch device for model engines (cpu, cuda, mps)")
 @click.option("--block", default=4096, show_default=True, help="loopback block in frames at the client's rate")
+@click.option("--block-size", type=click.Choice(["long", "short"]), default="long", show_default=True,
+              help="block size of streams whose hello names none: short answers sooner (a model trained for it)")
 @click.option("--margin-ms", type=float, default=None,
               help="model engines: compute margin added to the latency (default: 1.5 x the median block compute, "
                    "50 ms .. one block, measured once per model and device and cached; `lmdm doctor --calibrate`)")
@@ -49,7 +51,7 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
 @click.option("--insecure", is_flag=True, help="accept a network bind without --curve-keys (or OSC without "
               "--osc-allow); warns at start")
 @click.option("-v", "--verbose", is_flag=True)
-def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, block: int,
+def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, block: int, block_size: str,
           margin_ms: float | None, heartbeat_ms: int, client_timeout: float | None, curve_keys: str | None,
           osc_allow: tuple[str, ...], insecure: bool, verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
@@ -76,8 +78,11 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     cfg = ServerConfig(zmq=zmq_addr, osc_host=osc[0] if osc else "127.0.0.1", osc_port=osc[1] if osc else None,
                        osc_reply=_hostport(osc_reply), heartbeat_ms=heartbeat_ms,
                        client_timeout_ms=None if client_timeout is None else int(client_timeout * 1000),
-                       curve_keys=curve_keys, osc_allow=exposure.osc_allow)
+                       curve_keys=curve_keys, osc_allow=exposure.osc_allow, block_size=block_size)
     engine = _engine(model, block, device, margin_ms)
+    if block_size not in engine.block_sizes:
+        raise click.ClickException(f"--block-size {block_size}: model {engine.name} streams "
+                                   f"{' or '.join(engine.block_sizes)} blocks only")
     if getattr(engine, "untrained", False):
         click.secho("WARNING: no trained weights: the embedded model is UNTRAINED (random weights) and makes noise. "
                     "Pass --model PATH for a trained checkpoint.", fg="yellow", err=True)

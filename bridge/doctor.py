@@ -79,9 +79,9 @@ def _margin(engine: ModelEngine, calibrate: bool) -> Iterator[tuple[bool | None,
     """The margin `lmdm serve` uses (cached) and one measured now; --calibrate makes the new one the cached one."""
     from bridge import margin as M
 
-    used = M.cached(engine.margin_key)
+    used = M.cached(engine.margin_keys["long"])
     now = M.measure(engine.open_audio())
-    now.key = engine.margin_key
+    now.key = engine.margin_keys["long"]
     if calibrate:
         M.store(now)
     yield (True if now.real_time else None), "compute now", (

@@ -27,9 +27,10 @@ log = logging.getLogger("lmdm.engine")
 
 class EngineThread(threading.Thread):
     def __init__(self, engine: Engine, ctx: zmq.Context, outbox: str, *, max_frames: int = 8192,
-                 heartbeat_ms: int = 1000):
+                 heartbeat_ms: int = 1000, block_size: str = "long"):
         super().__init__(name="lmdm-engine", daemon=True)
         self.engine, self.ctx, self.outbox = engine, ctx, outbox
+        self.block_size = block_size   # of a hello that names none
         self.max_frames, self.heartbeat_ms = max_frames, heartbeat_ms
         self.q: queue.Queue[work.Item] = queue.Queue()
         self.sessions: dict[str, Session] = {}
@@ -131,7 +132,8 @@ class EngineThread(threading.Thread):
         try:
             if hello.mode is not None:
                 values["mode"] = P.validate("mode", hello.mode)
-            s = Session(hello, self.engine, values, max_frames=self.max_frames, play=item.play)
+            s = Session(hello, self.engine, values, max_frames=self.max_frames, play=item.play,
+                        block_size=self.block_size)
         except ValueError as exc:  # ParamError included
             if item.previous is not None:
                 self._close(work.Close(item.previous))
@@ -144,7 +146,8 @@ class EngineThread(threading.Thread):
         self._send(ident, W.Welcome(stream=s.stream, rate=s.rate, channels=s.in_ch, out_channels=s.out_ch,
                                     block=s.block, latency=s.latency, max_frames=self.max_frames,
                                     heartbeat_ms=self.heartbeat_ms, model=self.engine.info(s.rate),
-                                    modes=list(self.engine.modes), mode=s.values["mode"]))
+                                    modes=list(self.engine.modes), mode=s.values["mode"],
+                                    block_size=s.block_size))
         log.info("stream %s open: %d Hz, %d -> %d ch, latency %d", s.stream, s.rate, s.in_ch, s.out_ch, s.latency)
 
     def _close(self, item: work.Close) -> None:

@@ -71,12 +71,14 @@ class Engine(Protocol):
     name: str
     kind: str                   # "loopback" | "model"
     modes: tuple[str, ...]      # the stream modes it runs
+    block_sizes: tuple[str, ...]  # the block sizes it streams: "long", and "short" where the model was trained for it
 
     def info(self, rate: int) -> dict[str, Any]:
         """The `model` field of `welcome` (docs/protocol.md)."""
 
-    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> EngineStream:
-        """A new stream at the client's rate and channel counts."""
+    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0,
+             block_size: str = "long") -> EngineStream:
+        """A new stream at the client's rate and channel counts, in blocks of that size."""
 
 
 class LoopbackStream:
@@ -122,6 +124,7 @@ class LoopbackEngine:
     name = "loopback"
     kind = "loopback"
     modes = tuple(MODES)
+    block_sizes = ("long", "short")   # short: a quarter of the block, for checking a short-block patch's routing
 
     def __init__(self, block: int = 4096):
         if not 1 <= block <= 65536:
@@ -129,10 +132,12 @@ class LoopbackEngine:
         self.block = block
 
     def info(self, rate: int) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "sample_rate": rate, "channels": 0}
+        return {"name": self.name, "kind": self.kind, "sample_rate": rate, "channels": 0,
+                "block_sizes": list(self.block_sizes)}
 
-    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> LoopbackStream:
-        return LoopbackStream(self.block, out_channels)
+    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0,
+             block_size: str = "long") -> LoopbackStream:
+        return LoopbackStream(self.block if block_size == "long" else max(1, self.block // 4), out_channels)
 
 
 class ModelStream:
@@ -218,22 +223,29 @@ class ModelEngine:
         self.name = str(self.model.source)
         self.untrained = self.model.meta.get("trained", True) is False
         self.modes = self.model.modes
+        self.block_sizes = tuple(self.model.block_sizes)
         probe = self.open_audio(seed=0)  # in delay mode: the mode that encodes, generates and decodes
         self.sample_rate, self.channels = probe.sample_rate, probe.channels
-        self.margin_key = margin.model_key(self.name, str(device))
-        # The margin is fixed for the engine's life, so a session's latency never changes under it.
-        self.margin_ms = margin.calibrated(probe, self.margin_key).margin_ms if margin_ms is None else margin_ms
+        key = margin.model_key(self.name, str(device))
+        self.margin_keys = {b: key if b == "long" else f"{key}|block_size={b}" for b in self.block_sizes}
+        # Measured (or read from the cache) at start for every block size, and fixed for the engine's life, so a
+        # session's latency never changes under it.
+        self.margins_ms = {b: margin.calibrated(self.open_audio(block_size=b), k).margin_ms if margin_ms is None
+                           else margin_ms for b, k in self.margin_keys.items()}
 
     def info(self, rate: int) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "sample_rate": self.sample_rate, "channels": self.channels}
+        return {"name": self.name, "kind": self.kind, "sample_rate": self.sample_rate, "channels": self.channels,
+                "block_sizes": list(self.block_sizes)}
 
-    def open_audio(self, seed: int = 0) -> AudioStream:
+    def open_audio(self, seed: int = 0, block_size: str = "long") -> AudioStream:
         from lmdm_core.pipeline import AudioStream
 
-        return AudioStream(self.model, seed=seed)
+        return AudioStream(self.model, seed=seed, block_size=block_size)
 
-    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> ModelStream:
-        return ModelStream(self.open_audio(seed), rate, channels, out_channels, self.margin_ms)
+    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0,
+             block_size: str = "long") -> ModelStream:
+        return ModelStream(self.open_audio(seed, block_size), rate, channels, out_channels,
+                           self.margins_ms[block_size])
 
 
 def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu",

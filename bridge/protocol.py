@@ -51,6 +51,7 @@ class Hello:
     out_channels: int
     client: str = ""        # required on the wire (a name/version); the default serves in-process sessions
     mode: str | None = None
+    block_size: str | None = None  # "long" | "short" (a model trained for short blocks); None: the worker's default
 
 
 @dataclass
@@ -130,6 +131,7 @@ class Welcome:
     model: dict = field(default_factory=dict)
     modes: list = field(default_factory=list)
     mode: str = ""
+    block_size: str = ""
 
 
 @dataclass
@@ -280,7 +282,8 @@ def _decode_hello(cls: type, raw: dict) -> Hello:
         raise ProtocolError("bad_field", "field `stream` must be 1..64 characters of [A-Za-z0-9_-]", "hello")
     return Hello(stream=stream, rate=_check_rate(raw), channels=_check_channels(raw, "channels"),
                  out_channels=_check_channels(raw, "out_channels"), client=_get(raw, "client", str),
-                 mode=_get(raw, "mode", str, default=None))
+                 mode=_get(raw, "mode", str, default=None), block_size=_get(raw, "block_size", str,
+                                                                                     default=None))
 
 
 def _decode_audio(cls: type, raw: dict) -> Audio:

@@ -37,6 +37,7 @@ class ServerConfig:
     max_frames: int = 8192
     curve_keys: str | None = None        # key folder (bridge/security.py); None: no CURVE
     osc_allow: tuple[str, ...] | None = None  # OSC senders taken (ADDR[/MASK]); None: loopback only
+    block_size: str = "long"             # of a hello that names none ("long" | "short")
 
     @property
     def timeout_ms(self) -> int:
@@ -83,7 +84,7 @@ class Worker:
         self.conns: dict[bytes, Conn] = {}
         self.streams: dict[str, bytes] = {}
         self.engine_thread = EngineThread(engine, self.ctx, outbox, max_frames=cfg.max_frames,
-                                          heartbeat_ms=cfg.heartbeat_ms)
+                                          heartbeat_ms=cfg.heartbeat_ms, block_size=cfg.block_size)
         self.running = False
 
     # --- loop -----------------------------------------------------------------------------------------------------
@@ -238,6 +239,10 @@ class Worker:
         replaces the connection's old session only once the new one is built."""
         if msg.mode is not None:
             self._check_mode(msg.mode)
+        if msg.block_size is not None and msg.block_size not in self.engine.block_sizes:
+            raise W.ProtocolError("bad_field", f"field `block_size`: this model streams "
+                                               f"{list(self.engine.block_sizes)} blocks, not {msg.block_size!r}",
+                                  "hello")
         holder = self.streams.get(msg.stream)
         if holder is not None and holder != ident and holder in self.conns:
             # The same stream from another connection (a client that reconnected, or two patches with one id): the

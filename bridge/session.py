@@ -31,15 +31,17 @@ class Session:
     """One stream on the engine thread: a client's clock over one EngineStream."""
 
     def __init__(self, hello: Hello, engine: Engine, values: dict[str, Any], *, max_frames: int = 8192,
-                 max_gap_s: float = 10.0, backlog_s: float = 30.0, play: PlayPosition | None = None):
+                 max_gap_s: float = 10.0, backlog_s: float = 30.0, play: PlayPosition | None = None,
+                 block_size: str = "long"):
         self.play = play if play is not None else PlayPosition()
         self.stream = hello.stream
         self.rate, self.in_ch, self.out_ch = hello.rate, hello.channels, hello.out_channels
         self.max_frames = max_frames
         self.max_gap = int(max_gap_s * self.rate)
         self.backlog = int(backlog_s * self.rate)
+        self.block_size = hello.block_size or block_size  # the hello's choice, else the worker's default
         self.engine_stream: EngineStream = engine.open(self.rate, self.in_ch, self.out_ch,
-                                                       seed=int(values.get("seed", 0)))
+                                                       seed=int(values.get("seed", 0)), block_size=self.block_size)
         self.base_latency, self.block = self.engine_stream.latency, self.engine_stream.block
         self.latency = self.base_latency
         self.values = P.defaults()

@@ -53,6 +53,23 @@ class LoadedModel:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def block_sizes(self) -> dict[str, int]:
+        """Block sizes (latents) this model streams: "long" (its stream's block) and, for a model trained with
+        several (meta `blocks`, DiTTrainConfig.blocks), "short" (the smallest)."""
+        sizes = {"long": self.stream.block}
+        trained = min(self.meta.get("blocks") or [self.stream.block])
+        if trained < self.stream.block:
+            sizes["short"] = trained
+        return sizes
+
+    def geometry(self, block_size: str = "long") -> StreamConfig:
+        """The stream geometry of a block size name (ValueError for one the model was not trained for)."""
+        sizes = self.block_sizes
+        if block_size not in sizes:
+            raise ValueError(f"block size {block_size!r}: this model streams {' or '.join(sizes)} blocks")
+        return self.stream.with_block(sizes[block_size])
+
+    @property
     def modes(self) -> tuple[str, ...]:
         """The stream modes this model runs (a conditioned mode needs its input-add group)."""
         return runnable(self.dit.cfg.input_adds)
@@ -115,9 +132,12 @@ class AudioStream:
     and the model state's health: a block whose latents or audio go non-finite or explode is silence, and the
     state starts afresh (`recoveries`), so one wild block never silences the stream for good."""
 
-    def __init__(self, model: LoadedModel, seed: int = 0, mode: str = DEFAULT_MODE):
+    def __init__(self, model: LoadedModel, seed: int = 0, mode: str = DEFAULT_MODE,
+                 block_size: str = "long"):
         self.m = model
         self.ae = model.autoencoder
+        self.block_size = block_size
+        self.stream = model.geometry(block_size)  # fixed for the stream's life: the block size sets its latency
         self.seed = int(seed)
         self.sampler = copy.deepcopy(model.sampler)
         self.mode: Mode = MODES[DEFAULT_MODE]
@@ -150,7 +170,7 @@ class AudioStream:
 
     @property
     def block_samples(self) -> int:
-        return self.m.stream.block * self.ae.hop
+        return self.stream.block * self.ae.hop
 
     @property
     def decoder_latency(self) -> int:
@@ -198,7 +218,7 @@ class AudioStream:
         rebuild = (value != 1.0) != (self.sampler.cfg != 1.0)
         self.sampler.cfg = value
         if rebuild:
-            self.gen = self._generator()    # guidance on/off changes the model batch: rebuild, keep the context
+            self.gen = self._generator(self.gen)    # guidance on/off changes the model batch: rebuild, keep the context
         return value
 
     def _apply_steps(self, value: int) -> int:
@@ -207,7 +227,7 @@ class AudioStream:
 
     def _apply_seed(self, value: int) -> int:
         self.seed = value
-        self.gen = self._generator()        # the noise restarts from the seed; the context is kept
+        self.gen = self._generator(self.gen)        # the noise restarts from the seed; the context is kept
         return value
 
     def _apply_feedback(self, value: float) -> float:
@@ -298,12 +318,11 @@ class AudioStream:
 
     # ----- internals -----
 
-    def _generator(self) -> StreamingGenerator:
-        """A generator under the current prompt; primed with the old one's context when replacing it."""
-        gen = StreamingGenerator(self.m.dit, self.m.stream, self.sampler, batch=1, seed=self.seed)
-        old = getattr(self, "gen", None)
+    def _generator(self, old: StreamingGenerator | None = None) -> StreamingGenerator:
+        """A generator under the current prompt; primed with the `old` one's context when replacing it."""
+        gen = StreamingGenerator(self.m.dit, self.stream, self.sampler, batch=1, seed=self.seed)
         if old is not None and self._frames:
-            gen.prime(old.context[..., -min(self._frames, self.m.stream.context):])
+            gen.prime(old.context[..., -min(self._frames, self.stream.context):])
         gen.set_conditions(self._conditions())
         return gen
 
@@ -323,7 +342,7 @@ class AudioStream:
         if mode.signal == "latents":
             return {mode.group: z_in}
         if mode.signal == "curves":
-            c = curves(x, self.sample_rate, self.ae.hop)[:, : self.m.stream.block]
+            c = curves(x, self.sample_rate, self.ae.hop)[:, : self.stream.block]
             c[[i for i, n in enumerate(CURVES) if n not in self.curves]] = 0.0
             p = next(self.m.dit.parameters())
             return {mode.group: torch.as_tensor(c)[None].to(p.device, p.dtype)}

@@ -102,3 +102,39 @@ def rtf(model: str | None, mode: str, blocks: int, steps: int | None, threads: i
     ms = statistics.median(times) * 1e3
     click.echo(f"{m.source}: mode {mode}, {s.sampler.steps} steps, block {block_s:.2f} s, "
                f"{ms:.0f} ms/block (median of {blocks}), real-time factor {block_s * 1e3 / ms:.1f}")
+
+
+@train.command("dit-cost")
+@click.option("--only", default=None, help="comma-separated candidates (default: all of path_cost.CANDIDATES)")
+@click.option("--ae", "ae_preset", default="embedded-v2", show_default=True, help="autoencoder preset")
+@click.option("--blocks", default="48", show_default=True, help="block sizes in latents, e.g. 48,12")
+@click.option("--modes", default="text,delay", show_default=True)
+@click.option("--steps", type=int, default=8, show_default=True)
+@click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads")
+@click.option("--repeats", type=int, default=6, show_default=True, help="timed blocks after two warm-up blocks")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def dit_cost(only: str | None, ae_preset: str, blocks: str, modes: str, steps: int, threads: int, repeats: int,
+             json_out: Path | None) -> None:
+    """CPU cost of the whole streaming path (DiT + decoder, + encoder in delay mode) for candidate DiT sizes.
+
+    \b
+    Example: lmdm train dit-cost --only d256x6,d384x8 --blocks 48,12 --threads 2
+    """
+    import os
+
+    import torch
+    from tqdm import tqdm
+
+    from lmdm_core.training import path_cost as P
+    torch.set_num_threads(threads)
+    names = [n.strip() for n in only.split(",")] if only else list(P.CANDIDATES)
+    runs = [(n, int(b), m) for n in names for b in blocks.split(",") for m in modes.split(",")]
+    for _, _, m in runs:
+        if m not in MODES:
+            raise click.BadParameter(f"unknown mode {m!r}", param_hint="--modes")
+    costs = [P.measure(n, P.candidate(n), ae_preset, b, m, steps, repeats)
+             for n, b, m in tqdm(runs, desc="dit-cost", disable=None)]
+    click.echo(P.table(costs))
+    click.echo(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}, {threads} threads, {steps} steps")
+    if json_out is not None:
+        json_out.write_text(json.dumps(P.as_dicts(costs), indent=1))

@@ -29,7 +29,8 @@ class FaultyStream(LoopbackStream):
 
 
 class FaultyEngine(LoopbackEngine):
-    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0) -> FaultyStream:
+    def open(self, rate: int, channels: int, out_channels: int, seed: int = 0,
+             block_size: str = "long") -> FaultyStream:
         return FaultyStream(self.block, out_channels)
 
 
