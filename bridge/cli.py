@@ -37,7 +37,7 @@ main.add_command(__import__("lmdm_core.data.cli", fromlist=["data"]).data)  # lm
 bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command())  # lmdm bench model
 bench.add_command(_bridge.bench_bridge)
 bench.add_command(_bridge.bench_soak)
-main.add_command(__import__("lmdm_core.commands", fromlist=["convert_saos_command"]).convert_saos_command)  # lmdm convert-saos
+main.add_command(__import__("lmdm_core.convert", fromlist=["convert_saos_command"]).convert_saos_command)  # lmdm convert-saos
 main.add_command(__import__("lmdm_core.eval.cli", fromlist=["eval_command"]).eval_command)  # lmdm eval
 main.add_command(__import__("lmdm_core.arc.cli", fromlist=["arc_command"]).arc_command)  # lmdm arc
 main.add_command(__import__("lmdm_core.training.cli", fromlist=["train"]).train)  # lmdm train

@@ -15,7 +15,7 @@ from lmdm_core.arc.trainer import make_optimizer, train_step
 from lmdm_core.conditions import Conditions
 from lmdm_core.config import ARCConfig, dit_preset, stream_preset
 from lmdm_core.dit import DiT, count_parameters
-from lmdm_core.train import toy_latents
+from lmdm_core.objective import toy_latents
 
 
 def bench(dit: str, stream: str, batch: int, steps: int, device: str, arc: ARCConfig | None = None) -> dict:
