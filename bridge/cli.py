@@ -34,7 +34,7 @@ main.add_command(_bridge.devices)
 main.add_command(_bridge.doctor)
 main.add_command(_bridge.keys)  # lmdm keys new|add|list
 main.add_command(__import__("lmdm_core.data.cli", fromlist=["data"]).data)  # lmdm data build
-bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command())  # lmdm bench model
+bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command)  # lmdm bench model
 bench.add_command(_bridge.bench_bridge)
 bench.add_command(_bridge.bench_soak)
 main.add_command(__import__("lmdm_core.convert", fromlist=["convert_saos_command"]).convert_saos_command)  # lmdm convert-saos
