@@ -59,8 +59,8 @@ def _script_calls() -> list[tuple[str, str, list[str]]]:
     calls = []
     for sh in sorted((REPO / "scripts" / "gpu").glob("*.sh")):
         text = re.sub(r"\\\n", " ", sh.read_text())
-        for line in text.splitlines():
-            for m in re.finditer(r"-m (lmdm_core[\w.]*)(.*)", line):
+        for line in (ln for ln in text.splitlines() if not ln.lstrip().startswith("#")):
+            for m in re.finditer(r"-m (lmdm_core(?:\.\w+)*)(.*)", line):
                 calls.append((sh.name, m.group(1), re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", m.group(2))))
     return calls
 
