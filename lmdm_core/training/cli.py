@@ -74,7 +74,10 @@ def run(**options) -> dict:
     from types import SimpleNamespace
 
     from lmdm_core.training.run import recipe
-    return recipe(SimpleNamespace(**options))
+    try:
+        return recipe(SimpleNamespace(**options))
+    except (FileNotFoundError, ValueError) as err:   # no renders of a split, a missing --init model: one line
+        raise click.ClickException(str(err)) from err
 
 
 @train.command("ae-v2")

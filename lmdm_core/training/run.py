@@ -30,10 +30,11 @@ from lmdm_core.training.latents import LatentSet, encode_clips
 
 
 def render(works: Path, out: Path, soundfont: Path, sample_rate: int, hop: int, renders: int, max_seconds: float,
-           workers: int) -> dict:
+           workers: int, progress: bool = True) -> dict:
     from lmdm_core.data.build import BuildConfig, build
     return build(BuildConfig(works_dir=works, out_dir=out, soundfont=soundfont, renders=renders,
-                             sample_rate=sample_rate, hop=hop, max_seconds=max_seconds, workers=workers, plot=False))
+                             sample_rate=sample_rate, hop=hop, max_seconds=max_seconds, workers=workers, plot=False,
+                             progress=progress))
 
 
 # The folded curve columns (weights / 5000 for brightness in Hz) fall into float16's subnormal range: keep float32.
@@ -94,7 +95,7 @@ def recipe(a: SimpleNamespace) -> dict:
     t0_run = t = time.time()
     if d.main:
         report["data"] = render(Path(a.works), work / "data", Path(a.soundfont), ae_cfg.sample_rate, ae_cfg.hop,
-                                a.renders, a.max_seconds, a.workers)
+                                a.renders, a.max_seconds, a.workers, progress)
         report["data"].pop("errors", None)
     ddp.barrier(d)
     stage("render", t)

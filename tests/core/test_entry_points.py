@@ -104,6 +104,27 @@ def test_train_run_options_and_their_defaults():
     assert bad.exit_code == 2 and "--ae-share" in bad.output
 
 
+def test_train_run_end_to_end_on_three_generated_works(tmp_path):
+    """The whole recipe on tiny presets: render, autoencoder, latents, DiT, export; a loadable checkpoint comes out."""
+    from lmdm_core.data import build
+    from lmdm_core.pipeline import load_model
+
+    build.export_generated(3, tmp_path / "works", progress=False)      # seeds 0-2: two train works, one held out
+    args = ["train", "run", "--works", str(tmp_path / "works"), "--soundfont", "/usr/share/sounds/sf2/TimGM6mb.sf2",
+            "--work", str(tmp_path / "work"), "--export", str(tmp_path / "ckpt"), "--ae-preset", "tiny",
+            "--dit-preset", "tiny", "--stream-preset", "tiny", "--renders", "1", "--max-seconds", "4", "--workers", "1",
+            "--ae-steps", "2", "--ae-batch", "2", "--ae-segment", "8192", "--dit-steps", "2", "--dit-batch", "2",
+            "--eval-seconds", "1", "--no-progress"]
+    r = CliRunner().invoke(lmdm, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "[export]" in r.output and "render:" not in r.output           # --no-progress reaches the render stage
+    report = json.loads((tmp_path / "work" / "report.json").read_text())
+    assert report["ae_steps"] == 2 and report["dit_steps"] == 2 and report["data"]["splits"]["heldout"]["renders"] == 1
+    assert load_model(tmp_path / "ckpt").meta["trained"] is True
+    empty = CliRunner().invoke(lmdm, [*args[:2], "--works", str(tmp_path / "none"), *args[4:]])
+    assert empty.exit_code == 1 and "no exported works" in empty.output and "Traceback" not in empty.output
+
+
 def test_train_ae_cost_times_the_tiny_autoencoder():
     r = CliRunner().invoke(lmdm, ["train", "ae-cost", "--preset", "tiny", "--threads", "1", "--repeats", "1",
                                   "--json"])
