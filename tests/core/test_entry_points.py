@@ -39,8 +39,9 @@ def _flags(cmd: click.Command) -> set[str]:
     return {o for p in cmd.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")}
 
 
-def test_no_argparse_in_lmdm_core_or_scripts():
-    found = [f"{p.relative_to(REPO)}:{n}" for top in ("lmdm_core", "scripts") for p in sorted((REPO / top).rglob("*"))
+def test_no_argparse_in_lmdm_core_scripts_bridge_or_tests():
+    found = [f"{p.relative_to(REPO)}:{n}" for top in ("lmdm_core", "scripts", "bridge", "tests")
+             for p in sorted((REPO / top).rglob("*"))
              if p.suffix in (".py", ".sh") for n, line in enumerate(p.read_text().splitlines(), 1)
              if re.search(r"^\s*(import argparse|from argparse )", line)]
     assert not found, f"argparse is back (build commands with click): {found}"
