@@ -52,9 +52,12 @@ def eval_command(ctx, data_dir, model, out_dir, quick, works, seconds, window, c
         click.echo(f"lmdm eval: {err}", err=True)
         ctx.exit(1)
     except ImportError as err:  # no matplotlib: eval.json was written before the plots
+        done = Path(out_dir) / "eval.json"
+        if not done.is_file():
+            click.echo(f"lmdm eval: {err}", err=True)
+            ctx.exit(1)
         click.echo(f"plots left out ({err}); eval.json is complete")
-        result = json.loads((Path(out_dir) / "eval.json").read_text())
-        result["files"] = [str(Path(out_dir) / "eval.json")]
+        result = {**json.loads(done.read_text()), "files": [str(done)]}
     click.echo(f"device: {device}")
     for line in summary_lines(result):
         click.echo(line)
