@@ -34,10 +34,13 @@ main.add_command(_bridge.devices)
 main.add_command(_bridge.doctor)
 main.add_command(_bridge.keys)  # lmdm keys new|add|list
 main.add_command(__import__("lmdm_core.data.cli", fromlist=["data"]).data)  # lmdm data build
-bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command())  # lmdm bench model
+bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command)  # lmdm bench model
 bench.add_command(_bridge.bench_bridge)
 bench.add_command(_bridge.bench_soak)
-main.add_command(__import__("lmdm_core.commands", fromlist=["convert_saos_command"]).convert_saos_command)  # lmdm convert-saos
+main.add_command(__import__("lmdm_core.convert", fromlist=["convert_saos_command"]).convert_saos_command)  # lmdm convert-saos
 main.add_command(__import__("lmdm_core.eval.cli", fromlist=["eval_command"]).eval_command)  # lmdm eval
-main.add_command(__import__("lmdm_core.arc.cli", fromlist=["arc_command"]).arc_command)  # lmdm arc
+from lmdm_core.arc import cli as _arc  # noqa: E402  (ARC-Forcing: lmdm arc, lmdm bench arc, lmdm eval compare)
+main.add_command(_arc.arc_command)
+bench.add_command(_arc.bench_command)
+main.commands["eval"].add_command(_arc.compare_command)
 main.add_command(__import__("lmdm_core.training.cli", fromlist=["train"]).train)  # lmdm train

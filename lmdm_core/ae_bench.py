@@ -10,9 +10,7 @@ least disturbed run. Weights are random; the cost does not depend on them.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 
@@ -114,20 +112,6 @@ def measure(preset: str, all_candidates: bool, threads: list[int], repeats: int,
     return [stream_cost(c, n, threads=t, repeats=repeats) for t in threads for n, c in cfgs.items()]
 
 
-def main(argv: list[str] | None = None) -> list[CostResult]:
-    p = argparse.ArgumentParser(prog="python -m lmdm_core.ae_bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="embedded-v2")
-    p.add_argument("--candidates", action="store_true", help="time the sizing candidates built on the preset")
-    p.add_argument("--only", default=None, help="comma-separated candidate names (with --candidates)")
-    p.add_argument("--threads", default="2", help="comma-separated torch thread counts, e.g. 2,1")
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--json", action="store_true")
-    a = p.parse_args(argv)
-    rows = measure(a.preset, a.candidates, [int(t) for t in a.threads.split(",")], a.repeats,
-                   None if a.only is None else a.only.split(","))
-    print(json.dumps([r.row() for r in rows], indent=1) if a.json else table(rows))
-    return rows
-
-
 if __name__ == "__main__":
-    main()
+    from lmdm_core.training.cli import ae_cost
+    ae_cost(prog_name="python -m lmdm_core.ae_bench")

@@ -1,16 +1,18 @@
 """`lmdm bench model`: naive outpainting vs the KV-cached engine (block-causal and enc-dec), same weights, one run.
 
-Runs without click too: `PYTHONPATH=. python3 -m lmdm_core.bench --preset tiny --device cpu` (argparse); the `lmdm`
-CLI gets the same options through click (`command()`), built from one option table.
+One click command, `command`: `lmdm bench model` registers it and `PYTHONPATH=. python3 -m lmdm_core.bench --preset tiny
+--device cpu` runs it (the GPU machine gets click from the carried wheels, scripts/gpu/site.sh).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
+
+import click
+from tqdm import tqdm
 
 from .config import SamplerConfig, autoencoder_preset, dit_preset, stream_preset
 
@@ -20,28 +22,6 @@ ENGINES = (("naive", "bidirectional", False), ("block_causal", "block_causal", T
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 # DiT preset -> (stream preset, autoencoder preset)
 PAIRS = {"saos-small": ("paper", "saos"), "small": ("paper", "saos"), "tiny": ("tiny", "tiny")}
-
-# name, type, default, help (choices for str options where fixed); flags are bools defaulting to False
-OPTIONS: list[tuple[str, type, object, str, tuple | None]] = [
-    ("preset", str, "saos-small", "DiT preset", ("saos-small", "small", "tiny")),
-    ("stream", str, None, "stream preset from config.py (default: paper for saos-small/small, tiny for tiny)", None),
-    ("device", str, "cpu", "torch device, e.g. cpu or cuda", None),
-    ("dtype", str, "fp32", "weights and activations", tuple(DTYPES)),
-    ("steps", int, 8, "denoising steps per block", None),
-    ("batch", int, 1, "independent streams run as one batch", None),
-    ("blocks", int, 4, "timed blocks per engine (after the warm-up)", None),
-    ("warmup", int, 1, "untimed blocks per engine first (the first block-causal block also fills the cache)", None),
-    ("cfg", float, 1.0, "classifier-free guidance scale (1 = off; >1 doubles the model batch)", None),
-    ("threads", int, 0, "torch CPU threads (0 = torch default)", None),
-    ("engines", str, "naive,block_causal,encdec", "comma-separated subset of naive,block_causal,encdec,graphed", None),
-    ("cuda-graphs", bool, False, "CUDA: add the graphed engine (block_causal, one CUDA graph replay per block)", None),
-    ("noise", str, "host", "graphed engine: noise from the stream's CPU generator (host) or drawn in the graph",
-     ("host", "device")),
-    ("compile", bool, False, "torch.compile each transformer layer (regional; fuses norms, RoPE, SwiGLU)", None),
-    ("json", bool, False, "print machine-readable figures instead of the table", None),
-    ("plot", str, None, "also write a PNG bar chart of ms per block to this path", None),
-]
-
 
 @dataclass
 class BenchOptions:
@@ -63,39 +43,6 @@ class BenchOptions:
     plot: str | None = None
     progress: bool = True
     extra: dict = field(default_factory=dict)
-
-
-class _NoBar:
-    """Stand-in for tqdm where it is not installed (e.g. a bare GPU machine)."""
-
-    def __init__(self, **_) -> None:
-        pass
-
-    def __enter__(self) -> "_NoBar":
-        return self
-
-    def __exit__(self, *_) -> None:
-        pass
-
-    def update(self, _n: int) -> None:
-        pass
-
-    def set_postfix_str(self, _s: str) -> None:
-        pass
-
-    def set_postfix(self, *_a, **_k) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(**kw):
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _NoBar(**kw)
-    return tqdm(**kw)
 
 
 def _dtype(opts: BenchOptions):
@@ -214,7 +161,7 @@ def run(opts: BenchOptions) -> dict:
                     "threads": torch.get_num_threads(), "params_M": round(count_parameters(model) / 1e6, 1),
                     "block_seconds": round(block_s, 4), "cuda_graphs": opts.cuda_graphs, "compile": opts.compile,
                     "load_before": load, "engines": {}}
-    with _progress(total=per_engine * (len(engines) + 1), desc="bench model", disable=not opts.progress) as bar:
+    with tqdm(total=per_engine * (len(engines) + 1), desc="bench model", disable=not opts.progress) as bar:
         timed = _time_engines(model, opts, engines, bar)
         for name, mode, cached in engines:
             ms = statistics.median(w for w, _ in timed[name])
@@ -291,41 +238,38 @@ def report(opts: BenchOptions) -> None:
         plot(r, opts.plot)
 
 
-def _flag(name: str) -> str:
-    return name.replace("-", "_")
-
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m lmdm_core.bench", description=__doc__.splitlines()[0])
-    for name, typ, default, help_, choices in OPTIONS:
-        if typ is bool:
-            p.add_argument(f"--{name}", action="store_true", help=help_)
-        else:
-            p.add_argument(f"--{name}", type=typ, default=default, choices=choices, help=help_)
-    args = p.parse_args(argv)
-    report(BenchOptions(**{_flag(n): getattr(args, _flag(n)) for n, *_ in OPTIONS}))
-
-
-def command():
-    """The click command `lmdm bench model`, built from the same option table."""
-    import click
-
-    def callback(**kw):
-        try:
-            report(BenchOptions(**kw))
-        except ValueError as e:
-            raise click.UsageError(str(e)) from e
-
-    params = []
-    for name, typ, default, help_, choices in OPTIONS:
-        if typ is bool:
-            params.append(click.Option([f"--{name}", _flag(name)], is_flag=True, help=help_))
-        else:
-            params.append(click.Option([f"--{name}", _flag(name)], type=click.Choice(choices) if choices else typ,
-                                       default=default, show_default=True, help=help_))
-    return click.Command("model", callback=callback, params=params,
-                         help="Naive outpainting vs the KV-cached engine (block-causal, enc-dec), same weights.")
+@click.command("model")
+@click.option("--preset", type=click.Choice(tuple(PAIRS)), default="saos-small", show_default=True, help="DiT preset")
+@click.option("--stream", default=None,
+              help="stream preset from config.py (default: paper for saos-small/small, tiny for tiny)")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda")
+@click.option("--dtype", type=click.Choice(tuple(DTYPES)), default="fp32", show_default=True,
+              help="weights and activations")
+@click.option("--steps", type=int, default=8, show_default=True, help="denoising steps per block")
+@click.option("--batch", type=int, default=1, show_default=True, help="independent streams run as one batch")
+@click.option("--blocks", type=int, default=4, show_default=True, help="timed blocks per engine (after the warm-up)")
+@click.option("--warmup", type=int, default=1, show_default=True,
+              help="untimed blocks per engine first (the first block-causal block also fills the cache)")
+@click.option("--cfg", type=float, default=1.0, show_default=True,
+              help="classifier-free guidance scale (1 = off; >1 doubles the model batch)")
+@click.option("--threads", type=int, default=0, show_default=True, help="torch CPU threads (0 = torch default)")
+@click.option("--engines", default="naive,block_causal,encdec", show_default=True,
+              help="comma-separated subset of naive,block_causal,encdec,graphed")
+@click.option("--cuda-graphs", is_flag=True,
+              help="CUDA: add the graphed engine (block_causal, one CUDA graph replay per block)")
+@click.option("--noise", type=click.Choice(("host", "device")), default="host", show_default=True,
+              help="graphed engine: noise from the stream's CPU generator (host) or drawn in the graph")
+@click.option("--compile", is_flag=True,
+              help="torch.compile each transformer layer (regional; fuses norms, RoPE, SwiGLU)")
+@click.option("--json", is_flag=True, help="print machine-readable figures instead of the table")
+@click.option("--plot", default=None, help="also write a PNG bar chart of ms per block to this path")
+def command(**options) -> None:
+    """Naive outpainting vs the KV-cached engine (block-causal, enc-dec), same weights."""
+    try:
+        report(BenchOptions(**options))
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
 
 
 if __name__ == "__main__":
-    main()
+    command(prog_name="python -m lmdm_core.bench")

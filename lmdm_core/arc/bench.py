@@ -1,11 +1,10 @@
-"""Time ARC training steps (generator + discriminator update) on random weights and toy windows:
+"""Time ARC training steps (generator + discriminator update) on random weights and toy windows; `lmdm bench arc`
+(arc/cli.py) is the command, `python -m` runs the same one:
 
     PYTHONPATH=. python3 -m lmdm_core.arc.bench --dit-preset embedded --stream-preset paper --batch 2 --threads 1
 """
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import torch
@@ -15,7 +14,7 @@ from lmdm_core.arc.trainer import make_optimizer, train_step
 from lmdm_core.conditions import Conditions
 from lmdm_core.config import ARCConfig, dit_preset, stream_preset
 from lmdm_core.dit import DiT, count_parameters
-from lmdm_core.train import toy_latents
+from lmdm_core.objective import toy_latents
 
 
 def bench(dit: str, stream: str, batch: int, steps: int, device: str, arc: ARCConfig | None = None) -> dict:
@@ -42,25 +41,6 @@ def bench(dit: str, stream: str, batch: int, steps: int, device: str, arc: ARCCo
     return out
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m lmdm_core.arc.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--dit-preset", default="embedded")
-    p.add_argument("--stream-preset", default="paper")
-    p.add_argument("--batch", type=int, default=2)
-    p.add_argument("--steps", type=int, default=3)
-    p.add_argument("--blocks", type=int, default=None)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--threads", type=int, default=None)
-    a = p.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    arc = ARCConfig()
-    if a.blocks:
-        arc.blocks = a.blocks
-    out = bench(a.dit_preset, a.stream_preset, a.batch, a.steps, a.device, arc)
-    print(json.dumps(out))
-    return out
-
-
 if __name__ == "__main__":
-    main()
+    from lmdm_core.arc.cli import bench_command
+    bench_command(prog_name="python -m lmdm_core.arc.bench")

@@ -1,12 +1,12 @@
 """Drift curves of several `lmdm eval` runs side by side (stage 1 vs ARC-Forcing, at several sampler steps): one PNG
 panel per setting (audio-primed, text-only) and metric, one line per run, and a Markdown table for the docs.
+`lmdm eval compare` (arc/cli.py) is the command, `python -m` runs the same one:
 
     python -m lmdm_core.arc.compare stage1-8=eval/stage1-s8/eval.json arc-8=eval/arc-s8/eval.json \\
         --png docs/arc/drift.png --md docs/arc/drift.md
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -82,22 +82,6 @@ def plot(runs: dict[str, dict], path: str | Path, metrics: tuple[str, ...] = MET
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m lmdm_core.arc.compare", description=__doc__.split("\n\n")[0])
-    p.add_argument("runs", nargs="+", help="LABEL=path/to/eval.json")
-    p.add_argument("--png", default=None)
-    p.add_argument("--md", default=None)
-    a = p.parse_args(argv)
-    runs = load_runs(a.runs)
-    table = markdown(runs)
-    if a.md:
-        Path(a.md).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.md).write_text(table + "\n")
-    else:
-        print(table)
-    if a.png:
-        plot(runs, a.png)
-
-
 if __name__ == "__main__":
-    main()
+    from lmdm_core.arc.cli import compare_command
+    compare_command(prog_name="python -m lmdm_core.arc.compare")

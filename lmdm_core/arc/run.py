@@ -1,4 +1,5 @@
-"""ARC-Forcing from a stage-1 checkpoint in one process (or under torchrun), without click (the GPU machine has none):
+"""ARC-Forcing from a stage-1 checkpoint in one process (or under torchrun); `lmdm arc` (arc/cli.py) is the command,
+`python -m` runs the same one:
 
     PYTHONPATH=. python3 -m lmdm_core.arc.run --model runs/embedded/checkpoint \\
         --latents /tmp/lmdm-train/latents-train.pt --work runs/arc --export runs/arc/checkpoint --steps 600
@@ -9,11 +10,11 @@ samples/*.wav, and the post-trained model as an lmdm checkpoint at --export (sam
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -58,26 +59,8 @@ def training_latents(data_dir: Path, model, work: Path, d: ddp.Dist):
     return LatentSet.load(path)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m lmdm_core.arc.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="stage-1 lmdm checkpoint directory")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--latents", help="training latents (latents-train.pt of lmdm_core.training.run)")
-    src.add_argument("--data", help="a `lmdm data build` folder: its train split is encoded with the checkpoint's "
-                                    "autoencoder (kept as WORK/latents-train.pt for a resumed run)")
-    p.add_argument("--work", default="runs/arc", help="state, history, plots, sample WAVs")
-    p.add_argument("--export", default=None, help="write the post-trained model here (lmdm checkpoint)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default ARCConfig.train_steps)")
-    p.add_argument("--batch", type=int, default=None, help="global batch (at least 2 per rank)")
-    p.add_argument("--blocks", type=int, default=None, help="chunks rolled out after the real context")
-    p.add_argument("--sampler-steps", type=int, default=None, help="rollout schedule length")
-    p.add_argument("--lr", type=float, default=None, help="generator learning rate (default ARCConfig.lr)")
-    p.add_argument("--disc-lr", type=float, default=None, help="discriminator learning rate (default: --lr)")
-    p.add_argument("--seconds", type=float, default=None, help="stop (and save) after about this many seconds")
-    p.add_argument("--device", default=None)
-    p.add_argument("--half", action="store_true", help="export float16 weights")
-    p.add_argument("--no-progress", action="store_true")
-    a = p.parse_args(argv)
+def post_train(a: SimpleNamespace) -> dict:
+    """The whole run; `a` holds the options of `lmdm arc` (arc/cli.py) by their Python names."""
     from lmdm_core.pipeline import load_model
     from lmdm_core.training.latents import LatentSet
 
@@ -114,4 +97,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from lmdm_core.arc.cli import arc_command
+    arc_command(prog_name="python -m lmdm_core.arc.run")

@@ -24,7 +24,7 @@ from lmdm_core.arc.rollout import rollout
 from lmdm_core.conditions import Conditions, cat
 from lmdm_core.config import ARCConfig, SamplerConfig, StreamConfig
 from lmdm_core.dit import DiT
-from lmdm_core.train import drop_conditions, sample_t
+from lmdm_core.objective import drop_conditions, sample_t
 from lmdm_core.training import ddp
 from lmdm_core.training.state import load_state, save_state
 

@@ -2,7 +2,8 @@
 room and mastering augmentation) -> 44.1 kHz FLAC mix and stems, sketch curves, captions, manifest. Resumable;
 progress with tqdm.
 
-Runs without click (and, given an exported works folder, without music21):
+`lmdm data build` (data/cli.py) is the command; `python -m` runs the same one (given an exported works folder,
+without music21):
     PYTHONPATH=. python3 -m lmdm_core.data.build --works data/works --out data/lmdm --workers 16
 
 Output layout under --out:
@@ -15,7 +16,6 @@ Output layout under --out:
 """
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import random
 from dataclasses import dataclass
@@ -285,7 +285,7 @@ def build(cfg: BuildConfig) -> dict:
 def run(works_dir: Path, out_dir: Path, collections: list[str] | None = None, limit: int | None = None,
         heldout: float = 0.1, export_only: bool = False, generated: int = 0, **options) -> dict:
     """Export (when collections are named or nothing was exported yet), generate `generated` works, then render.
-    Shared by both CLIs."""
+    The work of `lmdm data build` (data/cli.py)."""
     cfg = BuildConfig(works_dir=Path(works_dir), out_dir=Path(out_dir), heldout=heldout, **options)
     if collections is not None or (not corpus.read_works(cfg.works_dir) and not generated):
         try:
@@ -315,37 +315,6 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m lmdm_core.data.build", description=__doc__.split("\n\n")[0])
-    p.add_argument("--works", default="data/works", help="folder of exported works (works.jsonl + *.mid)")
-    p.add_argument("--out", default="data/lmdm", help="output folder (renders/, manifest.jsonl, summary.json)")
-    p.add_argument("--collections", default=None,
-                   help=f"comma list to export first, 'all' for every one: {','.join(corpus.COLLECTIONS)}")
-    p.add_argument("--limit", type=int, default=None, help="at most this many works per collection")
-    p.add_argument("--generated", type=int, default=0, help="generated works (seeds 0..N-1) to add to --works")
-    p.add_argument("--heldout", type=float, default=0.1, help="held-out share of works (split by work)")
-    p.add_argument("--export-only", action="store_true")
-    p.add_argument("--renders", type=int, default=1)
-    p.add_argument("--workers", type=int, default=max(1, (mp.cpu_count() or 2) - 1))
-    p.add_argument("--max-seconds", type=float, default=180.0)
-    p.add_argument("--soundfont", default=str(MUSESCORE_SOUNDFONT))
-    p.add_argument("--fallback", default=str(DEFAULT_SOUNDFONT), help="SoundFont for presets --soundfont lacks")
-    p.add_argument("--no-stems", action="store_true")
-    p.add_argument("--no-augment", action="store_true", help="dry renders (no reverb or compressor)")
-    p.add_argument("--hours", type=float, default=None, help="render at most about this many hours this run")
-    p.add_argument("--only", default=None, help="render only these collections (comma list) of the exported works")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-progress", action="store_true")
-    a = p.parse_args(argv)
-    cols = None if a.collections is None else (list(corpus.COLLECTIONS) if a.collections == "all"
-                                               else a.collections.split(","))
-    summary = run(a.works, a.out, cols, a.limit, a.heldout, a.export_only, a.generated, renders=a.renders,
-                  workers=a.workers, max_seconds=a.max_seconds, soundfont=Path(a.soundfont),
-                  fallback=Path(a.fallback) if a.fallback else None, with_stems=not a.no_stems, seed=a.seed,
-                  only=None if a.only is None else a.only.split(","), augment=not a.no_augment, hours=a.hours,
-                  progress=not a.no_progress)
-    print(format_summary(summary))
-
-
 if __name__ == "__main__":
-    main()
+    from lmdm_core.data.cli import build as command
+    command(prog_name="python -m lmdm_core.data.build")

@@ -1,6 +1,8 @@
-"""`lmdm data`: the click front end of lmdm_core.data.build (which also runs as `python -m` where click is absent)."""
+"""`lmdm data`: the click commands over lmdm_core.data.build (`python -m lmdm_core.data.build` runs `build` here
+too)."""
 from __future__ import annotations
 
+import multiprocessing as mp
 from pathlib import Path
 
 import click
@@ -29,7 +31,8 @@ def data() -> None:
 @click.option("--heldout", type=float, default=0.1, show_default=True, help="Held-out share of works.")
 @click.option("--export-only", is_flag=True, help="Write the works folder (MIDI + works.jsonl) and stop.")
 @click.option("--renders", type=int, default=1, show_default=True, help="Renders per work.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=int, default=max(1, (mp.cpu_count() or 2) - 1), show_default=True,
+              help="Worker processes (default: one core left free).")
 @click.option("--max-seconds", type=float, default=180.0, show_default=True, help="Cut longer works here.")
 @click.option("--soundfont", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               default=str(MUSESCORE_SOUNDFONT), show_default=True)
@@ -41,9 +44,10 @@ def data() -> None:
 @click.option("--stems/--no-stems", default=True, show_default=True, help="Write each voice alone too.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--only", default=None, help="Render only these collections (comma list) of the exported works.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (logs of unattended runs).")
 def build(works: Path, out: Path, collections: str | None, limit: int | None, generated: int, heldout: float,
           export_only: bool, renders: int, workers: int, max_seconds: float, soundfont: Path, fallback: Path,
-          augment: bool, hours: float | None, stems: bool, seed: int, only: str | None) -> None:
+          augment: bool, hours: float | None, stems: bool, seed: int, only: str | None, no_progress: bool) -> None:
     """Export works from the music21 corpus and render them; resumable (a rerun only does what is missing).
 
     \b
@@ -52,13 +56,15 @@ def build(works: Path, out: Path, collections: str | None, limit: int | None, ge
       lmdm data build --collections all --export-only             # MIDI to carry to a GPU machine
       lmdm data build --works data/works --out data/lmdm          # render an exported folder
       lmdm data build --collections all --generated 800 --export-only   # the v2 works (docs/data.md)
+      python -m lmdm_core.data.build --works data/works --out data/lmdm --workers 16   # the same command
     """
     cols = None if collections is None else (list(COLLECTIONS) if collections == "all" else collections.split(","))
     try:
         summary = builder.run(works, out, cols, limit, heldout, export_only, generated, renders=renders,
                               workers=workers, max_seconds=max_seconds, soundfont=soundfont,
                               fallback=fallback if fallback.is_file() else None, augment=augment, hours=hours,
-                              with_stems=stems, seed=seed, only=None if only is None else only.split(","))
+                              with_stems=stems, seed=seed, only=None if only is None else only.split(","),
+                              progress=not no_progress)
     except (ValueError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(builder.format_summary(summary))

@@ -1,4 +1,4 @@
-"""`lmdm eval` without click: load the model and the held-out renders, run the parts, write the report."""
+"""The work of `lmdm eval` (eval/cli.py): load the model and the held-out renders, run the parts, write the report."""
 from __future__ import annotations
 
 import time

@@ -6,14 +6,13 @@ hinge adversarial + feature matching. The exported model is an EMA of the autoen
 Made for short GPU calls that start on a fresh machine: the whole training state (autoencoder, EMA, discriminators,
 both optimizers, step, history, data RNG) is a folder of safetensors shards of at most 15 MiB plus one JSON
 (`state.save_sharded`), resumed when present; a wall-clock budget (`--seconds`) or SIGTERM stops training cleanly
-after the current step and saves. Runs without click:
+after the current step and saves. `lmdm train ae-v2` (training/cli.py) is the command; `python -m` runs the same one:
 
     PYTHONPATH=. python3 -m lmdm_core.training.ae_gan --data /tmp/lmdm-data --state runs/ae-v2/state \\
         --out out --seconds 480
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from lmdm_core.autoencoder import Autoencoder
 from lmdm_core.config import AutoencoderConfig, autoencoder_preset, from_dict
@@ -268,7 +268,7 @@ def train(trainer: Trainer, clips, state_dir: str | Path, seconds: float | None 
     crops = CropSampler(clips, trainer.device)
     end = cfg.steps if max_steps is None else min(cfg.steps, first + max_steps)
     t0 = time.time()
-    bar = _bar(cfg.steps, first, progress)
+    bar = tqdm(total=cfg.steps, initial=first, desc="autoencoder v2", mininterval=10.0, disable=not progress)
     vals: dict[str, float] = {}
     while trainer.step < end and not (stop and stop.set):
         if seconds is not None and time.time() - t0 >= seconds:
@@ -294,53 +294,29 @@ def train(trainer: Trainer, clips, state_dir: str | Path, seconds: float | None 
             "state_files": {f.name: f.stat().st_size for f in files}}
 
 
-def _bar(total: int, initial: int, enabled: bool):
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        enabled = False
-    if not enabled:
-        from lmdm_core.bench import _NoBar
-        return _NoBar()
-    return tqdm(total=total, initial=initial, desc="autoencoder v2", mininterval=10.0)
-
-
-def main(argv: list[str] | None = None) -> dict:
+def train_call(data: str, state: str = "runs/ae-v2/state", out: str = "runs/ae-v2/out", export: str | None = None,
+               preset: str = "embedded-v2", seconds: float | None = None, max_steps: int | None = None,
+               sets: tuple[str, ...] = (), limit: int | None = None, workers: int = 8, eval_clips: int = 24,
+               eval_seconds: float = 10.0, device: str | None = None, half: bool = False,
+               no_progress: bool = False) -> dict:
+    """One call of `lmdm train ae-v2`: load the build, train (resuming STATE) within the budget, report and export."""
     from lmdm_core.training.ae_report import finish
     from lmdm_core.training.audio import load_clips
-    p = argparse.ArgumentParser(prog="python -m lmdm_core.training.ae_gan", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="a `lmdm data build` folder rendered at the preset's rate")
-    p.add_argument("--state", default="runs/ae-v2/state", help="training state folder (resumed when present)")
-    p.add_argument("--out", default="runs/ae-v2/out", help="report.json, history.json, losses.png, wavs/")
-    p.add_argument("--export", default=None, help="lmdm checkpoint folder for the EMA autoencoder (default OUT/ckpt)")
-    p.add_argument("--preset", default="embedded-v2", help="autoencoder preset (config.py)")
-    p.add_argument("--seconds", type=float, default=None, help="wall-clock budget of training in this call")
-    p.add_argument("--max-steps", type=int, default=None, help="at most this many steps in this call")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a GANTrainConfig field (JSON value), e.g. --set batch=16 --set warmup_steps=500")
-    p.add_argument("--limit", type=int, default=None, help="at most this many renders per split")
-    p.add_argument("--workers", type=int, default=8)
-    p.add_argument("--eval-clips", type=int, default=24)
-    p.add_argument("--eval-seconds", type=float, default=10.0)
-    p.add_argument("--device", default=None)
-    p.add_argument("--half", action="store_true", help="export float16 weights")
-    p.add_argument("--no-progress", action="store_true")
-    a = p.parse_args(argv)
-    device = torch.device(a.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.backends.cudnn.benchmark = True             # fixed crop shapes: let cuDNN pick its conv algorithms
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    cfg = overridden(GANTrainConfig(), a.set)
-    ae_cfg = autoencoder_preset(a.preset)
+    cfg = overridden(GANTrainConfig(), list(sets))
+    ae_cfg = autoencoder_preset(preset)
     t0 = time.time()
-    train_clips = load_clips(a.data, "train", ae_cfg.sample_rate, limit=a.limit, workers=a.workers)
-    held = load_clips(a.data, "heldout", ae_cfg.sample_rate, limit=a.limit, workers=a.workers)
+    train_clips = load_clips(data, "train", ae_cfg.sample_rate, limit=limit, workers=workers)
+    held = load_clips(data, "heldout", ae_cfg.sample_rate, limit=limit, workers=workers)
     load_s = time.time() - t0
-    trainer = Trainer(ae_cfg, cfg, device)
-    run = train(trainer, train_clips, a.state, a.seconds, a.max_steps, not a.no_progress, StopFlag())
+    trainer = Trainer(ae_cfg, cfg, dev)
+    run = train(trainer, train_clips, state, seconds, max_steps, not no_progress, StopFlag())
     run["load_s"] = round(load_s, 1)
     run["train_clips"], run["heldout_clips"] = len(train_clips), len(held)
-    report = finish(trainer, train_clips, held[: a.eval_clips], Path(a.out), Path(a.export or Path(a.out) / "ckpt"),
-                    run, a.eval_seconds, a.half)
+    report = finish(trainer, train_clips, held[:eval_clips], Path(out), Path(export or Path(out) / "ckpt"),
+                    run, eval_seconds, half)
     print(json.dumps({k: report[k] for k in ("step", "steps_this_call", "steps_per_s", "heldout")}, indent=1))
     return report
 
@@ -357,4 +333,5 @@ def overridden(cfg: GANTrainConfig, sets: list[str]) -> GANTrainConfig:
 
 
 if __name__ == "__main__":
-    main()
+    from lmdm_core.training.cli import ae_v2
+    ae_v2(prog_name="python -m lmdm_core.training.ae_gan")

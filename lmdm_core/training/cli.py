@@ -16,44 +16,120 @@ def train() -> None:
     """Train the embedded model (render -> autoencoder -> latents -> DiT -> export); see docs/training.md."""
 
 
-@train.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def run(ctx: click.Context) -> None:
-    """The whole recipe; options as `python -m lmdm_core.training.run --help` (e.g. --total-seconds 560).
+def _dit_default(field: str):
+    """DiTTrainConfig's default, read when the option is parsed (training.dit imports torch: `lmdm --help` stays
+    fast)."""
+    def default() -> float:
+        from lmdm_core.training.dit import DiTTrainConfig
+        return getattr(DiTTrainConfig, field)
+    return default
+
+
+@train.command()
+@click.option("--works", default="data/works", show_default=True)
+@click.option("--soundfont", default="data/sf2/TimGM6mb.sf2", show_default=True)
+@click.option("--work", default="runs/embedded", show_default=True,
+              help="work folder: renders, states, latents, report")
+@click.option("--export", default="runs/embedded/checkpoint", show_default=True, help="lmdm checkpoint folder to write")
+@click.option("--ae-preset", default="embedded", show_default=True)
+@click.option("--dit-preset", default="embedded", show_default=True)
+@click.option("--stream-preset", default="paper", show_default=True)
+@click.option("--renders", type=int, default=2, show_default=True)
+@click.option("--max-seconds", type=float, default=90.0, show_default=True)
+@click.option("--limit", type=int, default=None, help="at most this many renders per split (smoke tests)")
+@click.option("--workers", type=int, default=16, show_default=True)
+@click.option("--ae-steps", type=int, default=6000, show_default=True)
+@click.option("--ae-batch", type=int, default=32, show_default=True)
+@click.option("--ae-segment", type=int, default=32768, show_default=True)
+@click.option("--ae-seconds", type=float, default=None, help="time budget of the autoencoder stage")
+@click.option("--dit-steps", type=int, default=12000, show_default=True, help="bidirectional + fine-tune steps (60/40)")
+@click.option("--dit-batch", type=int, default=64, show_default=True)
+@click.option("--dit-seconds", type=float, default=None, help="time budget of the DiT stage")
+@click.option("--total-seconds", type=float, default=None,
+              help="wall-clock budget of the whole run: after loading, the autoencoder gets --ae-share of what is "
+                   "left (less a reserve for encoding, evaluation and export), the DiT the rest")
+@click.option("--ae-share", type=float, default=0.4, show_default=True)
+@click.option("--reserve-seconds", type=float, default=90.0, show_default=True)
+@click.option("--eval-seconds", type=float, default=10.0, show_default=True)
+@click.option("--init", default=None,
+              help="continue from this lmdm checkpoint: its autoencoder and vocabulary are kept, its DiT is "
+                   "fine-tuned (block-causal/enc-dec only) for --dit-steps")
+@click.option("--dit-lr", type=float, default=None, help="peak DiT learning rate (default 5e-4, with --init 2e-4)")
+@click.option("--p-stem", type=float, default=_dit_default("p_stem"), show_default="DiTTrainConfig.p_stem",
+              help="share of windows that train accompaniment (jam) with the stem input")
+@click.option("--p-curves", type=float, default=_dit_default("p_curves"), show_default="DiTTrainConfig.p_curves",
+              help="share of mix windows that carry the sketch curves")
+@click.option("--p-curve-drop", type=float, default=_dit_default("p_curve_drop"),
+              show_default="DiTTrainConfig.p_curve_drop", help="chance of zeroing each curve on its own")
+@click.option("--device", default=None)
+@click.option("--half", is_flag=True, help="export float16 weights")
+@click.option("--no-progress", is_flag=True)
+def run(**options) -> dict:
+    """The whole recipe: render -> autoencoder -> latents -> DiT -> export (also `python -m lmdm_core.training.run`,
+    under torchrun too).
 
     \b
     Example (a CPU smoke run on a few works):
       lmdm train run --works data/works --work runs/smoke --export runs/smoke/ckpt --limit 4 \\
           --ae-steps 20 --ae-batch 2 --dit-steps 20 --dit-batch 2
     """
-    from lmdm_core.training.run import main
-    main(list(ctx.args))
+    from types import SimpleNamespace
+
+    from lmdm_core.training.run import recipe
+    try:
+        return recipe(SimpleNamespace(**options))
+    except (FileNotFoundError, ValueError) as err:   # no renders of a split, a missing --init model: one line
+        raise click.ClickException(str(err)) from err
 
 
-@train.command("ae-v2", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def ae_v2(ctx: click.Context) -> None:
-    """Autoencoder v2 (adversarial, resumable); options as `python -m lmdm_core.training.ae_gan --help`.
+@train.command("ae-v2")
+@click.option("--data", required=True, help="a `lmdm data build` folder rendered at the preset's rate")
+@click.option("--state", default="runs/ae-v2/state", show_default=True,
+              help="training state folder (resumed when present)")
+@click.option("--out", default="runs/ae-v2/out", show_default=True, help="report.json, history.json, losses.png, wavs/")
+@click.option("--export", default=None, help="lmdm checkpoint folder for the EMA autoencoder (default OUT/ckpt)")
+@click.option("--preset", default="embedded-v2", show_default=True, help="autoencoder preset (config.py)")
+@click.option("--seconds", type=float, default=None, help="wall-clock budget of training in this call")
+@click.option("--max-steps", type=int, default=None, help="at most this many steps in this call")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE",
+              help="override a GANTrainConfig field (JSON value), e.g. --set batch=16 --set warmup_steps=500")
+@click.option("--limit", type=int, default=None, help="at most this many renders per split")
+@click.option("--workers", type=int, default=8, show_default=True)
+@click.option("--eval-clips", type=int, default=24, show_default=True)
+@click.option("--eval-seconds", type=float, default=10.0, show_default=True)
+@click.option("--device", default=None)
+@click.option("--half", is_flag=True, help="export float16 weights")
+@click.option("--no-progress", is_flag=True)
+def ae_v2(**options) -> dict:
+    """Autoencoder v2 (adversarial, resumable; also `python -m lmdm_core.training.ae_gan`).
 
     \b
     Example (a CPU smoke run on a rendered folder):
       lmdm train ae-v2 --data runs/data --state runs/ae-v2/state --out runs/ae-v2/out --preset tiny \\
           --seconds 60 --set batch=2 --set segment=16384
     """
-    from lmdm_core.training.ae_gan import main
-    main(list(ctx.args))
+    from lmdm_core.training.ae_gan import train_call
+    return train_call(**options)
 
 
-@train.command("ae-cost", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def ae_cost(ctx: click.Context) -> None:
-    """CPU cost of the streaming encoder + decoder per 48-latent block; options as `python -m lmdm_core.ae_bench`.
+@train.command("ae-cost")
+@click.option("--preset", default="embedded-v2", show_default=True)
+@click.option("--candidates", is_flag=True, help="time the sizing candidates built on the preset")
+@click.option("--only", default=None, help="comma-separated candidate names (with --candidates)")
+@click.option("--threads", default="2", show_default=True, help="comma-separated torch thread counts, e.g. 2,1")
+@click.option("--repeats", type=int, default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def ae_cost(preset: str, candidates: bool, only: str | None, threads: str, repeats: int, as_json: bool) -> list:
+    """CPU cost of the streaming encoder + decoder per 48-latent block (also `python -m lmdm_core.ae_bench`).
 
     \b
     Example: lmdm train ae-cost --candidates --threads 2,1 --repeats 8
     """
-    from lmdm_core.ae_bench import main
-    main(list(ctx.args))
+    from lmdm_core.ae_bench import measure, table
+    rows = measure(preset, candidates, [int(t) for t in threads.split(",")], repeats,
+                   None if only is None else only.split(","))
+    click.echo(json.dumps([r.row() for r in rows], indent=1) if as_json else table(rows))
+    return rows
 
 
 @train.command()

@@ -52,10 +52,6 @@ def wrap(model: nn.Module, d: Dist) -> nn.Module:
     return nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
 
-def unwrap(model: nn.Module) -> nn.Module:
-    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-
-
 def split_batch(global_batch: int, d: Dist) -> int:
     if global_batch % d.world:
         raise ValueError(f"global batch {global_batch} does not split over {d.world} ranks")

@@ -1,6 +1,6 @@
 """DiT training on latent windows (LMDM stage 1): first bidirectional outpainting, then fine-tuned with the
 block-causal and the enc-dec masks (alternating steps, so one set of weights serves both cached engines), always the
-masked rectified-flow loss on the target block with context dropout (lmdm_core.train.rf_loss).
+masked rectified-flow loss on the target block with context dropout (lmdm_core.objective.rf_loss).
 
 Conditions, each dropped at random so the model also works without it (and classifier-free guidance has its
 unconditional branch):
@@ -26,7 +26,7 @@ from lmdm_core.conditions import Conditions
 from lmdm_core.config import DiTConfig, SamplerConfig, StreamConfig, TextConfig
 from lmdm_core.dit import DiT
 from lmdm_core.text import WordEncoder, build_vocab, tokenize
-from lmdm_core.train import TrainConfig, rf_loss
+from lmdm_core.objective import TrainConfig, rf_loss
 from lmdm_core.training import ddp
 from lmdm_core.training.latents import LatentSet
 from lmdm_core.training.state import load_state, save_state, steps_within

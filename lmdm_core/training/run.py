@@ -1,5 +1,5 @@
 """The whole recipe in one process: render -> autoencoder -> latents -> DiT -> export (+ a sanity stream), each stage
-resumable from the work folder. Runs without click (the GPU machine has none):
+resumable from the work folder. `lmdm train run` (training/cli.py) is the command; `python -m` runs the same one:
 
     PYTHONPATH=. python3 -m lmdm_core.training.run --works data/works --soundfont data/sf2/TimGM6mb.sf2 \\
         --work /tmp/lmdm-train --export out/ckpt --ae-seconds 150 --dit-seconds 210
@@ -9,12 +9,12 @@ stage: after a few steps the step count is cut to what fits, so the learning-rat
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import time
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -30,17 +30,18 @@ from lmdm_core.training.latents import LatentSet, encode_clips
 
 
 def render(works: Path, out: Path, soundfont: Path, sample_rate: int, hop: int, renders: int, max_seconds: float,
-           workers: int) -> dict:
+           workers: int, progress: bool = True) -> dict:
     from lmdm_core.data.build import BuildConfig, build
     return build(BuildConfig(works_dir=works, out_dir=out, soundfont=soundfont, renders=renders,
-                             sample_rate=sample_rate, hop=hop, max_seconds=max_seconds, workers=workers, plot=False))
+                             sample_rate=sample_rate, hop=hop, max_seconds=max_seconds, workers=workers, plot=False,
+                             progress=progress))
 
 
 # The folded curve columns (weights / 5000 for brightness in Hz) fall into float16's subnormal range: keep float32.
 FLOAT32_KEEP = ("dit.to_input_add_embed.weight",)
 
 
-def train_ae(a: argparse.Namespace, ae_cfg, ae_train: AETrainConfig, clips: list, work: Path, d: ddp.Dist,
+def train_ae(a: SimpleNamespace, ae_cfg, ae_train: AETrainConfig, clips: list, work: Path, d: ddp.Dist,
              progress: bool, start: float, report: dict) -> tuple[torch.nn.Module, dict]:
     """The autoencoder stage within its share of the time budget; sets the latent scale and reports."""
     left = None if a.total_seconds is None else a.total_seconds - (time.time() - start) - a.reserve_seconds
@@ -55,7 +56,7 @@ def train_ae(a: argparse.Namespace, ae_cfg, ae_train: AETrainConfig, clips: list
     return ae, ae_hist
 
 
-def dit_recipe(a: argparse.Namespace, fine_tune: bool) -> DiTTrainConfig:
+def dit_recipe(a: SimpleNamespace, fine_tune: bool) -> DiTTrainConfig:
     """From scratch: 60 % bidirectional then block-causal/enc-dec. Fine-tuning a trained model: the second stage
     only, at a lower peak learning rate and a short warm-up."""
     extra = dict(p_stem=a.p_stem, p_curves=a.p_curves, p_curve_drop=a.p_curve_drop, batch=a.dit_batch)
@@ -74,46 +75,8 @@ def meta_for(train: LatentSet, held: LatentSet, vocab: list[str], report: dict) 
             "curve_units": ["MIDI note (0 = unvoiced)", "dBFS", "Hz"], "report": report}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m lmdm_core.training.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--works", default="data/works")
-    p.add_argument("--soundfont", default="data/sf2/TimGM6mb.sf2")
-    p.add_argument("--work", default="runs/embedded", help="work folder: renders, states, latents, report")
-    p.add_argument("--export", default="runs/embedded/checkpoint", help="lmdm checkpoint folder to write")
-    p.add_argument("--ae-preset", default="embedded")
-    p.add_argument("--dit-preset", default="embedded")
-    p.add_argument("--stream-preset", default="paper")
-    p.add_argument("--renders", type=int, default=2)
-    p.add_argument("--max-seconds", type=float, default=90.0)
-    p.add_argument("--limit", type=int, default=None, help="at most this many renders per split (smoke tests)")
-    p.add_argument("--workers", type=int, default=16)
-    p.add_argument("--ae-steps", type=int, default=6000)
-    p.add_argument("--ae-batch", type=int, default=32)
-    p.add_argument("--ae-segment", type=int, default=32768)
-    p.add_argument("--ae-seconds", type=float, default=None, help="time budget of the autoencoder stage")
-    p.add_argument("--dit-steps", type=int, default=12000, help="bidirectional + fine-tune steps (60/40)")
-    p.add_argument("--dit-batch", type=int, default=64)
-    p.add_argument("--dit-seconds", type=float, default=None, help="time budget of the DiT stage")
-    p.add_argument("--total-seconds", type=float, default=None,
-                   help="wall-clock budget of the whole run: after loading, the autoencoder gets --ae-share of what is "
-                        "left (less a reserve for encoding, evaluation and export), the DiT the rest")
-    p.add_argument("--ae-share", type=float, default=0.4)
-    p.add_argument("--reserve-seconds", type=float, default=90.0)
-    p.add_argument("--eval-seconds", type=float, default=10.0)
-    p.add_argument("--init", default=None,
-                   help="continue from this lmdm checkpoint: its autoencoder and vocabulary are kept, its DiT is "
-                        "fine-tuned (block-causal/enc-dec only) for --dit-steps")
-    p.add_argument("--dit-lr", type=float, default=None, help="peak DiT learning rate (default 5e-4, with --init 2e-4)")
-    p.add_argument("--p-stem", type=float, default=DiTTrainConfig.p_stem,
-                   help="share of windows that train accompaniment (jam) with the stem input")
-    p.add_argument("--p-curves", type=float, default=DiTTrainConfig.p_curves,
-                   help="share of mix windows that carry the sketch curves")
-    p.add_argument("--p-curve-drop", type=float, default=DiTTrainConfig.p_curve_drop,
-                   help="chance of zeroing each curve on its own")
-    p.add_argument("--device", default=None)
-    p.add_argument("--half", action="store_true", help="export float16 weights")
-    p.add_argument("--no-progress", action="store_true")
-    a = p.parse_args(argv)
+def recipe(a: SimpleNamespace) -> dict:
+    """The whole run; `a` holds the options of `lmdm train run` (training/cli.py) by their Python names."""
     d = ddp.setup(a.device)
     work, export = Path(a.work), Path(a.export)
     ae_cfg, dit_cfg, stream = autoencoder_preset(a.ae_preset), dit_preset(a.dit_preset), stream_preset(a.stream_preset)
@@ -132,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0_run = t = time.time()
     if d.main:
         report["data"] = render(Path(a.works), work / "data", Path(a.soundfont), ae_cfg.sample_rate, ae_cfg.hop,
-                                a.renders, a.max_seconds, a.workers)
+                                a.renders, a.max_seconds, a.workers, progress)
         report["data"].pop("errors", None)
     ddp.barrier(d)
     stage("render", t)
@@ -204,4 +167,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from lmdm_core.training.cli import run
+    run(prog_name="python -m lmdm_core.training.run")

@@ -1,4 +1,5 @@
-# Sourced by the scripts/gpu/*.sh: put the carried wheels (.whl/, see docs/training.md) on the GPU machine's path.
+# Sourced by the scripts/gpu/*.sh: put the carried wheels (.whl/, listed in docs/data.md; click among them, since every
+# `python3 -m lmdm_core...` entry is a click command) on the GPU machine's path.
 # NO_WHEELS=1 skips the install and leaves /tmp/site off the path (a dry run here, with PY=.venv/bin/python).
 if [ -n "${NO_WHEELS:-}" ]; then
     export PYTHONPATH=. PYTHONUNBUFFERED=1

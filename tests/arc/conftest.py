@@ -7,7 +7,7 @@ import torch
 from lmdm_core.conditions import Conditions
 from lmdm_core.config import ARCConfig, dit_preset, stream_preset
 from lmdm_core.dit import DiT
-from lmdm_core.train import toy_latents
+from lmdm_core.objective import toy_latents
 from tests.core.conftest import one_thread  # noqa: F401  (autouse: one torch thread, the CPU is shared)
 
 

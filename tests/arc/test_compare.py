@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from lmdm_core.arc.compare import curves, load_runs, main, markdown
+from lmdm_core.arc.cli import compare_command
+from lmdm_core.arc.compare import curves, load_runs, markdown
 from lmdm_core.eval.drift import METRICS
 
 
@@ -30,7 +31,8 @@ def test_curves_table_and_png(tmp_path):
     table = markdown(runs, ("chroma_distance",))
     assert "| stage1-8 | 1.000 | 2.000 | 3.000 |" in table and "| arc | 0.500 | 1.500 | 2.500 |" in table
     assert "0–10 s" in table
-    main([f"s={a}", f"a={b}", "--png", str(tmp_path / "d.png"), "--md", str(tmp_path / "d.md")])
+    compare_command.main([f"s={a}", f"a={b}", "--png", str(tmp_path / "d.png"), "--md", str(tmp_path / "d.md")],
+                         standalone_mode=False)
     assert (tmp_path / "d.png").stat().st_size > 5000 and "| s |" in (tmp_path / "d.md").read_text()
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from bridge.cli import main as lmdm
 from lmdm_core.pipeline import build_model, default_configs, load_model
-from lmdm_core.train import toy_latents
+from lmdm_core.objective import toy_latents
 from lmdm_core.training.latents import LatentSet
 
 

@@ -139,8 +139,8 @@ def test_two_gloo_ranks_take_one_step_together(tmp_path):
 
 
 def test_bench_times_tiny_steps():
-    from lmdm_core.arc.bench import main as bench
+    from lmdm_core.arc.cli import bench_command
 
-    out = bench(["--dit-preset", "tiny", "--stream-preset", "tiny", "--steps", "1", "--blocks", "1", "--device",
-                 "cpu"])
+    out = bench_command.main(["--dit-preset", "tiny", "--stream-preset", "tiny", "--steps", "1", "--blocks", "1",
+                              "--device", "cpu"], standalone_mode=False)
     assert out["disc_layer"] == 1 and len(out["step_s"]) == 1 and out["step_s"][0] > 0

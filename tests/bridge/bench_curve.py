@@ -8,12 +8,12 @@ docs/security.md holds the ones measured.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import click
 import msgpack
 import numpy as np
 import zmq
@@ -44,21 +44,20 @@ def round_trips(address: str, curve: security.CurveKeys | None, count: int, pad:
     return np.array(ms)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--count", type=int, default=3000)
-    ap.add_argument("--pad", type=int, default=2048)
-    a = ap.parse_args()
+@click.command(help=__doc__.splitlines()[0])
+@click.option("--count", type=int, default=3000, show_default=True, help="timed round trips (after 100 untimed)")
+@click.option("--pad", type=int, default=2048, show_default=True, help="payload bytes per ping")
+def main(count: int, pad: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         security.new_server(tmp)
         keys = security.CurveKeys.load(security.new_client(tmp, "bench"))
         for name, args, curve in (("plain", (), None), ("CURVE", ("--curve-keys", tmp), keys)):
             w = WorkerProc("--model", "loopback", *args)
             try:
-                ms = round_trips(w.address, curve, a.count, a.pad)
+                ms = round_trips(w.address, curve, count, pad)
             finally:
                 w.stop()
-            print(f"{name:6s} ping + {a.pad} B, {a.count} round trips: p50 {np.percentile(ms, 50):.3f} ms  "
+            print(f"{name:6s} ping + {pad} B, {count} round trips: p50 {np.percentile(ms, 50):.3f} ms  "
                   f"p99 {np.percentile(ms, 99):.3f} ms  max {ms.max():.3f} ms")
 
 

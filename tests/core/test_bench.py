@@ -11,7 +11,8 @@ from lmdm_core import bench
 
 def test_bench_json_figures(capsys, tmp_path):
     png = tmp_path / "bench.png"
-    bench.main(["--preset", "tiny", "--blocks", "1", "--warmup", "1", "--steps", "2", "--json", "--plot", str(png)])
+    bench.command.main(["--preset", "tiny", "--blocks", "1", "--warmup", "1", "--steps", "2", "--json", "--plot",
+                        str(png)], standalone_mode=False)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = json.loads(capsys.readouterr().out)
     assert set(r["engines"]) == {"naive", "block_causal", "encdec"}

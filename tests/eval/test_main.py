@@ -1,4 +1,4 @@
-"""`python -m lmdm_core.eval`, the click-free entry used on the GPU machine: clear one-line errors, no traceback."""
+"""`python -m lmdm_core.eval`, the `lmdm eval` command as the GPU machine runs it: clear one-line errors, no traceback."""
 from __future__ import annotations
 
 import subprocess

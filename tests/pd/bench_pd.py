@@ -9,12 +9,13 @@ Not a test: figures depend on the machine; docs/bench/pd.md holds the ones measu
 """
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import click
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pdrun import PD_DIR, Serve, finish_pd, reported, start_pd  # noqa: E402
@@ -89,24 +90,24 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--blocks", default="4096,1024")
-    ap.add_argument("--channels", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=Path("/tmp/lmdm-bench-pd"))
-    ap.add_argument("--plot", type=Path, help="write a PNG of the lead per second")
-    args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+@click.command(help=__doc__.split("\n")[0])
+@click.option("--seconds", type=float, default=20.0, show_default=True)
+@click.option("--blocks", default="4096,1024", show_default=True)
+@click.option("--channels", type=int, default=2, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("/tmp/lmdm-bench-pd"), show_default=True)
+@click.option("--plot", "plot_png", type=click.Path(path_type=Path), default=None,
+              help="write a PNG of the lead per second")
+def main(seconds: float, blocks: str, channels: int, out: Path, plot_png: Path | None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     subprocess.run(["make", "-s", "-C", str(PD_DIR)], check=True)
-    ch, secs = args.channels, args.seconds
-    results = [run("Pd, noise~ -> dac~ only", bench_patch(args.out / "base.pd", secs, ch, None), secs),
+    ch, secs = channels, seconds
+    results = [run("Pd, noise~ -> dac~ only", bench_patch(out / "base.pd", secs, ch, None), secs),
                run("lmdm~ idle (-noconnect)",
-                   bench_patch(args.out / "idle.pd", secs, ch, f"lmdm~ {ch} {ch} -noconnect"), secs)]
-    for block in (int(b) for b in args.blocks.split(",")):
+                   bench_patch(out / "idle.pd", secs, ch, f"lmdm~ {ch} {ch} -noconnect"), secs)]
+    for block in (int(b) for b in blocks.split(",")):
         worker = Serve(block=block).start()
         try:
-            patch = bench_patch(args.out / f"stream{block}.pd", secs, ch, f"lmdm~ {ch} {ch} {worker.address} bench")
+            patch = bench_patch(out / f"stream{block}.pd", secs, ch, f"lmdm~ {ch} {ch} {worker.address} bench")
             results.append(run(f"lmdm~ streaming, loopback block {block}", patch, secs))
         finally:
             worker.stop()
@@ -117,9 +118,9 @@ def main() -> None:
                 f"{r['jitter_max_window']:12.0f}" if "lead_min" in r else " " * 49)
         print(f"{r['name']:40s} {r['cpu_pct']:9.2f} {str(r['underruns']):>9s} {lead} {r['load']:5.1f} "
               f"{str(r['worker_underruns']):>16s}")
-    if args.plot:
-        plot(results, args.plot)
-        print(f"plot: {args.plot}")
+    if plot_png:
+        plot(results, plot_png)
+        print(f"plot: {plot_png}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 scale that export folded into the weights undone; the float16 export keeps the folded curve columns in float32."""
 from __future__ import annotations
 
-import argparse
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -71,7 +71,7 @@ def test_fine_tune_starts_from_the_init_weights(latents, tmp_path):
 
 
 def test_fine_tune_recipe_skips_the_bidirectional_stage():
-    a = argparse.Namespace(dit_steps=900, dit_lr=None, p_stem=0.4, p_curves=0.7, p_curve_drop=0.1, dit_batch=32)
+    a = SimpleNamespace(dit_steps=900, dit_lr=None, p_stem=0.4, p_curves=0.7, p_curve_drop=0.1, dit_batch=32)
     ft, scratch = dit_recipe(a, True), dit_recipe(a, False)
     assert (ft.steps_bidirectional, ft.steps_finetune, ft.lr) == (0, 900, 2e-4)
     assert (ft.p_stem, ft.p_curves, ft.p_curve_drop) == (scratch.p_stem, scratch.p_curves, scratch.p_curve_drop) == (0.4, 0.7, 0.1)

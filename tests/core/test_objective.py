@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from lmdm_core.config import stream_preset
-from lmdm_core.train import context_flags, drop_conditions, toy_run
+from lmdm_core.objective import context_flags, drop_conditions, toy_run
 
 from .conftest import make_model, random_conditions
 

@@ -1,4 +1,4 @@
-"""Shared by the tests/io tests."""
+"""Shared by the tests/model tests (models, checkpoints, text encoders, the SAOS conversion)."""
 from __future__ import annotations
 
 import pytest

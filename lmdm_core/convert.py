@@ -1,4 +1,5 @@
-"""Click commands of lmdm_core that are not benchmarks; heavy imports happen inside, so `lmdm --help` stays fast."""
+"""`lmdm convert-saos`: a Stable Audio Open Small checkpoint -> an lmdm checkpoint (the work is saos.py's; torch
+loads inside the command, so `lmdm --help` stays fast)."""
 from __future__ import annotations
 
 import click

@@ -1,4 +1,4 @@
-"""Stage-1 training utilities: the masked rectified-flow loss with context and condition dropout, and a toy run.
+"""The stage-1 objective: the masked rectified-flow loss with context and condition dropout, and a toy run (tests).
 
 The loss follows LMDM's stage 1: a window [context | target]; the context enters as clean latents through the
 "context" input-add group; only the target block is noised and scored. Context dropout teaches the model to start
@@ -111,8 +111,3 @@ def toy_run(steps: int = 300, preset: str = "tiny", stream: str = "tiny", batch:
         opt.step()
         losses.append(loss.item())
     return losses
-
-
-if __name__ == "__main__":
-    ls = toy_run(progress=True)
-    print(f"loss first 20: {sum(ls[:20]) / 20:.4f}  last 20: {sum(ls[-20:]) / 20:.4f}")
