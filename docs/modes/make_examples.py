@@ -8,12 +8,12 @@ model itself runs at its own rate) and <mode>.png, and prints the measured figur
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import tempfile
 from pathlib import Path
 
+import click  # noqa: E402
 import matplotlib
 
 matplotlib.use("Agg")
@@ -126,14 +126,12 @@ def loudness_r(x: np.ndarray, y: np.ndarray, rate: int, latency: int, hop: int =
     return float(np.corrcoef(lx[8:k], ly[8:k])[0, 1])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=None, help="checkpoint directory (default: lmdm_core/weights/)")
-    ap.add_argument("--tiny", action="store_true", help="an untrained tiny model with stem + curves inputs")
-    args = ap.parse_args()
+@click.command(help=__doc__.splitlines()[0])
+@click.option("--model", default=None, help="checkpoint directory (default: lmdm_core/weights/)")
+@click.option("--tiny", is_flag=True, help="an untrained tiny model with stem + curves inputs")
+def main(model: str | None, tiny: bool) -> None:
     torch.set_num_threads(1)
-    model = args.model
-    if args.tiny:
+    if tiny:
         from lmdm_core.pipeline import build_model, default_configs
 
         cfg = default_configs()

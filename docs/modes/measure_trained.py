@@ -9,8 +9,7 @@ the output made from the rotated stem with the original and with the rotated ste
 """
 from __future__ import annotations
 
-import argparse
-
+import click
 import numpy as np
 
 from tests.modes.conftest import WorkerProc
@@ -44,19 +43,18 @@ def jam(address: str, voice: int, seeds: list[int]) -> list[dict]:
     return rows
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["sketch", "jam"])
-    p.add_argument("model")
-    p.add_argument("--voice", type=int, default=-1, help="jam: stem voice (0 = soprano, -1 = bass)")
-    p.add_argument("--seeds", default="1")
-    a = p.parse_args()
-    w = WorkerProc("--model", a.model, "--margin-ms", "20", "--client-timeout", "60")
+@click.command(help=__doc__.split("\n\n")[0])
+@click.argument("what", type=click.Choice(["sketch", "jam"]))
+@click.argument("model")
+@click.option("--voice", type=int, default=-1, help="jam: stem voice (0 = soprano, -1 = bass)")
+@click.option("--seeds", default="1")
+def main(what: str, model: str, voice: int, seeds: str) -> None:
+    w = WorkerProc("--model", model, "--margin-ms", "20", "--client-timeout", "60")
     try:
-        if a.what == "sketch":
+        if what == "sketch":
             print(sketch(w.address))
         else:
-            rows = jam(w.address, a.voice, [int(s) for s in a.seeds.split(",")])
+            rows = jam(w.address, voice, [int(s) for s in seeds.split(",")])
             for r in rows:
                 print(r)
             keys = [k for k in rows[0] if k not in ("work", "seed")]
