@@ -105,7 +105,7 @@ def _dit_presets() -> dict[str, DiTConfig]:
                               max_cond_tokens=32, global_cond_dim=0, timestep_features=64,
                               input_adds={"context": 33, "stem": 32, "curves": 3}),
         # The DiT v2 (issue 15) over the v2 autoencoder's 64 latent channels: the embedded layout at width 320,
-        # depth 8 (12 M), sized by `lmdm train dit-cost` (docs/training.md "DiT v2").
+        # depth 8 (16.8 M), sized by `lmdm train dit-cost` (docs/training.md "DiT v2").
         "embedded-v2": DiTConfig(io_channels=64, embed_dim=320, depth=8, num_heads=5, rope_dims=32,
                                  cond_token_dim=128, max_cond_tokens=32, global_cond_dim=0, timestep_features=64,
                                  input_adds={"context": 65, "stem": 64, "curves": 3}),
