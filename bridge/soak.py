@@ -63,6 +63,7 @@ class _Fleet:
         self.samples: list[dict] = []
         self._last_cpu: tuple[float, float] | None = None
         self.thread: threading.Thread | None = None
+        self.down = False  # killed and not yet up again: a dying process's /proc shows its memory half freed
 
     def restart_soon(self, again: bool, into: list) -> None:
         """SIGKILL now, start again in a thread: a model worker takes seconds to start, and the books and samples
@@ -72,15 +73,19 @@ class _Fleet:
 
     def restart(self, again: bool) -> dict:
         t_kill = time.monotonic()
+        self.down = True
         self.w.proc.kill()  # SIGKILL: no bye, no cleanup, as a crash
         self.w.proc.wait()
         self._last_cpu = None
         if not again:
             return {"t_kill": t_kill, "t_up": None}
         self.w = _Worker(*self.args, zmq=self.w.address, osc=f"127.0.0.1:{self.w.osc_port}")
+        self.down = False
         return {"t_kill": t_kill, "t_up": time.monotonic()}
 
     def sample(self, t: float) -> None:
+        if self.down:
+            return
         try:
             s = process_sample(self.w.proc.pid)
         except (OSError, KeyError):  # killed a moment ago (a zombie has no VmRSS) or not yet started again
