@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import lmdm_core.pipeline as pipeline
 from bridge.client import Client
-from lmdm_core.pipeline import load_model
 from pdrun import errors_in, recording_patch, reported, reported_words, run_pd
+from tests.tiny_model import save_tiny
 
 BLOCK = 4096
 SHORT = BLOCK // 4
@@ -52,11 +51,7 @@ def test_short_blocks_then_long_come_back_bit_exact(external, serve, tmp_path):
 @pytest.fixture(scope="module")
 def long_only(tmp_path_factory):
     """The tiny untrained model, saved as trained for one block size (no `blocks` in its meta: long only)."""
-    root = tmp_path_factory.mktemp("long-only")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "WEIGHTS_DIR", root / "no-weights")
-        load_model(None).save(root / "long")
-    return root / "long"
+    return save_tiny(tmp_path_factory.mktemp("long-only") / "long")
 
 
 def test_a_block_size_the_model_lacks_is_refused_and_lmdm_runs_on(external, serve, long_only, tmp_path):
