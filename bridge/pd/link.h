@@ -27,7 +27,8 @@ typedef enum {
     LMDM_CMD_MODE,         /* text: mode, remembered for later hellos too */
     LMDM_CMD_RESET,
     LMDM_CMD_STATUS,
-    LMDM_CMD_CURVE         /* text: "SERVERPUB PUBLIC SECRET" (Z85, checked), "" = off; reconnects if connected */
+    LMDM_CMD_CURVE,        /* text: "SERVERPUB PUBLIC SECRET" (Z85, checked), "" = off; reconnects if connected */
+    LMDM_CMD_BLOCK_SIZE    /* text: "long" | "short" (checked), kept for later hellos; a session says hello again */
 } lmdm_cmd_kind;
 
 typedef struct {
@@ -82,7 +83,8 @@ typedef struct {
 
 int lmdm_link_init(lmdm_link *l, int in_ch, int out_ch, size_t buffer_frames, const char *stream, int rate);
 void lmdm_link_free(lmdm_link *l);                /* stops and joins the thread first */
-int lmdm_link_start(lmdm_link *l, const char *address, const char *mode, int autoconnect);
+/* mode, block_size: what the hellos carry until a command changes them; NULL leaves the field to the worker. */
+int lmdm_link_start(lmdm_link *l, const char *address, const char *mode, const char *block_size, int autoconnect);
 int lmdm_link_command(lmdm_link *l, const lmdm_cmd *c);
 
 /* The audio side, called from perform: never blocks, never allocates. */

@@ -1,6 +1,7 @@
 /* lmdm~: Pure Data frontend of the lmdm worker (docs/pd.md, docs/protocol.md).
  *
- *   [lmdm~ <in channels> <out channels> <address> <stream> -buffer <frames> -mode <mode> -noconnect
+ *   [lmdm~ <in channels> <out channels> <address> <stream> -buffer <frames> -mode <mode> -block-size long|short
+ *          -noconnect
  *          -curve <server public> <client public> <client secret> | -curve-dir <client folder>]
  *
  * Signal inlets go to the worker, signal outlets play what it generated, at the sample index it stated; the last
@@ -60,6 +61,7 @@ static void report_welcome(t_lmdm *x)
     SETFLOAT(&a[3], (t_float)w->model.channels);
     outlet_anything(x->info, gensym("model"), 4, a);
     out_symbol(x, "mode", w->mode[0] ? w->mode : "?");
+    out_symbol(x, "block_size", w->block_size[0] ? w->block_size : "?");
     out_float(x, "latency", (double)w->latency);
     out_float(x, "block", (double)w->block);
 }
@@ -78,8 +80,9 @@ static void on_event(t_lmdm *x, const lmdm_event *ev)
     case LMDM_EV_WELCOME:
         x->welcome = *m;
         x->welcomed = 1;
-        post("lmdm~: connected to %s as '%s': model %s, latency %lld samples, block %lld", x->address,
-             m->stream, m->model.name, (long long)m->latency, (long long)m->block);
+        post("lmdm~: connected to %s as '%s': model %s, latency %lld samples, block %lld, block_size %s (model "
+             "streams %s)", x->address, m->stream, m->model.name, (long long)m->latency, (long long)m->block,
+             m->block_size[0] ? m->block_size : "?", m->model.block_sizes[0] ? m->model.block_sizes : "?");
         report_welcome(x);
         break;
     case LMDM_EV_CONNECTED:
@@ -291,6 +294,24 @@ static void lmdm_mode(t_lmdm *x, t_symbol *s)
     command(x, &c);
 }
 
+static int valid_block_size(t_lmdm *x, const char *s)
+{
+    if (!strcmp(s, "long") || !strcmp(s, "short"))
+        return 1;
+    pd_error(x, "lmdm~: block_size is long or short (short: lower latency, for a model trained for it), not '%s'", s);
+    return 0;
+}
+
+/* A new hello for the session: the worker takes the block size only there. */
+static void lmdm_block_size(t_lmdm *x, t_symbol *s)
+{
+    lmdm_cmd c = {.kind = LMDM_CMD_BLOCK_SIZE};
+    if (!valid_block_size(x, s->s_name))
+        return;
+    snprintf(c.text, sizeof c.text, "%s", s->s_name);
+    command(x, &c);
+}
+
 /* `param name value...`, and any other selector as a parameter name: [cfg 3( [steps 8( [mix 0.5( */
 static void lmdm_param(t_lmdm *x, t_symbol *s, int argc, t_atom *argv)
 {
@@ -358,14 +379,14 @@ static int valid_stream(const char *s)
 typedef struct {
     int in_ch, out_ch, autoconnect;
     long buffer;
-    const char *address, *stream, *mode;
+    const char *address, *stream, *mode, *block_size;
     int curve_at, curve_n;   /* the -curve / -curve-dir atoms in argv */
 } lmdm_args;
 
 static int parse_args(t_lmdm *x, int argc, t_atom *argv, lmdm_args *a)
 {
     int nfloat = 0, nsym = 0;
-    *a = (lmdm_args){2, 2, 1, DEFAULT_BUFFER, DEFAULT_ADDRESS, NULL, NULL, 0, 0};
+    *a = (lmdm_args){2, 2, 1, DEFAULT_BUFFER, DEFAULT_ADDRESS, NULL, NULL, NULL, 0, 0};
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i].a_type == A_SYMBOL ? atom_getsymbol(argv + i)->s_name : NULL;
         if (s && !strcmp(s, "-noconnect"))
@@ -374,6 +395,11 @@ static int parse_args(t_lmdm *x, int argc, t_atom *argv, lmdm_args *a)
             a->buffer = (long)atom_getfloat(argv + ++i);
         else if (s && !strcmp(s, "-mode") && i + 1 < argc)
             a->mode = atom_getsymbol(argv + ++i)->s_name;
+        else if (s && !strcmp(s, "-block-size") && i + 1 < argc) {
+            a->block_size = atom_getsymbol(argv + ++i)->s_name;
+            if (!valid_block_size(x, a->block_size))
+                return -1;
+        }
         else if (s && (!strcmp(s, "-curve") || !strcmp(s, "-curve-dir"))) {
             a->curve_at = i + 1;
             a->curve_n = !strcmp(s, "-curve") ? 3 : 1;
@@ -384,8 +410,8 @@ static int parse_args(t_lmdm *x, int argc, t_atom *argv, lmdm_args *a)
             }
             i += a->curve_n;
         } else if (s && s[0] == '-') {
-            pd_error(x, "lmdm~: unknown flag %s (flags: -buffer <frames>, -mode <mode>, -noconnect, -curve <3 keys>, "
-                        "-curve-dir <folder>)", s);
+            pd_error(x, "lmdm~: unknown flag %s (flags: -buffer <frames>, -mode <mode>, -block-size long|short, "
+                        "-noconnect, -curve <3 keys>, -curve-dir <folder>)", s);
             return -1;
         } else if (!s && nfloat == 0)
             a->in_ch = (int)atom_getfloat(argv + i), nfloat++;
@@ -443,7 +469,7 @@ static void *lmdm_new(t_symbol *s, int argc, t_atom *argv)
     x->curve_on = curve.text[0] != 0;
     if (lmdm_link_init(&x->link, a.in_ch, a.out_ch, (size_t)a.buffer, stream, (int)sys_getsr())
         || !lmdm_link_command(&x->link, &curve)   /* queued before the first connect */
-        || lmdm_link_start(&x->link, x->address, a.mode, a.autoconnect)) {
+        || lmdm_link_start(&x->link, x->address, a.mode, a.block_size, a.autoconnect)) {
         pd_error(x, "lmdm~: out of memory or cannot start the network thread");
         return x;   /* stays in the patch, silent, so the patch still opens */
     }
@@ -475,6 +501,7 @@ void lmdm_tilde_setup(void)
     class_addmethod(lmdm_class, (t_method)lmdm_reset, gensym("reset"), 0);
     class_addmethod(lmdm_class, (t_method)lmdm_prompt, gensym("prompt"), A_GIMME, 0);
     class_addmethod(lmdm_class, (t_method)lmdm_mode, gensym("mode"), A_SYMBOL, 0);
+    class_addmethod(lmdm_class, (t_method)lmdm_block_size, gensym("block_size"), A_SYMBOL, 0);
     class_addmethod(lmdm_class, (t_method)lmdm_param, gensym("param"), A_GIMME, 0);
     class_addmethod(lmdm_class, (t_method)lmdm_curve_msg, gensym("curve"), A_GIMME, 0);
     class_addanything(lmdm_class, lmdm_anything);

@@ -36,6 +36,10 @@ typedef struct {
     net_state state;
     char address[LMDM_ADDR_MAX];
     char mode[64];
+    char block_size[16];             /* "" = the worker's default */
+    char block_size_live[16];        /* the one of the session a re-hello would replace, to go back to if refused */
+    int rehello;                     /* a hello is out on a live session: a refusal leaves that session streaming */
+    int hello_refused;               /* idle since the worker refused our hello: a new block_size tries again */
     int session_rate;
     int64_t latency, block, max_frames, heartbeat_ms;
     double hello_at, last_rx, last_ping;
@@ -156,13 +160,32 @@ static void say_bye(net *n)
     close_socket(n);
 }
 
+/* Hello with the current rate, mode and block size; until the answer the session is not live (no audio or requests
+ * go out, so nothing sent for the old session lands in the new one). */
+static void send_hello(net *n)
+{
+    lmdm_hello h;
+    n->session_rate = atomic_load(&n->l->rate);
+    h.stream = n->l->stream;
+    h.rate = n->session_rate;
+    h.channels = n->l->in_ch;
+    h.out_channels = n->l->out_ch;
+    h.client = n->l->client;
+    h.mode = n->mode[0] ? n->mode : NULL;
+    h.block_size = n->block_size[0] ? n->block_size : NULL;
+    lmdm_pack_hello(&n->pk, &h);
+    send_packed(n);
+    n->state = NET_CONNECTING;
+    n->hello_at = now_s();
+}
+
 /* Fresh DEALER, connect, hello. A socket is never reused across sessions so nothing queued for a dead worker
  * reaches the next one. */
 static void open_session(net *n)
 {
     int zero = 0;
-    lmdm_hello h;
     close_socket(n);
+    n->rehello = n->hello_refused = 0;
     n->sock = zmq_socket(n->ctx, ZMQ_DEALER);
     zmq_setsockopt(n->sock, ZMQ_LINGER, &zero, sizeof zero);
     secure_and_monitor(n);
@@ -173,17 +196,7 @@ static void open_session(net *n)
         n->state = NET_IDLE;
         return;
     }
-    n->session_rate = atomic_load(&n->l->rate);
-    h.stream = n->l->stream;
-    h.rate = n->session_rate;
-    h.channels = n->l->in_ch;
-    h.out_channels = n->l->out_ch;
-    h.client = n->l->client;
-    h.mode = n->mode[0] ? n->mode : NULL;
-    lmdm_pack_hello(&n->pk, &h);
-    send_packed(n);
-    n->state = NET_CONNECTING;
-    n->hello_at = now_s();
+    send_hello(n);
 }
 
 static void lose_session(net *n, const char *why)
@@ -272,6 +285,8 @@ static void on_welcome(net *n, const lmdm_msg *m)
     }
     anchor(n);
     n->state = NET_LIVE;
+    n->rehello = 0;
+    snprintf(n->block_size_live, sizeof n->block_size_live, "%s", m->block_size[0] ? m->block_size : n->block_size);
     n->outage_reported = 0;
     n->handshake_reported = 0;
     n->last_rx = n->last_ping = now_s();
@@ -348,6 +363,27 @@ static void on_generated(net *n, const lmdm_msg *m)
     }
 }
 
+/* A refused hello changes nothing on the worker (docs/protocol.md, Sessions). After a re-hello on a live session
+ * that session is still streaming: go on with it and its block size. With no session, a retry would be refused
+ * again: stop until the patch changes something. */
+static void on_hello_refused(net *n)
+{
+    if (n->rehello || n->state == NET_LIVE) {
+        snprintf(n->block_size, sizeof n->block_size, "%s", n->block_size_live);
+        n->rehello = 0;
+        n->state = NET_LIVE;
+        emit(n, LMDM_EV_ERROR, NULL, "the stream goes on as it was (block_size %s)",
+             n->block_size[0] ? n->block_size : "default");
+        return;
+    }
+    close_socket(n);
+    n->state = NET_IDLE;
+    n->hello_refused = 1;
+    forget_requests(n);
+    set_connected(n, 0);
+    emit(n, LMDM_EV_ERROR, NULL, "not connected: send `block_size long`, another `mode` and `connect`, or `connect`");
+}
+
 static void on_worker_error(net *n, const lmdm_msg *m)
 {
     char text[400];
@@ -372,6 +408,8 @@ static void on_worker_error(net *n, const lmdm_msg *m)
         strncat(text, ")", sizeof text - strlen(text) - 1);
     emit_error_limited(n, text);
     emit(n, LMDM_EV_WORKER_ERROR, m, NULL);
+    if (!strcmp(m->ref, "hello"))
+        on_hello_refused(n);
 }
 
 /* An applied parameter is remembered as applied (after clamping) and re-sent to the next session. */
@@ -576,6 +614,17 @@ static void apply(net *n, const lmdm_cmd *c)
         if (live)
             send_param(n, c);
         break;
+    case LMDM_CMD_BLOCK_SIZE:   /* the worker takes it in hello only: a session says hello again, and the new
+                                 * welcome's latency and block apply as after a reconnect */
+        snprintf(n->block_size, sizeof n->block_size, "%s", c->text);
+        n->rehello = n->rehello || live;
+        if (n->sock)
+            send_hello(n);
+        else if (n->hello_refused)
+            open_session(n);
+        else
+            emit(n, LMDM_EV_POST, NULL, "not connected: block_size %s goes into the next hello", c->text);
+        break;
     case LMDM_CMD_PARAM_STR:
     case LMDM_CMD_PARAM_NUM:
         if (live) {
@@ -651,7 +700,7 @@ static void *net_main(void *arg)
     return NULL;
 }
 
-int lmdm_link_start(lmdm_link *l, const char *address, const char *mode, int autoconnect)
+int lmdm_link_start(lmdm_link *l, const char *address, const char *mode, const char *block_size, int autoconnect)
 {
     net *n = calloc(1, sizeof *n);
     if (!n)
@@ -663,6 +712,7 @@ int lmdm_link_start(lmdm_link *l, const char *address, const char *mode, int aut
     n->heartbeat_ms = HELLO_HEARTBEAT_MS;
     snprintf(n->address, sizeof n->address, "%s", address);
     snprintf(n->mode, sizeof n->mode, "%s", mode ? mode : "");
+    snprintf(n->block_size, sizeof n->block_size, "%s", block_size ? block_size : "");
     msgpack_sbuffer_init(&n->sbuf);
     msgpack_packer_init(&n->pk, &n->sbuf, msgpack_sbuffer_write);
     msgpack_unpacked_init(&n->unp);

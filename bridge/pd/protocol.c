@@ -39,7 +39,7 @@ static void pack_kv_str(msgpack_packer *pk, const char *key, const char *v)
 
 void lmdm_pack_hello(msgpack_packer *pk, const lmdm_hello *h)
 {
-    pack_header(pk, h->mode ? 6 : 5, "hello");
+    pack_header(pk, 5 + (h->mode != NULL) + (h->block_size != NULL), "hello");
     pack_kv_str(pk, "stream", h->stream);
     pack_kv_int(pk, "rate", h->rate);
     pack_kv_int(pk, "channels", h->channels);
@@ -47,6 +47,8 @@ void lmdm_pack_hello(msgpack_packer *pk, const lmdm_hello *h)
     pack_kv_str(pk, "client", h->client);
     if (h->mode)
         pack_kv_str(pk, "mode", h->mode);
+    if (h->block_size)
+        pack_kv_str(pk, "block_size", h->block_size);
 }
 
 static void store_le_float(char *dst, float f)
@@ -247,9 +249,26 @@ static void render_value(const msgpack_object *o, char *dst, size_t cap)
     }
 }
 
+/* A list of strings as one space-separated string; anything else (or absent) gives "". */
+static void join_strs(const msgpack_object *list, char *dst, size_t cap)
+{
+    dst[0] = 0;
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY)
+        return;
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        const msgpack_object *s = &list->via.array.ptr[i];
+        size_t used = strlen(dst);
+        if (s->type != MSGPACK_OBJECT_STR || used + s->via.str.size + 2 >= cap)
+            continue;
+        if (used)
+            dst[used++] = ' ';
+        copy_str(dst + used, cap - used, s);
+    }
+}
+
 static int decode_welcome(const msgpack_object *m, lmdm_msg *out, char *err, size_t errlen)
 {
-    const msgpack_object *model, *modes;
+    const msgpack_object *model;
     if (get_str(m, "stream", out->stream, sizeof out->stream, err, errlen)
         || get_int(m, "rate", &out->rate, err, errlen)
         || get_int(m, "channels", &out->channels, err, errlen)
@@ -272,19 +291,10 @@ static int decode_welcome(const msgpack_object *m, lmdm_msg *out, char *err, siz
             out->model.sample_rate = 0;
         if (get_int(model, "channels", &out->model.channels, err, errlen))
             out->model.channels = 0;
+        join_strs(find(model, "block_sizes"), out->model.block_sizes, sizeof out->model.block_sizes);
     }
-    modes = find(m, "modes");
-    out->modes[0] = 0;
-    if (modes && modes->type == MSGPACK_OBJECT_ARRAY)
-        for (uint32_t i = 0; i < modes->via.array.size; i++) {
-            const msgpack_object *s = &modes->via.array.ptr[i];
-            size_t used = strlen(out->modes);
-            if (s->type != MSGPACK_OBJECT_STR || used + s->via.str.size + 2 >= sizeof out->modes)
-                continue;
-            if (used)
-                out->modes[used++] = ' ';
-            copy_str(out->modes + used, sizeof out->modes - used, s);
-        }
+    opt_str(m, "block_size", out->block_size, sizeof out->block_size);
+    join_strs(find(m, "modes"), out->modes, sizeof out->modes);
     return 0;
 }
 

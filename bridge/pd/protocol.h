@@ -37,6 +37,7 @@ typedef struct {
     int out_channels;
     const char *client;
     const char *mode;  /* NULL: the worker's default */
+    const char *block_size;  /* "long" | "short"; NULL: the worker's default (lmdm serve --block-size) */
 } lmdm_hello;
 
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
     char kind[64];
     int64_t sample_rate;
     int64_t channels;
+    char block_sizes[64];   /* space-separated: the block sizes the model streams ("long short") */
 } lmdm_model_info;
 
 /* Worker -> client: one flat record; `type` says which fields were filled. Strings are truncated to fit. */
@@ -56,6 +58,7 @@ typedef struct {
     lmdm_model_info model;
     char modes[256];   /* space-separated */
     char mode[64];
+    char block_size[16];   /* the block size applied ("long" | "short"); "" from workers that do not say */
     /* generated (index, frames, channels, rate); `data` points into the unpacked frame, valid until it is freed */
     int64_t index, frames;
     const char *data;

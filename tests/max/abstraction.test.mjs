@@ -55,3 +55,19 @@ test("the abstraction connects by itself and plays the worker's audio at the sta
     if (patch.bridge) await patch.bridge.stop();
   }
 });
+
+test("the control inlet takes `block_size short` like `mode`: a new hello, the short latency", async () => {
+  const patch = new Patcher(FILE, { args: [shared.port], input: signal });
+  try {
+    patch.load();
+    for (let i = 0; i < 150 && lastStatus(patch, "connected") !== 1; i++) await patch.run(0.1);
+    assert.equal(lastStatus(patch, "block_size"), "long");
+    patch.send(2, "block_size", "short");
+    for (let i = 0; i < 150 && lastStatus(patch, "latency") !== BLOCK / 4; i++) await patch.run(0.1);
+    assert.equal(lastStatus(patch, "latency"), BLOCK / 4);
+    assert.equal(lastStatus(patch, "block_size"), "short");
+    assert.deepEqual(patch.bridge.errors().concat(patch.v8.errors), []);
+  } finally {
+    if (patch.bridge) await patch.bridge.stop();
+  }
+});

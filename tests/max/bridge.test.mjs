@@ -2,36 +2,15 @@
 // <-> a real `lmdm serve --model loopback` worker. The loopback plays input back `latency` samples later, exactly.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SimulatedPatch, freePort, startBridge, startWorker, useWorker, waitFor } from "./harness.mjs";
+import { SimulatedPatch, auditPlacement, freePort, startBridge, startWorker, streamAndAudit, useWorker, waitFor }
+  from "./harness.mjs";
 
 const RATE = 44100;
 const BLOCK = 8192;   // ~186 ms of margin: the test machine is shared and often loaded
 
 const shared = useWorker({ block: BLOCK });
 
-/**
- * Run the patch for `seconds` from its current clock, then a little longer so answers still on their way are either
- * placed or reported late, and audit what was heard in the window (skipping the first `latency + 4096` frames).
- * Silence in the window must be accounted for by the bridge's `late_frames` (late answers and skipped requests).
- */
-async function streamAndAudit(bridge, patch, seconds) {
-  const latency = bridge.status("latency");
-  const from = patch.clock + latency + 4096;
-  await patch.run(seconds);
-  const to = patch.clock;
-  await patch.run(0.5);
-  const seen = bridge.outlets.length;
-  bridge.send("dump");
-  await waitFor(() => bridge.outlets.slice(seen).some((o) => o[1] === "late_frames"), 5000, "status dump");
-  const late = bridge.outlets.slice(seen).find((o) => o[1] === "late_frames")[2];
-  return { ...patch.audit(from, to, latency), late, frames: to - from };
-}
-
-function assertPlacement(a) {
-  assert.equal(a.wrongCount, 0, `misplaced frames: ${JSON.stringify(a.wrong)}`);
-  assert.ok(a.correct >= BLOCK, `only ${a.correct} frames came back right`);
-  assert.ok(a.silent <= a.late, `${a.silent} silent frames but only ${a.late} reported late`);
-}
+const assertPlacement = (a) => auditPlacement(a, BLOCK);
 
 /** Connect a fresh bridge to the worker and wait for the welcome. */
 async function connectedBridge() {

@@ -14,7 +14,8 @@ if (process.argv[2] === "codes") {
   console.log(JSON.stringify(P.ERROR_CODES));
 } else if (process.argv[2] === "encode") {
   const messages = [
-    P.hello({ stream: "max-1", rate: 48000, channels: 2, out_channels: 1, client: "lmdm-max/test", mode: "delay" }),
+    P.hello({ stream: "max-1", rate: 48000, channels: 2, out_channels: 1, client: "lmdm-max/test", mode: "delay",
+      block_size: "short" }),
     P.audio(1234567, 2, 48000, [0.5, -0.5, 0.25, -0.25, 1, -1], 1230000),
     P.request(1234567, 4096, 1230000),
     P.param("prompt", "warm analog pads"),

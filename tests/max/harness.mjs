@@ -2,6 +2,7 @@
 // (with the max-api stand-in), and a simulated patch that runs the real lmdm.buffer.js in a vm with a stand-in
 // `Buffer` (the documented peek/poke/framecount/channelcount of Max's JS Buffer) and plays the role of
 // [count~] -> [poke~] / [index~] and [metro] -> [snapshot~].
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
@@ -47,8 +48,10 @@ function portOpen(port) {
 }
 
 /** `lmdm serve --model loopback` on a free port; resolves once it accepts connections. */
-export async function startWorker({ port, block = 2048, heartbeatMs = 1000, extra = [] }) {
-  const args = ["serve", "--model", "loopback", "--block", String(block), "--zmq", `tcp://127.0.0.1:${port}`,
+/** A real `lmdm serve` on `port`: the loopback (`block` frames), or `model` (a checkpoint path). */
+export async function startWorker({ port, block = 2048, heartbeatMs = 1000, extra = [], model = "loopback",
+  listenMs = 30000 }) {
+  const args = ["serve", "--model", model, "--block", String(block), "--zmq", `tcp://127.0.0.1:${port}`,
     "--osc", "none", "--osc-reply", "none", "--heartbeat-ms", String(heartbeatMs), ...extra];
   const proc = spawn(LMDM, args, { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
@@ -57,7 +60,7 @@ export async function startWorker({ port, block = 2048, heartbeatMs = 1000, extr
   const exited = new Promise((r) => proc.once("exit", r));
   let alive = true;
   exited.then(() => { alive = false; });
-  const until = Date.now() + 30000;
+  const until = Date.now() + listenMs;
   while (!(await portOpen(port))) {
     if (!alive) throw new Error(`worker exited before listening:\n${log}`);
     if (Date.now() > until) throw new Error(`worker did not listen on ${port}:\n${log}`);
@@ -259,4 +262,29 @@ export class SimulatedPatch {
     }
     return { correct, silent, wrongCount, wrong };
   }
+}
+
+/**
+ * Run the patch for `seconds` from its current clock, then a little longer so answers still on their way are either
+ * placed or reported late, and audit what was heard in the window (skipping the first `latency + 4096` frames).
+ * Silence in the window must be accounted for by the bridge's `late_frames` (late answers and skipped requests).
+ */
+export async function streamAndAudit(bridge, patch, seconds) {
+  const latency = bridge.status("latency");
+  const from = patch.clock + latency + 4096;
+  await patch.run(seconds);
+  const to = patch.clock;
+  await patch.run(0.5);
+  const seen = bridge.outlets.length;
+  bridge.send("dump");
+  await waitFor(() => bridge.outlets.slice(seen).some((o) => o[1] === "late_frames"), 5000, "status dump");
+  const late = bridge.outlets.slice(seen).find((o) => o[1] === "late_frames")[2];
+  return { ...patch.audit(from, to, latency), late, frames: to - from };
+}
+
+/** Every frame audited was right or silent, at least `minCorrect` right, and every silent one was reported late. */
+export function auditPlacement(a, minCorrect) {
+  assert.equal(a.wrongCount, 0, `misplaced frames: ${JSON.stringify(a.wrong)}`);
+  assert.ok(a.correct >= minCorrect, `only ${a.correct} frames came back right`);
+  assert.ok(a.silent <= a.late, `${a.silent} silent frames but only ${a.late} reported late`);
 }

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from bridge import protocol as pyproto
+from tests.tiny_model import save_tiny
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -32,8 +33,8 @@ def _node() -> str:
     return node
 
 
-def _run_node_tests(name: str, timeout: float) -> None:
-    env = {**os.environ, "LMDM_BIN": str(LMDM)}
+def _run_node_tests(name: str, timeout: float, **env_more: str) -> None:
+    env = {**os.environ, "LMDM_BIN": str(LMDM), **env_more}
     proc = subprocess.run([_node(), "--test", "--test-reporter=tap", str(HERE / name)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
     sys.stdout.write(proc.stdout[-6000:])
@@ -48,6 +49,13 @@ def test_buffer_script() -> None:
 def test_bridge_against_real_worker() -> None:
     assert LMDM.exists(), f"{LMDM} missing: the package must be installed in this interpreter's environment"
     _run_node_tests("bridge.test.mjs", timeout=180)
+
+
+def test_bridge_block_size_against_real_workers(tmp_path) -> None:
+    """tests/max/block_size.test.mjs: short then long blocks from the loopback, and a long-only checkpoint refusing
+    short while the bridge keeps its session."""
+    assert LMDM.exists(), f"{LMDM} missing"
+    _run_node_tests("block_size.test.mjs", timeout=300, LMDM_LONG_ONLY=str(save_tiny(tmp_path / "long-only")))
 
 
 def test_bridge_with_curve_keys_against_real_worker() -> None:
@@ -79,6 +87,7 @@ def test_js_client_messages_decode_in_python() -> None:
     assert set(frames) == set(pyproto.TO_WORKER), "protocol.js builds exactly the client messages of the doc"
     hello = pyproto.decode(frames["hello"])
     assert (hello.stream, hello.rate, hello.channels, hello.out_channels, hello.mode) == ("max-1", 48000, 2, 1, "delay")
+    assert hello.block_size == "short"
     audio = pyproto.decode(frames["audio"])
     assert audio.index == 1234567 and audio.rate == 48000 and audio.play == 1230000
     np.testing.assert_array_equal(audio.data, np.array([[0.5, -0.5], [0.25, -0.25], [1, -1]], dtype=np.float32))
@@ -96,8 +105,8 @@ def test_python_worker_messages_decode_in_js() -> None:
     data = np.array([[0.5, -0.5], [0.125, 1.0]], dtype=np.float32)
     good = [
         pyproto.Welcome(stream="s", rate=44100, channels=2, out_channels=2, block=4096, latency=4096,
-                        max_frames=4096, heartbeat_ms=1000, model={"name": "loopback"}, modes=["delay"],
-                        mode="delay"),
+                        max_frames=4096, heartbeat_ms=1000, model={"name": "loopback", "block_sizes": ["long", "short"]},
+                        modes=["delay"], mode="delay", block_size="short"),
         pyproto.Generated(index=99, rate=44100, data=data),
         pyproto.Error(code="no_session", text="say hello first", ref="audio"),
         pyproto.Pong(t=12.5),
@@ -116,6 +125,7 @@ def test_python_worker_messages_decode_in_js() -> None:
     out = _codec("decode", "\n".join(lines) + "\n")
     assert [o["type"] for o in out[:4]] == ["welcome", "generated", "error", "pong"]
     assert out[0]["latency"] == 4096 and out[0]["heartbeat_ms"] == 1000
+    assert out[0]["block_size"] == "short" and out[0]["model"]["block_sizes"] == ["long", "short"]
     assert out[1]["index"] == 99 and out[1]["frames"] == 2 and out[1]["data"] == [0.5, -0.5, 0.125, 1.0]
     assert out[2]["code"] == "no_session" and out[3]["t"] == 12.5
     assert [o.get("error") for o in out[4:]] == ["bad_msgpack", "bad_msgpack", "version", "unknown_type",

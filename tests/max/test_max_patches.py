@@ -218,3 +218,17 @@ def test_sensor_scaling_stays_in_range() -> None:
         assert spec.lo <= min(lo, hi) and max(lo, hi) <= spec.hi, f"{box['text']} -> {targets[0]} {spec.lo}..{spec.hi}"
         chains += 1
     assert chains >= 3
+
+
+@pytest.mark.parametrize("name", ["lmdm.delay", "lmdm.jam"])
+def test_live_examples_offer_short_blocks(name: str) -> None:
+    """The live-playing examples send `block_size short` / `block_size long` into [lmdm.bridge]'s control inlet,
+    with a comment saying what short costs and needs."""
+    patcher = _load(PKG / "examples" / f"{name}.maxpat")["patcher"]
+    boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
+    bridge = next(i for i, b in boxes.items() if b.get("text", "").split()[:1] == ["lmdm.bridge"])
+    into_bridge = {boxes[ln["patchline"]["source"][0]].get("text") for ln in patcher["lines"]
+                   if ln["patchline"]["destination"] == [bridge, 2]}
+    assert {"block_size short", "block_size long"} <= into_bridge, into_bridge
+    comments = [b["text"] for b in boxes.values() if b["maxclass"] == "comment"]
+    assert any("short" in c and "lower latency" in c and "trained" in c for c in comments), comments

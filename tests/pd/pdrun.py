@@ -62,10 +62,12 @@ def run_pd(patch: Path, timeout: float, sends: tuple[str, ...] = (), extra_open:
 
 
 class Serve:
-    """A real `lmdm serve --model loopback` subprocess on free ports."""
+    """A real `lmdm serve` subprocess on free ports: `--model loopback --block N`, or `model` (a checkpoint path)."""
 
-    def __init__(self, port: int | None = None, block: int = 4096, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, port: int | None = None, block: int = 4096, args: tuple[str, ...] = (),
+                 model: str = "loopback", start_s: float = 30) -> None:
         self.args = args   # more `lmdm serve` options, e.g. ("--curve-keys", DIR)
+        self.model, self.start_s = model, start_s
         self.port = port or free_port()
         self.osc = free_port(socket.SOCK_DGRAM)
         self.address = f"tcp://127.0.0.1:{self.port}"
@@ -74,10 +76,10 @@ class Serve:
         self.log = tempfile.NamedTemporaryFile(prefix="lmdm-serve-", suffix=".log", delete=False)
 
     def start(self) -> "Serve":
-        cmd = [str(LMDM), "serve", "--model", "loopback", "--block", str(self.block), "--zmq", self.address,
+        cmd = [str(LMDM), "serve", "--model", self.model, "--block", str(self.block), "--zmq", self.address,
                "--osc", f"127.0.0.1:{self.osc}", "--osc-reply", "none", *self.args]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"lmdm serve exited: {self.output()}")
@@ -86,7 +88,7 @@ class Serve:
                     return self
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError("lmdm serve did not listen within 30 s")
+        raise RuntimeError(f"lmdm serve did not listen within {self.start_s} s")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -116,11 +118,12 @@ def errors_in(output: str) -> list[str]:
 
 
 def recording_patch(path: Path, address: str, seconds: float, wav_in: Path, wav_out: Path,
-                    events: tuple[tuple[float, str], ...] = ()) -> Path:
+                    events: tuple[tuple[float, str], ...] = (), flags: str = "") -> Path:
     """A patch: noise~ -> lmdm~ 1 1 -> recorded with tabwrite~; input and output saved with soundfiler, then quit.
 
     Recording starts 1.5 s after load (both arrays on the same DSP tick, so their lag is the latency). `events`
     are (seconds after load, message) pairs sent to the receiver `ev` (e.g. "bang" to print lmdm~'s status).
+    `flags`: more creation arguments of lmdm~ (e.g. "-block-size short").
     """
     n = int(44100 * seconds)
     start_ms = 1500
@@ -131,7 +134,7 @@ def recording_patch(path: Path, address: str, seconds: float, wav_in: Path, wav_
         "#X msg 10 40 \\; pd dsp 1;",                              # 1
         f"#X obj 10 70 delay {start_ms};",                          # 2
         "#X obj 200 80 noise~;",                                    # 3
-        f"#X obj 200 140 lmdm~ 1 1 {address} pdtest;",              # 4
+        f"#X obj 200 140 lmdm~ 1 1 {address} pdtest {flags};".replace(" ;", ";"),  # 4
         "#X obj 200 220 tabwrite~ in;",                             # 5
         "#X obj 320 220 tabwrite~ out;",                            # 6
         "#X obj 480 220 print info;",                               # 7
@@ -159,6 +162,11 @@ def recording_patch(path: Path, address: str, seconds: float, wav_in: Path, wav_
 
 def reported(output: str, key: str) -> list[list[float]]:
     return [[float(v) for v in m.group(1).split()] for m in re.finditer(rf"^info: {key} (.*)$", output, re.M)]
+
+
+def reported_words(output: str, key: str) -> list[str]:
+    """The info outlet's symbol messages, e.g. `block_size short`, in order."""
+    return [m.group(1).strip() for m in re.finditer(rf"^info: {key} (.*)$", output, re.M)]
 
 
 def dropouts(y: np.ndarray, x: np.ndarray, start: int, lag: int) -> str:

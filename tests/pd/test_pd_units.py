@@ -59,8 +59,11 @@ def test_c_encoding_decodes_in_python(unit, tmp_path):
     path = tmp_path / "frames.bin"
     subprocess.run([str(unit), "encode", str(path)], check=True, timeout=60)
     msgs = [W.decode(f) for f in frames_of(path)]
-    hello, audio, request, prompt, cfg, steps, reset, status, ping, bye = msgs
-    assert hello == W.Hello(stream="pd-1", rate=48000, channels=2, out_channels=2, client="lmdm~ unit", mode="jam")
+    hello, plain, audio, request, prompt, cfg, steps, reset, status, ping, bye = msgs
+    assert hello == W.Hello(stream="pd-1", rate=48000, channels=2, out_channels=2, client="lmdm~ unit", mode="jam",
+                            block_size="short")
+    assert plain == W.Hello(stream="pd-2", rate=44100, channels=1, out_channels=1, client="lmdm~ unit")
+    assert "block_size" not in msgpack.unpackb(frames_of(path)[1])   # left out, so the worker's default applies
     assert isinstance(audio, W.Audio) and audio.index == 123456789012 and audio.rate == 48000
     assert audio.play == 123456700000  # the play position the worker judges lateness by
     # interleaved little-endian float32: frame 0 (ch0, ch1), frame 1, ...
@@ -77,8 +80,9 @@ def test_python_encoding_decodes_in_c(unit, tmp_path):
     gen = np.array([[0.25, -1.0], [3.5, 0.0]], np.float32)
     good = [
         W.Welcome(stream="s1", rate=44100, channels=1, out_channels=2, block=4096, latency=8192, max_frames=8192,
-                  heartbeat_ms=1000, model={"name": "tiny", "kind": "lmdm", "sample_rate": 44100, "channels": 2},
-                  modes=["text", "delay"], mode="delay"),
+                  heartbeat_ms=1000, model={"name": "tiny", "kind": "lmdm", "sample_rate": 44100, "channels": 2,
+                                            "block_sizes": ["long", "short"]},
+                  modes=["text", "delay"], mode="delay", block_size="short"),
         W.Generated(index=77, rate=44100, data=gen),
         W.Status(stream="s1", compute_ms=1.5, compute_ms_avg=2.0, queue=3, underruns=4, gaps=5, blocks=6,
                  latency=8192, late_frames=7, recoveries=8, clipped=9, params={"cfg": 2.0}),
@@ -96,7 +100,8 @@ def test_python_encoding_decodes_in_c(unit, tmp_path):
                            timeout=60).stdout.splitlines()
     assert lines[:6] == [
         "welcome stream=s1 rate=44100 channels=1 out_channels=2 block=4096 latency=8192 max_frames=8192 "
-        "heartbeat_ms=1000 model=tiny/lmdm/44100/2 modes=text delay mode=delay",
+        "heartbeat_ms=1000 model=tiny/lmdm/44100/2 block_sizes=long short modes=text delay mode=delay "
+        "block_size=short",
         "generated index=77 frames=2 channels=2 rate=44100 samples=0.25,-1,3.5,0",
         "status compute_ms=1.5 compute_ms_avg=2 queue=3 underruns=4 gaps=5 blocks=6 latency=8192 late_frames=7 "
         "recoveries=8 clipped=9",

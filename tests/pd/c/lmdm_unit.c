@@ -95,12 +95,15 @@ static int encode(const char *path)
     msgpack_sbuffer sb;
     msgpack_packer pk;
     float planar[2 * 3] = {0.5f, -0.25f, 1.0f, /* ch 1: */ 2.0f, 3.0f, -4.0f};
-    lmdm_hello h = {"pd-1", 48000, 2, 2, "lmdm~ unit", "jam"};
+    lmdm_hello h = {"pd-1", 48000, 2, 2, "lmdm~ unit", "jam", "short"};
+    lmdm_hello plain = {"pd-2", 44100, 1, 1, "lmdm~ unit", NULL, NULL};   /* both optional fields left out */
     if (!f)
         return 1;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     lmdm_pack_hello(&pk, &h);
+    put_frame(f, &sb);
+    lmdm_pack_hello(&pk, &plain);
     put_frame(f, &sb);
     lmdm_pack_audio(&pk, 123456789012LL, 3, 2, 48000, planar, 3, 123456700000LL);
     put_frame(f, &sb);
@@ -130,10 +133,11 @@ static void print_msg(const lmdm_msg *m)
     switch (m->type) {
     case LMDM_MSG_WELCOME:
         printf("welcome stream=%s rate=%lld channels=%lld out_channels=%lld block=%lld latency=%lld max_frames=%lld "
-               "heartbeat_ms=%lld model=%s/%s/%lld/%lld modes=%s mode=%s\n", m->stream, (long long)m->rate,
-               (long long)m->channels, (long long)m->out_channels, (long long)m->block, (long long)m->latency,
+               "heartbeat_ms=%lld model=%s/%s/%lld/%lld block_sizes=%s modes=%s mode=%s block_size=%s\n", m->stream,
+               (long long)m->rate, (long long)m->channels, (long long)m->out_channels, (long long)m->block, (long long)m->latency,
                (long long)m->max_frames, (long long)m->heartbeat_ms, m->model.name, m->model.kind,
-               (long long)m->model.sample_rate, (long long)m->model.channels, m->modes, m->mode);
+               (long long)m->model.sample_rate, (long long)m->model.channels, m->model.block_sizes, m->modes, m->mode,
+               m->block_size);
         break;
     case LMDM_MSG_GENERATED:
         printf("generated index=%lld frames=%lld channels=%lld rate=%lld samples=", (long long)m->index,

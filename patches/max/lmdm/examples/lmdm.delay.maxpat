@@ -12,7 +12,7 @@
 		"rect": [
 			80,
 			80,
-			900,
+			1000,
 			560
 		],
 		"gridsize": [
@@ -541,6 +541,57 @@
 					],
 					"text": "param sync off"
 				}
+			},
+			{
+				"box": {
+					"id": "obj-35",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						720,
+						270,
+						250,
+						35.0
+					],
+					"text": "block size: short = lower latency, needs a model trained for it (a new hello)"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-36",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						720,
+						310,
+						105,
+						22.0
+					],
+					"outlettype": [
+						""
+					],
+					"text": "block_size short"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-37",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						840,
+						310,
+						100,
+						22.0
+					],
+					"outlettype": [
+						""
+					],
+					"text": "block_size long"
+				}
 			}
 		],
 		"lines": [
@@ -788,6 +839,30 @@
 				"patchline": {
 					"source": [
 						"obj-34",
+						0
+					],
+					"destination": [
+						"obj-5",
+						2
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-36",
+						0
+					],
+					"destination": [
+						"obj-5",
+						2
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-37",
 						0
 					],
 					"destination": [

@@ -12,7 +12,7 @@
 		"rect": [
 			80,
 			80,
-			900,
+			1040,
 			560
 		],
 		"gridsize": [
@@ -474,6 +474,57 @@
 					],
 					"text": "print lmdm"
 				}
+			},
+			{
+				"box": {
+					"id": "obj-27",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						760,
+						90,
+						250,
+						35.0
+					],
+					"text": "block size: short = lower latency, needs a model trained for it (a new hello)"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-28",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						760,
+						130,
+						105,
+						22.0
+					],
+					"outlettype": [
+						""
+					],
+					"text": "block_size short"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-29",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						880,
+						130,
+						100,
+						22.0
+					],
+					"outlettype": [
+						""
+					],
+					"text": "block_size long"
+				}
 			}
 		],
 		"lines": [
@@ -714,6 +765,30 @@
 					"destination": [
 						"obj-26",
 						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						0
+					],
+					"destination": [
+						"obj-4",
+						2
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						0
+					],
+					"destination": [
+						"obj-4",
+						2
 					]
 				}
 			}

@@ -1469,6 +1469,57 @@
 									],
 									"text": "print lmdm-ack"
 								}
+							},
+							{
+								"box": {
+									"id": "obj-44",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"patching_rect": [
+										20,
+										410,
+										105,
+										22.0
+									],
+									"outlettype": [
+										""
+									],
+									"text": "block_size short"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-45",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"patching_rect": [
+										130,
+										410,
+										100,
+										22.0
+									],
+									"outlettype": [
+										""
+									],
+									"text": "block_size long"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-46",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										250,
+										410,
+										165,
+										64.0
+									],
+									"text": "block size: short = lower latency, needs a model trained for it (a new hello)"
+								}
 							}
 						],
 						"lines": [
@@ -1769,6 +1820,30 @@
 									"destination": [
 										"obj-43",
 										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-44",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-45",
+										0
+									],
+									"destination": [
+										"obj-2",
+										2
 									]
 								}
 							}

@@ -21,6 +21,7 @@ const config = {
   channels: 2,
   out_channels: 2,
   mode: null,
+  block_size: null,      // "long" | "short" (`block_size ...`), null = the worker's default
   lookahead: null,       // frames requested ahead of the clock; null = the worker's latency
   quantum: 256,          // smallest request worth sending
   chunk: 1024,           // frames per `generated` list sent to the patch
@@ -53,6 +54,7 @@ function showStatus(force = false) {
     connected: session && session.open ? 1 : 0,
     curve: config.curve ? 1 : 0,
     latency: w ? w.latency : 0,
+    block_size: w && w.block_size ? w.block_size : "",
     block: w ? w.block : 0,
     underruns: counters.underruns,
     late_frames: counters.late_frames,
@@ -106,7 +108,7 @@ function endpointFrom(args) {
 
 function makeHello() {
   return P.hello({ stream: config.stream, rate: config.rate, channels: config.channels,
-    out_channels: config.out_channels, client: CLIENT, mode: config.mode });
+    out_channels: config.out_channels, client: CLIENT, mode: config.mode, block_size: config.block_size });
 }
 
 function openSession() {
@@ -117,9 +119,16 @@ function openSession() {
   session.on("log", (level, text) => (level === "error" ? postError(text) : postInfo(text)));
   session.on("welcome", (w) => {
     requestedUntil = null;
+    const sizes = w.model && Array.isArray(w.model.block_sizes) ? w.model.block_sizes.join(" ") : "?";
     postInfo(`connected to ${config.endpoint}: model ${w.model ? w.model.name : "?"}, mode ${w.mode}, ` +
-      `latency ${w.latency} samples (${(1000 * w.latency / w.rate).toFixed(1)} ms), block ${w.block}`);
+      `latency ${w.latency} samples (${(1000 * w.latency / w.rate).toFixed(1)} ms), block ${w.block}, ` +
+      `block_size ${w.block_size || "?"} (model streams ${sizes})`);
     showStatus(true);
+  });
+  session.on("resumed", (w) => {
+    config.block_size = w.block_size || null;   // what the session that streams on runs at, for later hellos too
+    postError(`the stream goes on as it was (block_size ${w.block_size || "default"})`);
+    showStatus();
   });
   session.on("down", () => showStatus());
   session.on("message", onWorkerMessage);
@@ -245,6 +254,17 @@ const handlers = {
     if (typeof name !== "string") throw new PatchError("mode takes a name (text, delay, jam, sketch)");
     config.mode = name;
     if (session && session.open) session.send(P.param("mode", name));
+  },
+
+  /** `block_size long|short`: the worker takes it in hello only, so the session says hello again; the new welcome's
+   * latency and block apply from then on, and later (re)connections use it too. */
+  block_size(name) {
+    if (!P.BLOCK_SIZES.includes(name)) {
+      throw new PatchError(`block_size is long or short (short: lower latency, for a model trained for it), ` +
+        `not ${JSON.stringify(name)}`);
+    }
+    config.block_size = name;
+    if (session) session.rehello(`block_size ${name}`);
   },
 
   audio(index, channels, ...samples) {

@@ -11,6 +11,7 @@ const MAX_FRAMES = 65536;
 const MAX_CHANNELS = 8;
 const RATES = [22050, 32000, 44100, 48000, 88200, 96000];
 const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const BLOCK_SIZES = ["long", "short"];   // hello.block_size: short blocks answer sooner, for a model trained for them
 const ERROR_CODES = ["bad_msgpack", "version", "unknown_type", "bad_field", "too_large", "bad_audio", "rate",
   "no_session", "bad_request", "bad_param", "taken_over", "internal"];
 
@@ -36,9 +37,11 @@ class ProtocolError extends Error {
 
 // --- client -> worker ---------------------------------------------------------------------------------------------
 
-function hello({ stream, rate, channels, out_channels, client, mode }) {
+// `mode`, `block_size`: left out when not given, so the worker's defaults apply.
+function hello({ stream, rate, channels, out_channels, client, mode, block_size }) {
   const msg = { v: VERSION, type: "hello", stream, rate, channels, out_channels, client };
   if (mode) msg.mode = mode;
+  if (block_size) msg.block_size = block_size;
   return msg;
 }
 
@@ -120,6 +123,6 @@ function decode(frame) {
 }
 
 module.exports = {
-  VERSION, MAX_PAYLOAD, MAX_FRAMES, MAX_CHANNELS, RATES, STREAM_ID, ERROR_CODES, WORKER_MESSAGES, ProtocolError,
+  VERSION, MAX_PAYLOAD, MAX_FRAMES, MAX_CHANNELS, RATES, STREAM_ID, BLOCK_SIZES, ERROR_CODES, WORKER_MESSAGES, ProtocolError,
   hello, audio, request, param, reset, status, ping, bye, toFloat32LE, fromFloat32LE, encode, decode,
 };

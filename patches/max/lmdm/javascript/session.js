@@ -16,7 +16,8 @@ const now = () => performance.now();
 
 /**
  * Events: "welcome" (msg), "message" (msg: generated, status, ack, error, ...), "down" (reason), "log" (level, text),
- * "refused" (text: the worker refused the handshake, once until the next welcome).
+ * "refused" (text: the worker refused the handshake, once until the next welcome), "resumed" (welcome: the worker
+ * refused a re-hello, the session it had streams on).
  * `makeHello()` is called for every (re)connection so it always carries the current rate and channels.
  * `curve`: zeromq.js CURVE options (curveServerKey, curvePublicKey, curveSecretKey) or null.
  */
@@ -37,6 +38,7 @@ class Session extends EventEmitter {
     this.stats = { dropped: 0, reconnects: 0, rtt_ms: 0 };
     this.welcomed = false;        // a session was open once: the next welcome is a reconnection
     this.retrying = false;        // retries after the first are silent until a welcome
+    this.rehelloFrom = null;      // the welcome of the session a re-hello on this socket would replace
     this.timer = null;
   }
 
@@ -79,8 +81,29 @@ class Session extends EventEmitter {
     this._connect(reason);
   }
 
+  /**
+   * Say hello again on this connection (what the worker takes only in hello, such as `block_size`, changed). Until
+   * the answer nothing else is sent, so nothing meant for the old session reaches the new one; a refusal leaves the
+   * old session streaming (docs/protocol.md, Sessions). With no socket (the last hello was refused) connect anew.
+   */
+  rehello(reason) {
+    if (this.sock === null) {
+      if (this.timer !== null) this._connect(reason);
+      return;
+    }
+    if (this.open) this.rehelloFrom = this.welcome;
+    this.state = "connecting";
+    this.helloAt = now();
+    this.send(this.makeHello());
+  }
+
   _connect(reason = "connecting") {
     this._closeSocket();
+    if (this.rehelloFrom !== null) {   // a re-hello went unanswered: the session it would have replaced is gone too
+      this.rehelloFrom = null;
+      this.welcome = null;
+      this.emit("down", reason);
+    }
     this.queue = [];
     const sock = new zmq.Dealer({ linger: 0, sendHighWaterMark: 2000, receiveHighWaterMark: 4000, ...this.curve });
     for (const type of ["handshake:error:auth", "handshake:error:protocol", "handshake:error:other"]) {
@@ -174,7 +197,8 @@ class Session extends EventEmitter {
     }
     switch (msg.type) {
       case "welcome":
-        if (this.welcomed) this.stats.reconnects++;
+        if (this.welcomed && this.rehelloFrom === null) this.stats.reconnects++;
+        this.rehelloFrom = null;
         this.welcomed = true;
         this.retrying = false;
         this.refusedReported = false;
@@ -195,6 +219,11 @@ class Session extends EventEmitter {
           if (this.open || now() - this.helloAt > this.welcomeTimeoutMs) this.reconnect("worker lost our session");
           return;
         }
+        if (msg.ref === "hello" && msg.code !== "taken_over" && this.state === "connecting") {
+          this.emit("message", msg);   // the refusal first, then what it means
+          this._helloRefused(msg);
+          return;
+        }
         if (msg.code === "taken_over") {
           // Another client said hello with our stream id. Let it have the stream: reconnecting would take it back
           // and the two would take it from each other for ever. `connect` in the patch takes it back on purpose.
@@ -208,6 +237,22 @@ class Session extends EventEmitter {
         break;
     }
     this.emit("message", msg);
+  }
+
+  /** A refused hello changes nothing on the worker: go on with the session we had, or stop (a retry would be refused
+   * again) until the patch changes something. The error itself goes to the patch as a message. */
+  _helloRefused(msg) {
+    const previous = this.rehelloFrom;
+    this.rehelloFrom = null;
+    if (previous !== null) {
+      this.state = "open";
+      this.welcome = previous;
+      this.emit("resumed", previous);
+      return;
+    }
+    this._closeSocket();
+    this._setState("closed", `hello refused (${msg.code})`);
+    this.emit("log", "error", "not connected: send `block_size long`, another `mode` and `connect`, or `connect`");
   }
 
   _tick() {
