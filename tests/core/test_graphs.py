@@ -57,7 +57,10 @@ def _stream(gen, model, stream, blocks=8):
 @cuda
 @pytest.mark.parametrize("noise", ["host", "device"])
 @pytest.mark.parametrize("cfg", [1.0, 2.5])
-def test_graphed_equals_eager_on_cuda(stream, noise, cfg):
+@pytest.mark.parametrize("short", [False, True])
+def test_graphed_equals_eager_on_cuda(stream, noise, cfg, short):
+    """Also at short blocks (a quarter chunk of the same context, StreamConfig.with_block): one graph per geometry."""
+    stream = stream.with_block(stream.block // 4) if short else stream
     model = make_model(input_adds={"context": 65, "curves": 3}).cuda()
     torch.backends.cuda.matmul.allow_tf32 = False
 
