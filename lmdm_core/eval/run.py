@@ -112,9 +112,9 @@ def _classifier(kind, path: Path | None, cfg: EvalConfig, name: str):
 def stream_settings(model) -> dict:
     """The stream's block (latent frames per generated block) and its length in seconds: the figures depend on it;
     a later change compares block sizes by running evaluate once per block (recorded here)."""
-    block = model.stream.block
-    return {"block_frames": block, "block_seconds": round(block * model.autoencoder.hop / model.autoencoder.sample_rate,
-                                                          4), "sample_rate": model.autoencoder.sample_rate}
+    block, ae = model.stream.block, model.autoencoder
+    return {"block_frames": block, "block_seconds": round(block * ae.hop / ae.sample_rate, 4),
+            "sample_rate": ae.sample_rate}
 
 
 def evaluate_steps(cfg: EvalConfig, model=None) -> dict:
