@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -37,19 +38,39 @@ def clips(audio: np.ndarray, sr: int, clip_s: float = CLIP_S, max_clips: int = 4
     x = np.nan_to_num(M._mono(audio))
     n = int(clip_s * sr)
     if len(x) < n:
-        return [x] if 10 * np.log10(np.mean(x ** 2) + 1e-10) > SILENT_DB else []
-    starts = np.linspace(0, len(x) - n, max(1, min(max_clips, len(x) // n))).astype(int)
-    out = [x[s:s + n] for s in starts]
-    return [c for c in out if 10 * np.log10(np.mean(c ** 2) + 1e-10) > SILENT_DB]
+        return [x] if audible(x) else []
+    return [c for c in (x[s:s + n] for s in clip_starts(len(x), n, max_clips)) if audible(c)]
+
+
+def clip_starts(samples: int, clip: int, max_clips: int = 4) -> np.ndarray:
+    """Start samples of up to max_clips clips of `clip` samples spread evenly over `samples` (none if too short)."""
+    if samples < clip:
+        return np.zeros(0, int)
+    return np.linspace(0, samples - clip, max(1, min(max_clips, samples // clip))).astype(int)
+
+
+def audible(x: np.ndarray) -> bool:
+    """Louder than SILENT_DB (RMS, dBFS)."""
+    return bool(10 * np.log10(np.mean(np.asarray(x, np.float64) ** 2) + 1e-10) > SILENT_DB)
 
 
 @dataclass
-class InstrumentClassifier:
+class ClipClassifier:
+    """Multi-label logistic regression over per-clip features: labels are scored one-vs-rest, each by its own sigmoid.
+    Subclasses set FEATURES (the saved file's tag), CLIP_S and featurize()."""
     labels: list[str]
     mean: np.ndarray          # feature standardisation
     std: np.ndarray
     weight: np.ndarray        # [labels, features]
     bias: np.ndarray          # [labels]
+
+    FEATURES: ClassVar[str] = ""        # the saved file's tag: a file of one kind does not load as another
+    KIND: ClassVar[str] = "classifier"  # what error messages call it
+    CLIP_S: ClassVar[float] = CLIP_S
+
+    @staticmethod
+    def featurize(audio: np.ndarray, sr: int) -> np.ndarray:
+        raise NotImplementedError
 
     # ----- use -----
 
@@ -58,10 +79,86 @@ class InstrumentClassifier:
         return z @ self.weight.T + self.bias
 
     def probabilities(self, audio: np.ndarray, sr: int) -> dict[str, float]:
-        """Instrument -> probability that it plays in the clip (averaged over the clip's 3-s pieces)."""
-        pieces = clips(audio, sr, max_clips=8) or [np.zeros(int(CLIP_S * sr), np.float32)]
-        p = 1.0 / (1.0 + np.exp(-self.logits(np.stack([features(c, sr) for c in pieces]))))
+        """Label -> probability that it applies to the clip (averaged over the clip's CLIP_S pieces)."""
+        pieces = clips(audio, sr, self.CLIP_S, max_clips=8) or [np.zeros(int(self.CLIP_S * sr), np.float32)]
+        p = 1.0 / (1.0 + np.exp(-self.logits(np.stack([self.featurize(c, sr) for c in pieces]))))
         return dict(zip(self.labels, p.mean(axis=0).round(6).tolist()))
+
+    # ----- training -----
+
+    @classmethod
+    def fit(cls, feats: np.ndarray, targets: np.ndarray, labels: list[str], epochs: int = 300,
+            weight_decay: float = 1e-3, seed: int = 0) -> ClipClassifier:
+        """Full-batch Adam on binary cross-entropy. feats [n, d], targets [n, labels] in {0, 1}."""
+        feats = np.asarray(feats, np.float32)
+        mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-3
+        g = torch.Generator().manual_seed(seed)
+        x = torch.from_numpy((feats - mean) / std)
+        y = torch.from_numpy(np.asarray(targets, np.float32))
+        lin = torch.nn.Linear(x.shape[1], y.shape[1])
+        with torch.no_grad():
+            lin.weight.copy_(torch.randn(lin.weight.shape, generator=g) * 0.01)
+            lin.bias.zero_()
+        opt = torch.optim.Adam(lin.parameters(), lr=0.05, weight_decay=weight_decay)
+        pos = y.mean(0).clamp(1e-3, 1 - 1e-3)
+        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=((1 - pos) / pos).clamp(max=20.0))  # rare labels count
+        with torch.enable_grad():
+            for _ in range(epochs):
+                opt.zero_grad()
+                loss = loss_fn(lin(x), y)
+                loss.backward()
+                opt.step()
+        return cls(list(labels), mean, std, lin.weight.detach().numpy().copy(), lin.bias.detach().numpy().copy())
+
+    @classmethod
+    def train_on_examples(cls, examples: Iterable[tuple[np.ndarray, int, list[str]]], progress: bool = True,
+                          labels: list[str] | None = None, **fit_options) -> ClipClassifier:
+        """examples: (audio, sr, label names) each, any iterable (features are taken as it goes, so a generator
+        over a large build never holds its audio); every clip of an example carries all its names. `labels`: the
+        label set (default: every name seen)."""
+        feats, names_of = [], []
+        for audio, sr, names in tqdm(examples, desc="classifier features", unit="file", disable=not progress):
+            for c in clips(audio, sr, cls.CLIP_S):
+                feats.append(cls.featurize(c, sr))
+                names_of.append(set(names))
+        if len(feats) < 2:
+            raise ValueError("need at least two non-silent training clips")
+        labels = labels if labels is not None else sorted(set().union(*names_of))
+        targets = np.array([[1.0 if lab in names else 0.0 for lab in labels] for names in names_of])
+        return cls.fit(np.stack(feats), targets, labels, **fit_options)
+
+    # ----- files -----
+
+    def save(self, path: str | Path) -> Path:
+        from safetensors.numpy import save_file
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({"mean": self.mean.astype(np.float32), "std": self.std.astype(np.float32),
+                   "weight": self.weight.astype(np.float32), "bias": self.bias.astype(np.float32)},
+                  str(path), metadata={"labels": json.dumps(self.labels), "features": self.FEATURES})
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> ClipClassifier:
+        from safetensors import safe_open
+        with safe_open(str(path), framework="np") as f:
+            meta = f.metadata() or {}
+            if meta.get("features") != cls.FEATURES:
+                raise ValueError(f"{path}: not an lmdm {cls.KIND} (features {meta.get('features')!r}, "
+                                 f"expected {cls.FEATURES!r})")
+            t = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+        return cls(json.loads(meta["labels"]), t["mean"], t["std"], t["weight"], t["bias"])
+
+
+class InstrumentClassifier(ClipClassifier):
+    """Instruments from loudness-normalised log-mel statistics (3 s clips), plus the ensembles they make up."""
+
+    FEATURES: ClassVar[str] = "logmel-meanstd-v1"
+    KIND: ClassVar[str] = "instrument classifier"
+
+    @staticmethod
+    def featurize(audio: np.ndarray, sr: int) -> np.ndarray:
+        return features(audio, sr)
 
     def ensemble_scores(self, probs: dict[str, float],
                         ensembles: dict[str, list[str]] | None = None) -> dict[str, float]:
@@ -78,74 +175,11 @@ class InstrumentClassifier:
         scores = self.ensemble_scores(self.probabilities(audio, sr), ensembles)
         return max(scores, key=scores.get)
 
-    # ----- training -----
-
-    @classmethod
-    def fit(cls, feats: np.ndarray, targets: np.ndarray, labels: list[str], epochs: int = 300,
-            weight_decay: float = 1e-3, seed: int = 0) -> InstrumentClassifier:
-        """Full-batch Adam on binary cross-entropy. feats [n, d], targets [n, labels] in {0, 1}."""
-        feats = np.asarray(feats, np.float32)
-        mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-3
-        g = torch.Generator().manual_seed(seed)
-        x = torch.from_numpy((feats - mean) / std)
-        y = torch.from_numpy(np.asarray(targets, np.float32))
-        lin = torch.nn.Linear(x.shape[1], y.shape[1])
-        with torch.no_grad():
-            lin.weight.copy_(torch.randn(lin.weight.shape, generator=g) * 0.01)
-            lin.bias.zero_()
-        opt = torch.optim.Adam(lin.parameters(), lr=0.05, weight_decay=weight_decay)
-        pos = y.mean(0).clamp(1e-3, 1 - 1e-3)
-        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=((1 - pos) / pos).clamp(max=20.0))  # rare instruments count
-        with torch.enable_grad():
-            for _ in range(epochs):
-                opt.zero_grad()
-                loss = loss_fn(lin(x), y)
-                loss.backward()
-                opt.step()
-        return cls(list(labels), mean, std, lin.weight.detach().numpy().copy(), lin.bias.detach().numpy().copy())
-
-    @classmethod
-    def train_on_examples(cls, examples: Iterable[tuple[np.ndarray, int, list[str]]], progress: bool = True,
-                          **fit_options) -> InstrumentClassifier:
-        """examples: (audio, sr, instrument names) each, any iterable (features are taken as it goes, so a generator
-        over a large build never holds its audio); every clip of an example carries all its names."""
-        feats, names_of = [], []
-        for audio, sr, names in tqdm(examples, desc="classifier features", unit="file", disable=not progress):
-            for c in clips(audio, sr):
-                feats.append(features(c, sr))
-                names_of.append(set(names))
-        if len(feats) < 2:
-            raise ValueError("need at least two non-silent training clips")
-        labels = sorted(set().union(*names_of))
-        targets = np.array([[1.0 if lab in names else 0.0 for lab in labels] for names in names_of])
-        return cls.fit(np.stack(feats), targets, labels, **fit_options)
-
     @classmethod
     def train_from_build(cls, data_dir: str | Path, split: str = "train", limit: int | None = None,
                          progress: bool = True, **fit_options) -> InstrumentClassifier:
         """Train on a data build's renders of one split: every stem with its instrument, every mix with all of its."""
         return cls.train_on_examples(build_examples(data_dir, split, limit), progress, **fit_options)
-
-    # ----- files -----
-
-    def save(self, path: str | Path) -> Path:
-        from safetensors.numpy import save_file
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({"mean": self.mean.astype(np.float32), "std": self.std.astype(np.float32),
-                   "weight": self.weight.astype(np.float32), "bias": self.bias.astype(np.float32)},
-                  str(path), metadata={"labels": json.dumps(self.labels), "features": "logmel-meanstd-v1"})
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> InstrumentClassifier:
-        from safetensors import safe_open
-        with safe_open(str(path), framework="np") as f:
-            meta = f.metadata() or {}
-            if meta.get("features") != "logmel-meanstd-v1":
-                raise ValueError(f"{path}: not an lmdm instrument classifier (features {meta.get('features')!r})")
-            t = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
-        return cls(json.loads(meta["labels"]), t["mean"], t["std"], t["weight"], t["bias"])
 
 
 def default_ensembles() -> dict[str, list[str]]:
@@ -169,3 +203,19 @@ def build_examples(data_dir: str | Path, split: str, limit: int | None = None
         for k, name in enumerate(e.instruments):
             if stems.stem_name(k) in e.files:
                 yield stems.read(root / e.id, stems.stem_name(k))[0], sr, [name]
+
+
+def roc_auc(scores: list[float], positive: list[bool]) -> float | None:
+    """Area under the ROC curve: the probability that a positive outscores a negative (ties half; Mann-Whitney U
+    over ranks). None without both classes."""
+    s, y = np.asarray(scores, np.float64), np.asarray(positive, bool)
+    if y.all() or not y.any():
+        return None
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    ranks[order] = np.arange(1, len(s) + 1)
+    for v in np.unique(s):                     # ties share their mean rank
+        tie = s == v
+        ranks[tie] = ranks[tie].mean()
+    n_pos, n_neg = y.sum(), (~y).sum()
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

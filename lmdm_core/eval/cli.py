@@ -19,17 +19,21 @@ import click
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--classifier", type=click.Path(dir_okay=False, exists=True), default=None,
               help="saved instrument classifier (default: train one on the build's train split)")
+@click.option("--style-classifier", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="saved style classifier (default: train one on the build's train split)")
 @click.option("--classifier-renders", type=int, default=None, help="train renders for the classifier (default: all)")
-@click.option("--parts", default="drift,adherence,accompaniment", show_default=True)
+@click.option("--parts", default="drift,adherence,accompaniment,texture,style", show_default=True)
+@click.option("--steps-list", default=None, help="several step counts, e.g. 8,4,2: one run each under OUT/steps<N>")
 @click.option("--device", default="cpu", show_default=True,
               help="the model runs there (cpu, cuda); metrics stay on the CPU")
 @click.option("--no-progress", is_flag=True)
 @click.pass_context
 def eval_command(ctx, data_dir, model, out_dir, quick, works, seconds, window, context, steps, seed, classifier,
-                 classifier_renders, parts, device, no_progress):
-    """Evaluate a model on held-out works: drift per window over a long generation, prompt adherence, jam
-    accompaniment, each next to baselines. Writes OUT/eval.json and PNG plots (docs/evaluation.md); without
-    matplotlib the PNGs are left out and eval.json is still written.
+                 style_classifier, classifier_renders, parts, steps_list, device, no_progress):
+    """Evaluate a model on held-out works: drift per window over a long generation, prompt adherence (instruments,
+    drums and groove style), transcription statistics against the real renders, jam accompaniment, each next to
+    baselines. Writes OUT/eval.json and PNG plots (docs/evaluation.md); without matplotlib the PNGs are left out and
+    eval.json is still written.
     `lmdm eval reconstruction` scores autoencoders instead."""
     if ctx.invoked_subcommand is not None:
         return
@@ -43,7 +47,13 @@ def eval_command(ctx, data_dir, model, out_dir, quick, works, seconds, window, c
                                "classifier_renders": classifier_renders}.items() if v is not None}
     common = {"model": model, "steps": steps, "seed": seed, "progress": not no_progress,
               "classifier": Path(classifier) if classifier else None,
+              "style_classifier": Path(style_classifier) if style_classifier else None,
               "parts": tuple(p.strip() for p in parts.split(",") if p.strip()), **given}
+    if steps_list:
+        try:
+            common["steps_list"] = tuple(int(s) for s in steps_list.split(","))
+        except ValueError as err:
+            raise click.BadParameter(f"{steps_list!r}: comma-separated step counts", param_hint="--steps-list") from err
     try:
         cfg = (EvalConfig.quick(Path(data_dir), Path(out_dir), **common) if quick
                else EvalConfig(Path(data_dir), Path(out_dir), **common))

@@ -68,7 +68,8 @@ def run_drift(model: LoadedModel, clips: list[HeldOut], seconds: float = 60.0, w
     n_windows = int(seconds // window_s)
     ctx_n = G.block_multiple(round(context_s * sr), model)
     primed, text, text_audio, meta = [], [], [], []
-    for i, c in enumerate(tqdm(clips, desc="drift", unit="work", disable=not progress)):
+    for i, c in enumerate(tqdm(clips, desc="drift" if "audio" in modes else "text-only", unit="work",
+                               disable=not progress)):
         other = clips[(i + 1) % len(clips)] if len(clips) > 1 else None
         context, truth = c.mix[:, :ctx_n], c.mix[:, ctx_n: ctx_n + n]
         key_ref = M.key_of(context, sr)

@@ -1,4 +1,5 @@
-"""Writing an evaluation: eval.json and PNG plots (drift curves per window, adherence and accompaniment bars)."""
+"""Writing an evaluation: eval.json and PNG plots (drift curves per window; adherence, texture, style and
+accompaniment bars)."""
 from __future__ import annotations
 
 import json
@@ -61,8 +62,8 @@ def plot_drift(drift: dict, path: str | Path) -> Path:
 
 
 def plot_bars(groups: dict[str, dict[str, float | None]], chance: dict[str, float], path: str | Path,
-              title: str) -> Path:
-    """groups: metric -> method -> value; a dashed line marks chance where given."""
+              title: str, band: tuple[float, float] | None = None) -> Path:
+    """groups: metric -> method -> value; a dashed line marks chance where given, a shaded band the target."""
     plt = _plt()
     fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.2), squeeze=False)
     for ax, (metric, row) in zip(axes[0], groups.items()):
@@ -72,6 +73,8 @@ def plot_bars(groups: dict[str, dict[str, float | None]], chance: dict[str, floa
         if metric in chance:
             ax.axhline(chance[metric], ls="--", color="k", lw=1, label="chance")
             ax.legend(fontsize=7)
+        if band is not None:
+            ax.axhspan(*band, color="tab:green", alpha=0.2, label="target")
         ax.set_title(metric, fontsize=9)
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     fig.suptitle(title, fontsize=10)
@@ -92,6 +95,15 @@ def write_report(result: dict, out_dir: str | Path) -> list[Path]:
         groups = {k: {m: v[k] for m, v in adh["methods"].items()} for k in ("ensemble_hit", "instrument_auc")}
         files.append(plot_bars(groups, adh["chance"], out / "adherence.png",
                                "prompt adherence (instrument classifier)"))
+    tex = result.get("texture", {})
+    if "ratio" in tex:
+        files.append(plot_bars({"generated / real": tex["ratio"]}, {}, out / "texture.png",
+                               f"transcription statistics, generated over real (target 1 +- {tex['tolerance']:.0%})",
+                               band=(1 - tex["tolerance"], 1 + tex["tolerance"])))
+    sty = result.get("style", {})
+    if "methods" in sty:
+        groups = {k: {m: v[k] for m, v in sty["methods"].items()} for k in ("drums_auc", "style_auc", "style_hit")}
+        files.append(plot_bars(groups, sty["chance"], out / "style.png", "prompt adherence (style classifier)"))
     acc = result.get("accompaniment", {})
     if "chroma_agreement" in acc:
         files.append(plot_bars({"chroma agreement": acc["chroma_agreement"]}, {}, out / "accompaniment.png",

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-PARTS = ("drift", "adherence", "accompaniment")
+PARTS = ("drift", "adherence", "accompaniment", "texture", "style")
+TEXT_PARTS = ("drift", "adherence", "texture", "style")     # the parts that need text-only generations
 
 
 @dataclass
@@ -22,7 +23,10 @@ class EvalConfig:
     seed: int = 0
     classifier: Path | None = None      # a saved classifier; None = train one on the build's train split
     classifier_renders: int | None = None
+    style_classifier: Path | None = None   # a saved style classifier; None = train one on the build's train split
     parts: tuple[str, ...] = PARTS
+    steps_list: tuple[int, ...] = ()    # several step counts: one run each under OUT/steps<N>, see evaluate_steps
+    spread_by: str | None = "style"     # manifest field the held-out works are taken from in turn (None: by id)
     progress: bool = True
 
     @classmethod
@@ -33,38 +37,36 @@ class EvalConfig:
         return cls(Path(data_dir), Path(out_dir), **{**base, **overrides})
 
 
-def evaluate(cfg: EvalConfig, model=None) -> dict:
-    """Run the chosen parts; writes eval.json and PNGs under cfg.out_dir; returns the result."""
+def evaluate(cfg: EvalConfig, model=None, shared: dict | None = None) -> dict:
+    """Run the chosen parts; writes eval.json and PNGs under cfg.out_dir; returns the result. With a steps_list,
+    evaluate_steps. `shared`: classifiers and real-render textures carried from one step count to the next."""
     from lmdm_core.eval import heldout, report
     from lmdm_core.eval.accompaniment import run_accompaniment
-    from lmdm_core.eval.adherence import run_adherence
-    from lmdm_core.eval.classifier import InstrumentClassifier
     from lmdm_core.eval.drift import run_drift
     from lmdm_core.pipeline import load_model
 
     bad = [p for p in cfg.parts if p not in PARTS]
     if bad:
         raise ValueError(f"unknown parts {bad}; choose from {list(PARTS)}")
+    if cfg.steps_list:
+        return evaluate_steps(cfg, model)
+    shared = {} if shared is None else shared
     t0 = time.time()
     m = model if model is not None else load_model(cfg.model)
     sr, ch = m.autoencoder.sample_rate, m.autoencoder.audio_channels
     result: dict = {"model": m.source, "trained": bool(m.meta.get("trained", True)),
-                    "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}}
+                    "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+                    "stream": stream_settings(m)}
     need = cfg.context_s + cfg.seconds
-    if "drift" in cfg.parts or "adherence" in cfg.parts:
-        clips = heldout.load_heldout(cfg.data_dir, sr, ch, cfg.works, min_seconds=need, max_seconds=need + 1)
+    if any(p in cfg.parts for p in TEXT_PARTS):
+        clips = heldout.load_heldout(cfg.data_dir, sr, ch, cfg.works, min_seconds=need, max_seconds=need + 1,
+                                     spread_by=cfg.spread_by)
+        modes = ("audio", "text") if "drift" in cfg.parts else ("text",)
         drift, text_audio = run_drift(m, clips, cfg.seconds, cfg.window_s, cfg.context_s, cfg.steps, cfg.seed,
-                                      progress=cfg.progress)
+                                      modes=modes, progress=cfg.progress)
         if "drift" in cfg.parts:
             result["drift"] = drift
-        if "adherence" in cfg.parts:
-            if cfg.classifier is not None:
-                clf = InstrumentClassifier.load(cfg.classifier)
-            else:
-                clf = InstrumentClassifier.train_from_build(cfg.data_dir, "train", cfg.classifier_renders,
-                                                            progress=cfg.progress)
-                clf.save(Path(cfg.out_dir) / "instruments.safetensors")
-            result["adherence"] = run_adherence(clf, clips, text_audio, sr, cfg.seed)
+        result.update(_text_parts(cfg, clips, text_audio, sr, shared))
     if "accompaniment" in cfg.parts:
         jam_clips = heldout.load_heldout(cfg.data_dir, sr, ch, cfg.works, min_seconds=cfg.context_s + cfg.jam_seconds,
                                          with_stem=True, max_seconds=cfg.context_s + cfg.jam_seconds + 1)
@@ -73,6 +75,80 @@ def evaluate(cfg: EvalConfig, model=None) -> dict:
     result["seconds_taken"] = round(time.time() - t0, 1)
     result["files"] = [str(p) for p in report.write_report(result, cfg.out_dir)]
     return result
+
+
+def _text_parts(cfg: EvalConfig, clips, text_audio, sr: int, shared: dict) -> dict:
+    """Adherence (instruments), texture and style on the text-only generations of the held-out captions."""
+    from lmdm_core.eval.adherence import classifier_auc, run_adherence, run_style_adherence
+    from lmdm_core.eval.classifier import InstrumentClassifier
+    from lmdm_core.eval.style import StyleClassifier
+    from lmdm_core.eval.texture import run_texture
+
+    out: dict = {}
+    if "adherence" in cfg.parts:
+        clf = shared.get("instruments") or _classifier(InstrumentClassifier, cfg.classifier, cfg, "instruments")
+        shared["instruments"] = clf
+        out["adherence"] = run_adherence(clf, clips, text_audio, sr, cfg.seed)
+    if "texture" in cfg.parts:
+        out["texture"], shared["real_texture"] = run_texture(clips, text_audio, sr, shared.get("real_texture"))
+    if "style" in cfg.parts:
+        if "styles" not in shared:
+            shared["styles"] = _classifier(StyleClassifier, cfg.style_classifier, cfg, "styles")
+            shared["style_classifier_auc"] = classifier_auc(shared["styles"], cfg.data_dir, "heldout")
+        out["style"] = {**run_style_adherence(shared["styles"], clips, text_audio, sr, cfg.seed),
+                        "classifier_on_heldout": shared["style_classifier_auc"]}
+    return out
+
+
+def _classifier(kind, path: Path | None, cfg: EvalConfig, name: str):
+    """Load a saved classifier, or train one on the build's train split and save it as OUT/<name>.safetensors."""
+    if path is not None:
+        return kind.load(path)
+    clf = kind.train_from_build(cfg.data_dir, "train", cfg.classifier_renders, progress=cfg.progress)
+    clf.save(Path(cfg.out_dir) / f"{name}.safetensors")
+    return clf
+
+
+def stream_settings(model) -> dict:
+    """The stream's block (latent frames per generated block) and its length in seconds: the figures depend on it;
+    a later change compares block sizes by running evaluate once per block (recorded here)."""
+    block, ae = model.stream.block, model.autoencoder
+    return {"block_frames": block, "block_seconds": round(block * ae.hop / ae.sample_rate, 4),
+            "sample_rate": ae.sample_rate}
+
+
+def evaluate_steps(cfg: EvalConfig, model=None) -> dict:
+    """One evaluate per step count of cfg.steps_list under OUT/steps<N>/ (the model loaded once, the classifiers
+    trained once, the real renders transcribed once), and OUT/eval.json with the headline figures per step count."""
+    from lmdm_core.eval import report
+    from lmdm_core.pipeline import load_model
+
+    m = model if model is not None else load_model(cfg.model)
+    shared: dict = {}
+    runs = {}
+    for steps in cfg.steps_list:
+        sub = replace(cfg, steps=steps, steps_list=(), out_dir=Path(cfg.out_dir) / f"steps{steps}")
+        runs[str(steps)] = evaluate(sub, m, shared)
+    result = {"model": m.source, "stream": stream_settings(m), "steps_list": list(cfg.steps_list),
+              "by_steps": {k: headline(r) for k, r in runs.items()},
+              "runs": {k: r["files"][0] for k, r in runs.items()}}
+    result["files"] = [str(report.write_json(result, Path(cfg.out_dir) / "eval.json"))]
+    return result
+
+
+def headline(result: dict) -> dict:
+    """The figures one compares across step counts (and later block sizes): mean text-only chroma distance,
+    instrument AUC, texture ratios gen/real, style and drums AUC of the generations."""
+    drift = result.get("drift", {})
+    text = drift.get("text_only", {}).get("methods", {}).get("generated", {}).get("chroma_distance", [])
+    vals = [v for v in text if v is not None]
+    style = result.get("style", {}).get("methods", {}).get("generated", {})
+    return {"text_only_chroma_distance": sum(vals) / len(vals) if vals else None,
+            "instrument_auc": result.get("adherence", {}).get("methods", {}).get("generated", {}).get(
+                "instrument_auc"),
+            "texture_ratio": result.get("texture", {}).get("ratio"),
+            "style_auc": style.get("style_auc"), "drums_auc": style.get("drums_auc"),
+            "seconds_taken": result.get("seconds_taken")}
 
 
 def summary_lines(result: dict) -> list[str]:
@@ -94,5 +170,18 @@ def summary_lines(result: dict) -> list[str]:
         lines.append(f"accompaniment chroma agreement: {agree}")
     elif "skipped" in acc:
         lines.append(f"accompaniment skipped: {acc['skipped']}")
+    tex = result.get("texture", {})
+    if "ratio" in tex:
+        lines.append("texture gen/real " + "  ".join(f"{k} {_f(v)}" for k, v in tex["ratio"].items()))
+    for method, row in result.get("style", {}).get("methods", {}).items():
+        lines.append(f"style        {method:15s} " + "  ".join(
+            f"{k} {_f(row[k])}" for k in ("drums_auc", "style_auc", "style_hit")))
+    for steps, row in result.get("by_steps", {}).items():
+        lines.append(f"steps {steps}: " + "  ".join(f"{k} {_f(v)}" for k, v in row.items() if not isinstance(v, dict))
+                     + "  texture " + " ".join(_f(v) for v in (row.get("texture_ratio") or {}).values()))
     lines.append("wrote " + ", ".join(result.get("files", [])))
     return lines
+
+
+def _f(v) -> str:
+    return "-" if v is None else f"{v:.2f}"

@@ -86,14 +86,31 @@ def test_accompaniment_keys_and_baselines(build):
 def test_evaluate_writes_json_and_plots(build, tmp_path):
     result = evaluate(EvalConfig.quick(build, tmp_path, progress=False, **SHORT), model=tiny_model(jam=True))
     data = json.loads((tmp_path / "eval.json").read_text())
-    assert {"drift", "adherence", "accompaniment", "model", "config"} <= set(data)
-    for png in ("drift.png", "adherence.png", "accompaniment.png"):
+    assert {"drift", "adherence", "accompaniment", "texture", "style", "model", "config", "stream"} <= set(data)
+    for png in ("drift.png", "adherence.png", "accompaniment.png", "texture.png", "style.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
     adh = data["adherence"]
     assert adh["chance"]["instrument_auc"] == 0.5
     assert set(adh["methods"]) == {"generated", "ground_truth", "noise", "swapped_prompt"}
     assert (tmp_path / "instruments.safetensors").stat().st_size < 1_000_000
     assert result["drift"]["settings"]["works"] == 2
+    tex = data["texture"]
+    assert set(tex["ratio"]) == {"notes_per_second", "mean_polyphony", "pitch_class_entropy", "harmonic_change"}
+    assert tex["real"]["notes_per_second"] > 0 and len(tex["per_clip"]) == 2      # the renders have notes
+    assert set(data["style"]["methods"]) == {"generated", "ground_truth", "noise", "swapped_prompt"}
+    assert data["stream"]["block_frames"] > 0
+
+
+def test_steps_list_runs_once_per_step_count_with_the_real_renders_transcribed_once(build, tmp_path):
+    cfg = EvalConfig.quick(build, tmp_path, progress=False, parts=("texture",), steps_list=(2, 1), seconds=5.0,
+                           window_s=5.0, context_s=2.5)
+    result = evaluate(cfg, model=tiny_model())
+    assert list(result["by_steps"]) == ["2", "1"] and result["steps_list"] == [2, 1]
+    runs = [json.loads((tmp_path / f"steps{s}" / "eval.json").read_text()) for s in (2, 1)]
+    assert [r["config"]["steps"] for r in runs] == [2, 1]
+    assert runs[0]["texture"]["real"] == runs[1]["texture"]["real"]
+    assert result["by_steps"]["1"]["texture_ratio"] == runs[1]["texture"]["ratio"]
+    assert json.loads((tmp_path / "eval.json").read_text())["stream"]["block_frames"] > 0
 
 
 def test_cli_quick_and_clear_errors(build, tmp_path):
