@@ -127,8 +127,12 @@ class StopFlag:
 
     def __init__(self) -> None:
         self.set = False
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._handle)
+        self.before = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def _handle(self, *_) -> None:
         self.set = True
+
+    def restore(self) -> None:
+        """Put the handlers back that were there before (a library call leaves its caller's signals alone)."""
+        for sig, handler in self.before.items():
+            signal.signal(sig, handler)
