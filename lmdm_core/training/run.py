@@ -195,9 +195,19 @@ def recipe(a: SimpleNamespace) -> dict:
                      ae_train if base is None and given is None else None, train_lat, held_lat, report)
         (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         (work / "history.json").write_text(json.dumps({"autoencoder": ae_hist, "dit": dit_hist}) + "\n")
+        plot_dit(dit_hist, work / "losses.png", report["dit_steps"])
         stage("export", t)
     ddp.teardown(d)
     return report
+
+
+def plot_dit(history: dict[str, list], out: Path, step: int) -> None:
+    """The DiT loss curves as PNG (skipped where matplotlib is missing, e.g. the GPU machine: `lmdm train plot`)."""
+    try:
+        from lmdm_core.training.plots import plot_losses
+        plot_losses({k: [tuple(p) for p in v] for k, v in history.items() if v}, out, title=f"DiT, step {step}")
+    except (ImportError, ValueError):
+        pass
 
 
 def export_model(a: SimpleNamespace, export: Path, dit, text, ae, stream, dit_cfg, vocab: list[str],
