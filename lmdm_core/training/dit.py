@@ -29,7 +29,7 @@ from lmdm_core.dit import DiT
 from lmdm_core.text import WordEncoder, build_vocab, tokenize
 from lmdm_core.objective import TrainConfig, rf_loss
 from lmdm_core.training import ddp
-from lmdm_core.training.dit_state import load_dit_state, read_doc, save_dit_state
+from lmdm_core.training.dit_state import check_format, load_dit_state, read_doc, save_dit_state
 from lmdm_core.training.latents import LatentSet
 from lmdm_core.training.state import StopFlag, steps_within
 
@@ -166,6 +166,7 @@ def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir
     weights; its vocabulary must be `vocab`."""
     d = d or ddp.Dist()
     folder = Path(out_dir) / STATE_DIR
+    check_format(cfg.state_format)
     torch.manual_seed(cfg.seed)
     saved = read_doc(folder)
     if saved is not None:

@@ -33,11 +33,16 @@ LIVE = ("dit", "text")                   # trained modules; each has an EMA twin
 SCALE = ":scale"                         # suffix of an int8 tensor's per-row scales
 
 
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"state format {fmt!r}: choose from {', '.join(FORMATS)}")
+    return fmt
+
+
 def save_dit_state(folder: str | Path, modules: dict[str, nn.Module], opt: torch.optim.Optimizer,
                    gen: torch.Generator, fmt: str, doc: dict[str, Any]) -> list[Path]:
     """Write dit, text, ema_dit, ema_text (+ moments, RNG) in format `fmt`, with `doc` (step, history, ...)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"state format {fmt!r}: choose from {FORMATS}")
+    check_format(fmt)
     tensors, encodings = _encode(modules, fmt)
     tensors["rng"] = gen.get_state()
     moments = None

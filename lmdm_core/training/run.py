@@ -29,7 +29,7 @@ from lmdm_core.training.ae import AETrainConfig, evaluate, latent_scale, train_a
 from lmdm_core.training.audio import load_clips
 from lmdm_core.training.dit import (STATE_DIR, DiTTrainConfig, caption_vocab, fold_curve_scale, geometries, text_config,
                                     train_dit, understood_share)
-from lmdm_core.training.dit_state import FORMATS, read_doc
+from lmdm_core.training.dit_state import check_format, read_doc
 from lmdm_core.training.latents import LatentSet, encode_clips
 from lmdm_core.training.state import StopFlag
 
@@ -91,8 +91,7 @@ def meta_for(train: LatentSet, held: LatentSet, vocab: list[str], report: dict, 
 
 def recipe(a: SimpleNamespace) -> dict:
     """The whole run; `a` holds the options of `lmdm train run` (training/cli.py) by their Python names."""
-    if a.state_format not in FORMATS:
-        raise ValueError(f"--state-format {a.state_format!r}: choose from {', '.join(FORMATS)}")
+    check_format(a.state_format)            # before rendering, not at the first save
     if a.init and a.autoencoder:
         raise ValueError("give --init (a whole model to fine-tune) or --autoencoder, not both")
     d = ddp.setup(a.device)
