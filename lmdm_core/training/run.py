@@ -63,7 +63,7 @@ def train_ae(a: SimpleNamespace, ae_cfg, ae_train: AETrainConfig, clips: list, w
 
 def trained_autoencoder(path: str | Path, device: torch.device) -> tuple[torch.nn.Module, dict]:
     """A trained autoencoder checkpoint (one with an `autoencoder` section) and its meta, used as it is."""
-    from lmdm_core.eval.reconstruction import load_autoencoder
+    from lmdm_core.checkpoint import load_autoencoder
     ae = load_autoencoder(path).to(device)
     meta = json.loads((Path(path) / "config.json").read_text()).get("meta", {})
     return ae, meta

@@ -168,6 +168,24 @@ def test_train_run_dit_v2_on_a_trained_autoencoder_over_two_calls(tmp_path):
     assert bad.exit_code == 2 and "comma-separated" in bad.output
 
 
+def test_the_dit_v2_recipe_loads_an_autoencoder_without_soxr_or_matplotlib(tmp_path):
+    """The GPU machine has neither (they are not among the carried wheels): the recipe's imports and its autoencoder
+    loading must not need them."""
+    from lmdm_core.autoencoder import Autoencoder
+    from lmdm_core.checkpoint import save_checkpoint
+    from lmdm_core.config import autoencoder_preset
+
+    ae = Autoencoder(autoencoder_preset("tiny"))
+    save_checkpoint(tmp_path / "ae", {"autoencoder": ae}, {"autoencoder": ae.cfg}, meta={"name": "tiny"})
+    code = ("import sys; sys.modules['soxr'] = sys.modules['matplotlib'] = None\n"
+            "import torch; from lmdm_core.training.run import trained_autoencoder\n"
+            f"ae, meta = trained_autoencoder({str(tmp_path / 'ae')!r}, torch.device('cpu'))\n"
+            "print(ae.cfg.latent_dim, meta['name'], 'soxr' in sys.modules and sys.modules['soxr'] is None)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["64", "tiny", "True"]
+
+
 def test_train_ae_cost_times_the_tiny_autoencoder():
     r = CliRunner().invoke(lmdm, ["train", "ae-cost", "--preset", "tiny", "--threads", "1", "--repeats", "1",
                                   "--json"])
