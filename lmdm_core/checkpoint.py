@@ -205,6 +205,21 @@ def load_into(modules: Mapping[str, nn.Module], tensors: Mapping[str, torch.Tens
         m.load_state_dict(section(tensors, name), strict=True)
 
 
+def load_autoencoder(path: str | Path | None):
+    """The autoencoder of a checkpoint directory (a full lmdm model or one holding only an `autoencoder` section);
+    None = the shipped lmdm_core/weights/."""
+    from lmdm_core.autoencoder import Autoencoder     # here: checkpoint.py stays free of the model modules
+    from lmdm_core.pipeline import WEIGHTS_DIR
+
+    p = Path(WEIGHTS_DIR if path is None else path)
+    ckpt = read_checkpoint(p)
+    if "autoencoder" not in ckpt.configs:
+        raise CheckpointError(f"{p}: the checkpoint has no autoencoder section")
+    ae = Autoencoder(ckpt.configs["autoencoder"])
+    load_into({"autoencoder": ae}, {k: v for k, v in ckpt.tensors.items() if k.startswith("autoencoder.")}, str(p))
+    return ae.float().eval().requires_grad_(False)
+
+
 def shard_sizes(path: str | Path) -> dict[str, int]:
     """Bytes of each weight file in a checkpoint directory (for reports and the 16 MiB check)."""
     return {f.name: f.stat().st_size for f in sorted(Path(path).glob("model*.safetensors"))}

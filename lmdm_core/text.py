@@ -22,7 +22,8 @@ from torch import nn
 
 from lmdm_core.config import TextConfig
 
-_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+# A trailing '#' stays on the word: captions name keys "F# major", "C# minor", which must not read as F or C.
+_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*#?")
 
 # Starting vocabulary for an untrained model: genres, instruments, moods, timbre and tempo words.
 DEFAULT_VOCAB: tuple[str, ...] = tuple(dict.fromkeys("""
@@ -42,7 +43,7 @@ major minor chord chords melody bassline riff sub deep high low
 
 
 def tokenize(prompt: str) -> list[str]:
-    """Lower-case words (letters, digits, inner ' or -) in order."""
+    """Lower-case words (letters, digits, inner ' or -, a trailing # for sharp keys) in order."""
     return _WORD.findall(prompt.lower())
 
 

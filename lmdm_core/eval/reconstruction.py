@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lmdm_core.checkpoint import load_autoencoder
 from lmdm_core.eval.heldout import to_rate
 
 MEASURES = {            # key -> label (the markdown table's rows, in this order)
@@ -64,22 +65,6 @@ class Excerpt:
     drums: np.ndarray | None = None     # the drum part alone (a stem sum or the mix), when the render has drums
     drum_source: str = ""               # "stems" | "mix" | ""
     midi: Path | None = None
-
-
-def load_autoencoder(path: str | Path | None):
-    """The autoencoder of a checkpoint directory (a full lmdm model or one holding only an `autoencoder` section);
-    None = the shipped lmdm_core/weights/."""
-    from lmdm_core.autoencoder import Autoencoder
-    from lmdm_core.checkpoint import CheckpointError, load_into, read_checkpoint
-    from lmdm_core.pipeline import WEIGHTS_DIR
-
-    p = Path(WEIGHTS_DIR if path is None else path)
-    ckpt = read_checkpoint(p)
-    if "autoencoder" not in ckpt.configs:
-        raise CheckpointError(f"{p}: the checkpoint has no autoencoder section")
-    ae = Autoencoder(ckpt.configs["autoencoder"])
-    load_into({"autoencoder": ae}, {k: v for k, v in ckpt.tensors.items() if k.startswith("autoencoder.")}, str(p))
-    return ae.float().eval().requires_grad_(False)
 
 
 def drum_voices(midi_path: Path) -> tuple[list[int], int]:

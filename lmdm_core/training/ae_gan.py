@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +29,8 @@ from lmdm_core.config import AutoencoderConfig, autoencoder_preset, from_dict
 from lmdm_core.training.ae import RESOLUTIONS, CropSampler, VAEStep, mrstft
 from lmdm_core.training.discriminators import (DiscriminatorConfig, Discriminators, feature_matching, hinge_d,
                                                hinge_g)
-from lmdm_core.training.state import load_sharded, save_sharded
+from lmdm_core.checkpoint import section
+from lmdm_core.training.state import StopFlag, load_optimizer, load_sharded, optimizer_tensors, save_sharded
 
 STATE_FORMATS = ("exact", "compact", "small")
 LOSSES = ("loss", "mrstft", "l1", "kl", "adv", "fm", "disc")
@@ -174,7 +174,7 @@ class Trainer:
                "rewarm_from": self.rewarm_from, "optimizers": {}}
         if fmt != "small":
             for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-                ts, meta = _optimizer_tensors(opt, name, torch.float32 if fmt == "exact" else torch.bfloat16)
+                ts, meta = optimizer_tensors(opt, name, torch.float32 if fmt == "exact" else torch.bfloat16)
                 t.update(ts)
                 doc["optimizers"][name] = meta
         return t, doc
@@ -190,21 +190,21 @@ class Trainer:
         saved = from_dict(AutoencoderConfig, doc["autoencoder"])
         if asdict(saved) != asdict(self.ae_cfg):
             raise ValueError(f"{folder}: state was trained with autoencoder {asdict(saved)}, not {asdict(self.ae_cfg)}")
-        self.ae.load_state_dict({k: v.float() for k, v in _section(t, "ae").items()})
-        self.disc.load_state_dict({k: v.float() for k, v in _section(t, "disc").items()})
+        self.ae.load_state_dict({k: v.float() for k, v in section(t, "ae").items()})
+        self.disc.load_state_dict({k: v.float() for k, v in section(t, "disc").items()})
         if doc["state_format"] == "exact":
-            self.ema.load_state_dict(_section(t, "ema"))
+            self.ema.load_state_dict(section(t, "ema"))
         else:
             w = self.ae.state_dict()
             self.ema.load_state_dict({k: w[k] + d.to(w[k].device, torch.float32)
-                                      for k, d in _section(t, "ema_delta").items()})
+                                      for k, d in section(t, "ema_delta").items()})
         self.gen.set_state(t["rng"])
         self.step, self.history, self.seconds = int(doc["step"]), doc["history"], float(doc.get("seconds", 0.0))
         self.rewarm_from = doc.get("rewarm_from")
         opts = doc.get("optimizers", {})
         for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
             if name in opts:
-                _load_optimizer(opt, t, name, opts[name])
+                load_optimizer(opt, t, name, opts[name])
         if "opt_g" not in opts and self.step > 0:
             self.rewarm_from = self.step                # fresh Adam moments: ramp the learning rate again
 
@@ -216,45 +216,6 @@ class Trainer:
         ae.cfg.latent_scale = 1.0
         ae.cfg.latent_scale = round(latent_scale(ae, clips), 4)
         return ae
-
-
-def _section(t: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    head = prefix + "."
-    return {k[len(head):]: v for k, v in t.items() if k.startswith(head)}
-
-
-def _optimizer_tensors(opt: torch.optim.Optimizer, name: str, dtype: torch.dtype) -> tuple[dict, dict]:
-    sd = opt.state_dict()
-    tensors, steps = {}, {}
-    for idx, st in sd["state"].items():
-        for k, v in st.items():
-            if k == "step":
-                steps[str(idx)] = float(v)
-            else:
-                tensors[f"{name}.{idx}.{k}"] = v.to(dtype)
-    return tensors, {"param_groups": sd["param_groups"], "steps": steps}
-
-
-def _load_optimizer(opt: torch.optim.Optimizer, t: dict[str, torch.Tensor], name: str, meta: dict) -> None:
-    state = {}
-    for idx, step in meta["steps"].items():
-        st = {"step": torch.tensor(step, dtype=torch.float32)}
-        for k in ("exp_avg", "exp_avg_sq"):
-            st[k] = t[f"{name}.{idx}.{k}"].float()
-        state[int(idx)] = st
-    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-
-
-class StopFlag:
-    """Set by SIGTERM/SIGINT (e.g. `timeout`): the loop saves after the current step and returns."""
-
-    def __init__(self) -> None:
-        self.set = False
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._handle)
-
-    def _handle(self, *_) -> None:
-        self.set = True
 
 
 def train(trainer: Trainer, clips, state_dir: str | Path, seconds: float | None = None, max_steps: int | None = None,

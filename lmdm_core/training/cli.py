@@ -25,6 +25,19 @@ def _dit_default(field: str):
     return default
 
 
+def _blocks(ctx, param, value: str | None) -> tuple[int, ...]:
+    """--blocks 48,12 -> (48, 12)."""
+    if not value:
+        return ()
+    try:
+        blocks = tuple(int(b) for b in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: block sizes in latents, comma-separated, e.g. 48,12") from None
+    if any(b < 1 for b in blocks):
+        raise click.BadParameter(f"{value!r}: block sizes must be positive")
+    return blocks
+
+
 @train.command()
 @click.option("--works", default="data/works", show_default=True)
 @click.option("--soundfont", default="data/sf2/TimGM6mb.sf2", show_default=True)
@@ -34,6 +47,12 @@ def _dit_default(field: str):
 @click.option("--ae-preset", default="embedded", show_default=True)
 @click.option("--dit-preset", default="embedded", show_default=True)
 @click.option("--stream-preset", default="paper", show_default=True)
+@click.option("--data", default=None,
+              help="train on this `lmdm data build` folder (rendered at the autoencoder's rate) instead of rendering "
+                   "--works into WORK/data")
+@click.option("--autoencoder", default=None,
+              help="a trained autoencoder checkpoint (e.g. the `lmdm train ae-v2` export): used as it is, the "
+                   "autoencoder stage is skipped and the render takes its rate and hop")
 @click.option("--renders", type=int, default=2, show_default=True)
 @click.option("--max-seconds", type=float, default=90.0, show_default=True)
 @click.option("--limit", type=int, default=None, help="at most this many renders per split (smoke tests)")
@@ -44,7 +63,17 @@ def _dit_default(field: str):
 @click.option("--ae-seconds", type=float, default=None, help="time budget of the autoencoder stage")
 @click.option("--dit-steps", type=int, default=12000, show_default=True, help="bidirectional + fine-tune steps (60/40)")
 @click.option("--dit-batch", type=int, default=64, show_default=True)
-@click.option("--dit-seconds", type=float, default=None, help="time budget of the DiT stage")
+@click.option("--dit-seconds", type=float, default=None,
+              help="time budget of the DiT stage (the step count is cut so the schedule ends within it)")
+@click.option("--seconds", type=float, default=None,
+              help="DiT training wall clock of this call: training stops after the step that reaches it (or at "
+                   "SIGTERM), saves the state and exports; the schedule (--dit-steps) is kept for the next call")
+@click.option("--blocks", callback=_blocks, default=None,
+              help="block sizes (latents) drawn per batch, e.g. 48,12: one set of weights streams long and short "
+                   "blocks (each must divide the stream's context); default: the stream's own")
+@click.option("--state-format", default="exact", show_default=True,
+              help="DiT training state (WORK/dit/state/): exact 16 B/param, compact 10, small 4, ema 2, ema8 ~1 "
+                   "(docs/training.md, \"DiT v2\")")
 @click.option("--total-seconds", type=float, default=None,
               help="wall-clock budget of the whole run: after loading, the autoencoder gets --ae-share of what is "
                    "left (less a reserve for encoding, evaluation and export), the DiT the rest")
@@ -72,6 +101,11 @@ def run(**options) -> dict:
     Example (a CPU smoke run on a few works):
       lmdm train run --works data/works --work runs/smoke --export runs/smoke/ckpt --limit 4 \\
           --ae-steps 20 --ae-batch 2 --dit-steps 20 --dit-batch 2
+
+    \b
+    The DiT v2 on a v2 build and a trained autoencoder, one call of a chained run (scripts/gpu/train_dit_v2.sh):
+      lmdm train run --data /tmp/lmdm-v2 --autoencoder models/ae-v2-c16 --dit-preset embedded-v2 \\
+          --blocks 48,12 --state-format ema8 --dit-steps 24000 --seconds 380 --work /tmp/dit-v2 --export out/ckpt
     """
     from types import SimpleNamespace
 

@@ -18,6 +18,7 @@ import copy
 import math
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -28,8 +29,9 @@ from lmdm_core.dit import DiT
 from lmdm_core.text import WordEncoder, build_vocab, tokenize
 from lmdm_core.objective import TrainConfig, rf_loss
 from lmdm_core.training import ddp
+from lmdm_core.training.dit_state import check_format, load_dit_state, read_doc, save_dit_state
 from lmdm_core.training.latents import LatentSet
-from lmdm_core.training.state import load_state, save_state, steps_within
+from lmdm_core.training.state import StopFlag, steps_within
 
 CURVE_SCALE = (100.0, 100.0, 5000.0)     # pitch (MIDI note), loudness (dBFS), brightness (Hz) -> about unit range
 STOPWORDS = frozenset("a an and the in at of for with playing key".split())
@@ -56,6 +58,9 @@ class DiTTrainConfig:
     save_every: int = 1000
     seed: int = 0
     amp: bool = True
+    # The resumable state (training/dit_state.py): exact | compact | small | ema | ema8; the GPU calls carry ema8.
+    state_format: str = "exact"
+    rewarm: int = 200                # after resuming without AdamW moments: ramp the learning rate over these steps
 
     @property
     def steps(self) -> int:
@@ -129,8 +134,11 @@ class WindowSampler:
         return torch.stack(xs).float(), extras, caps
 
 
-def lr_at(step: int, cfg: DiTTrainConfig) -> float:
+def lr_at(step: int, cfg: DiTTrainConfig, rewarm_from: int | None = None) -> float:
+    """Warm-up then cosine to lr_final at cfg.steps; ramped again after a resume without AdamW moments."""
     warm = min(1.0, (step + 1) / cfg.warmup)
+    if rewarm_from is not None:
+        warm *= min(1.0, (step - rewarm_from + 1) / max(1, cfg.rewarm))
     cos = 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, cfg.steps))))
     return warm * (cfg.lr_final + (cfg.lr - cfg.lr_final) * cos)
 
@@ -141,17 +149,28 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
         e.lerp_(p.detach(), 1.0 - decay)
 
 
+STATE_DIR = "state"                      # under the trainer's out_dir: a dit_state folder
+
+
 def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir: str | Path, cfg: DiTTrainConfig,
               vocab: list[str] | None = None, d: ddp.Dist | None = None, progress: bool = True,
-              budget_s: float | None = None, init: tuple[DiT, WordEncoder] | None = None
+              budget_s: float | None = None, init: tuple[DiT, WordEncoder] | None = None,
+              seconds: float | None = None, stop: StopFlag | None = None
               ) -> tuple[DiT, WordEncoder, dict[str, list]]:
-    """Train (or resume from out_dir/state.pt); returns the EMA DiT and text encoder and the loss history.
-    budget_s: after 30 steps, cut both stages in proportion so the whole run fits this many seconds.
+    """Train (or resume from out_dir/state/, written in cfg.state_format); returns the EMA DiT and text encoder and
+    the loss history. A resumed run keeps the state's vocabulary (its words own their embedding rows).
+    budget_s: after 60 steps, cut both stages in proportion so the whole run fits this many seconds.
+    seconds / stop: end this call after the step that reaches `seconds` of training or after a stop signal, the
+    schedule (cfg.steps) kept for the next call; the state is saved either way, with this call's record in `calls`.
     init: a trained (exported, curve scale folded) DiT and its text encoder to continue from instead of random
     weights; its vocabulary must be `vocab`."""
     d = d or ddp.Dist()
-    out = Path(out_dir)
+    folder = Path(out_dir) / STATE_DIR
+    check_format(cfg.state_format)
     torch.manual_seed(cfg.seed)
+    saved = read_doc(folder)
+    if saved is not None:
+        vocab = saved["vocab"]
     vocab = vocab if vocab is not None else caption_vocab(data.captions)
     dit = DiT(dit_cfg).to(d.device)
     text = WordEncoder(text_config(dit_cfg, vocab)).to(d.device)
@@ -165,20 +184,38 @@ def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + d.rank)
     modules = {"dit": dit, "text": text, "ema_dit": ema_dit, "ema_text": ema_text}
     step, history = 0, {"loss": [], "loss_bidirectional": [], "loss_block_causal": [], "loss_encdec": []}
-    if (out / "state.pt").is_file():
-        step, history, _ = load_state(out / "state.pt", modules, opt, gen)
+    calls, before_s, rewarm_from = [], 0.0, None
+    if saved is not None:
+        doc = load_dit_state(folder, modules, opt, gen, asdict(dit_cfg))
+        step, history, calls = int(doc["step"]), doc["history"], doc.get("calls", [])
+        before_s, rewarm_from = float(doc.get("seconds", 0.0)), doc.get("rewarm_from")
     first = step
     windows = WindowSampler(data, stream, cfg, d.device)
     local = ddp.split_batch(cfg.batch, d)
     train = TrainConfig(p_uncond=cfg.p_uncond, p_partial=cfg.p_partial, p_cond=cfg.p_cond)
     amp = cfg.amp and d.device.type == "cuda"
     t0 = time.time()
+    call = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "first_step": first,
+            "device": torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else str(d.device),
+            "world": d.world, "state_format": cfg.state_format, "resumed_format": (saved or {}).get("state_format"),
+            "blocks": list(cfg.blocks)}
+
+    def save() -> None:
+        took = time.time() - t0
+        call.update(step=step, train_s=round(took, 1), steps_per_s=round((step - first) / max(took, 1e-9), 3),
+                    loss=history["loss"][-1][1] if history["loss"] else None)
+        save_dit_state(folder, modules, opt, gen, cfg.state_format,
+                       {"step": step, "history": history, "calls": calls + [call], "seconds": before_s + took,
+                        "rewarm_from": rewarm_from, "vocab": vocab, "config": asdict(cfg), "dit": asdict(dit_cfg),
+                        "stream": asdict(stream)})
+
     from tqdm import tqdm
     bar = tqdm(total=cfg.steps, initial=step, disable=not (progress and d.main), desc="dit", mininterval=5.0)
-    while step < cfg.steps:
+    saved_at, logged_at = None, None
+    while step < cfg.steps and not _stop_now(t0, seconds, stop, d):
         mode = stage_mode(step, cfg)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
+            g["lr"] = lr_at(step, cfg, rewarm_from)
         geom = windows.geometry(gen)
         x0, extras, caps = windows.sample(local, gen, geom)
         tokens, mask, _ = text.encode(caps)
@@ -204,19 +241,35 @@ def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir
             cfg.steps_finetune = max(0, total - cfg.steps_bidirectional)
             bar.total = cfg.steps
         if step % cfg.log_every == 0 or step == cfg.steps:
-            v = ddp.mean(loss.item(), d)
-            history["loss"].append((step, v))
-            history[f"loss_{mode}"].append((step, v))
-            if cfg.blocks:
-                history.setdefault(f"loss_block{geom.block}", []).append((step, v))
+            _log(history, step, ddp.mean(loss.item(), d), mode, geom.block if cfg.blocks else None)
+            logged_at = step
             if d.main:
-                bar.set_postfix(loss=f"{v:.3f}", mode=mode)
+                bar.set_postfix(loss=f"{history['loss'][-1][1]:.3f}", mode=mode)
         bar.update(1)
         if d.main and (step % cfg.save_every == 0 or step == cfg.steps):
-            save_state(out / "state.pt", modules, opt, step, history, gen,
-                       {"config": asdict(cfg), "vocab": vocab, "seconds": time.time() - t0})
+            save()
+            saved_at = step
     bar.close()
+    if step > first and logged_at != step:   # a call's last step is always in the history
+        _log(history, step, ddp.mean(loss.item(), d), mode, geom.block if cfg.blocks else None)
+    if d.main and saved_at != step:
+        save()
     return ema_dit, ema_text, history
+
+
+def _log(history: dict[str, list], step: int, v: float, mode: str, block: int | None) -> None:
+    history["loss"].append((step, v))
+    history[f"loss_{mode}"].append((step, v))
+    if block is not None:
+        history.setdefault(f"loss_block{block}", []).append((step, v))
+
+
+def _stop_now(t0: float, seconds: float | None, stop: StopFlag | None, d: ddp.Dist) -> bool:
+    """This call's time is up or a stop signal came (on any rank: all ranks stop at the same step)."""
+    if seconds is None and stop is None:
+        return False
+    local = (seconds is not None and time.time() - t0 >= seconds) or (stop is not None and stop.set)
+    return ddp.mean(float(local), d) > 0
 
 
 @torch.no_grad()

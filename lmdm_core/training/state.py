@@ -2,13 +2,15 @@
 
 A run resumed from `state.pt` continues at the saved step with the same optimizer moments and the same data RNG, so
 it makes the same updates an uninterrupted run would have made from there. `save_sharded`/`load_sharded` hold a
-state as safetensors shards of at most 15 MiB plus one JSON (for GPU calls that return files of at most 16 MiB).
+state as safetensors shards of at most 15 MiB plus one JSON (for GPU calls that return files of at most 16 MiB);
+`optimizer_tensors`/`load_optimizer` put an Adam state into such a folder, and `StopFlag` ends a call cleanly.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +95,44 @@ def load_sharded(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict[str,
             raise FileNotFoundError(f"state shard missing: {p / name}")
         tensors.update(load_file(str(p / name)))
     return join_split(tensors, doc.get("split", {}), p / STATE_JSON), doc
+
+
+def optimizer_tensors(opt: torch.optim.Optimizer, name: str, dtype: torch.dtype) -> tuple[dict, dict]:
+    """An Adam(W) state as flat tensors `{name}.{index}.exp_avg|exp_avg_sq` in `dtype` + JSON-able meta (param groups,
+    step counts), for `save_sharded`."""
+    sd = opt.state_dict()
+    tensors, steps = {}, {}
+    for idx, st in sd["state"].items():
+        for k, v in st.items():
+            if k == "step":
+                steps[str(idx)] = float(v)
+            else:
+                tensors[f"{name}.{idx}.{k}"] = v.to(dtype)
+    return tensors, {"param_groups": sd["param_groups"], "steps": steps}
+
+
+def load_optimizer(opt: torch.optim.Optimizer, t: dict[str, torch.Tensor], name: str, meta: dict) -> None:
+    """Restore what `optimizer_tensors` wrote (moments back in float32)."""
+    state = {}
+    for idx, step in meta["steps"].items():
+        st = {"step": torch.tensor(step, dtype=torch.float32)}
+        for k in ("exp_avg", "exp_avg_sq"):
+            st[k] = t[f"{name}.{idx}.{k}"].float()
+        state[int(idx)] = st
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT (e.g. `timeout`): a training loop saves after the current step and returns."""
+
+    def __init__(self) -> None:
+        self.set = False
+        self.before = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def _handle(self, *_) -> None:
+        self.set = True
+
+    def restore(self) -> None:
+        """Put the handlers back that were there before (a library call leaves its caller's signals alone)."""
+        for sig, handler in self.before.items():
+            signal.signal(sig, handler)

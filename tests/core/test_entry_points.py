@@ -126,6 +126,66 @@ def test_train_run_end_to_end_on_three_generated_works(tmp_path):
     assert empty.exit_code == 1 and "no exported works" in empty.output and "Traceback" not in empty.output
 
 
+def test_train_run_dit_v2_on_a_trained_autoencoder_over_two_calls(tmp_path):
+    """The DiT v2 recipe on tiny presets: a given autoencoder (its stage skipped, its rate rendered), two block sizes,
+    the ema8 state carried from one call to the next (the second on the first one's build via --data), every call
+    recorded, and a checkpoint that streams both block sizes."""
+    from lmdm_core.autoencoder import Autoencoder
+    from lmdm_core.checkpoint import save_checkpoint
+    from lmdm_core.config import autoencoder_preset
+    from lmdm_core.data import build
+    from lmdm_core.pipeline import load_model
+
+    build.export_generated(3, tmp_path / "works", progress=False)
+    ae = Autoencoder(autoencoder_preset("tiny"))                      # 44.1 kHz, hop 2048, 64 latent channels
+    save_checkpoint(tmp_path / "ae", {"autoencoder": ae}, {"autoencoder": ae.cfg},
+                    meta={"name": "tiny-ae", "report": {"step": 7}})
+    work = tmp_path / "work"
+    common = ["train", "run", "--autoencoder", str(tmp_path / "ae"), "--work", str(work), "--export",
+              str(tmp_path / "ckpt"), "--dit-preset", "tiny", "--stream-preset", "tiny", "--blocks", "8,4",
+              "--state-format", "ema8", "--dit-batch", "2", "--workers", "1", "--eval-seconds", "1", "--no-progress"]
+    first = ["--works", str(tmp_path / "works"), "--soundfont", "/usr/share/sounds/sf2/TimGM6mb.sf2", "--renders",
+             "1", "--max-seconds", "4", "--dit-steps", "2"]
+    r = CliRunner().invoke(lmdm, [*common, *first], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert json.loads((work / "data" / "manifest.jsonl").read_text().splitlines()[0])["sample_rate"] == 44100
+    r = CliRunner().invoke(lmdm, [*common, "--data", str(work / "data"), "--dit-steps", "4", "--seconds", "600"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    report = json.loads((work / "report.json").read_text())
+    assert report["ae_steps"] == 7 and "ae_final" not in report and report["recipe"]["data"] == str(work / "data")
+    assert [(c["first_step"], c["step"], c["state_format"]) for c in report["dit_calls"]] == [(0, 2, "ema8"),
+                                                                                            (2, 4, "ema8")]
+    assert report["dit_state"]["format"] == "ema8" and report["dit_steps"] == 4
+    model = load_model(tmp_path / "ckpt")
+    assert model.meta["blocks"] == [8, 4] and model.block_sizes == {"long": 8, "short": 4}
+    assert model.stream.block == 8 and model.meta["name"] == "lmdm-tiny"
+    bad = CliRunner().invoke(lmdm, [*common, "--data", str(work / "data"), "--blocks", "5"])
+    assert bad.exit_code == 1 and "must divide the context" in bad.output
+    bad = CliRunner().invoke(lmdm, [*common, "--data", str(work / "data"), "--state-format", "tiny"])
+    assert bad.exit_code == 1 and "ema8" in bad.output and "Traceback" not in bad.output
+    bad = CliRunner().invoke(lmdm, [*common, "--blocks", "8,x"])
+    assert bad.exit_code == 2 and "comma-separated" in bad.output
+
+
+def test_the_dit_v2_recipe_loads_an_autoencoder_without_soxr_or_matplotlib(tmp_path):
+    """The GPU machine has neither (they are not among the carried wheels): the recipe's imports and its autoencoder
+    loading must not need them."""
+    from lmdm_core.autoencoder import Autoencoder
+    from lmdm_core.checkpoint import save_checkpoint
+    from lmdm_core.config import autoencoder_preset
+
+    ae = Autoencoder(autoencoder_preset("tiny"))
+    save_checkpoint(tmp_path / "ae", {"autoencoder": ae}, {"autoencoder": ae.cfg}, meta={"name": "tiny"})
+    code = ("import sys; sys.modules['soxr'] = sys.modules['matplotlib'] = None\n"
+            "import torch; from lmdm_core.training.run import trained_autoencoder\n"
+            f"ae, meta = trained_autoencoder({str(tmp_path / 'ae')!r}, torch.device('cpu'))\n"
+            "print(ae.cfg.latent_dim, meta['name'], 'soxr' in sys.modules and sys.modules['soxr'] is None)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["64", "tiny", "True"]
+
+
 def test_train_ae_cost_times_the_tiny_autoencoder():
     r = CliRunner().invoke(lmdm, ["train", "ae-cost", "--preset", "tiny", "--threads", "1", "--repeats", "1",
                                   "--json"])

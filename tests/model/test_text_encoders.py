@@ -17,6 +17,8 @@ def words() -> WordEncoder:
 
 def test_tokenize_lowercases_and_splits():
     assert tokenize("Warm STRINGS, lo-fi   hip-hop! 120bpm") == ["warm", "strings", "lo-fi", "hip-hop", "120bpm"]
+    # sharp keys keep their '#' (the v2 captions name "F# major"); flats are letters already
+    assert tokenize("in F# major, C# minor; Eb, 128 BPM") == ["in", "f#", "major", "c#", "minor", "eb", "128", "bpm"]
 
 
 def test_understood_and_unknown_words(words):

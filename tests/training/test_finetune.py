@@ -71,8 +71,10 @@ def test_fine_tune_starts_from_the_init_weights(latents, tmp_path):
 
 
 def test_fine_tune_recipe_skips_the_bidirectional_stage():
-    a = SimpleNamespace(dit_steps=900, dit_lr=None, p_stem=0.4, p_curves=0.7, p_curve_drop=0.1, dit_batch=32)
+    a = SimpleNamespace(dit_steps=900, dit_lr=None, p_stem=0.4, p_curves=0.7, p_curve_drop=0.1, dit_batch=32,
+                        blocks=(48, 12), state_format="ema8")
     ft, scratch = dit_recipe(a, True), dit_recipe(a, False)
+    assert ft.blocks == scratch.blocks == (48, 12) and ft.state_format == scratch.state_format == "ema8"
     assert (ft.steps_bidirectional, ft.steps_finetune, ft.lr) == (0, 900, 2e-4)
     assert (ft.p_stem, ft.p_curves, ft.p_curve_drop) == (scratch.p_stem, scratch.p_curves, scratch.p_curve_drop) == (0.4, 0.7, 0.1)
     assert (scratch.steps_bidirectional, scratch.steps_finetune, scratch.lr) == (540, 360, 5e-4)
