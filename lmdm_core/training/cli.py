@@ -239,9 +239,12 @@ def dit_cost(only: str | None, ae_preset: str, blocks: str, modes: str, steps: i
     torch.set_num_threads(threads)
     names = [n.strip() for n in only.split(",")] if only else list(P.CANDIDATES)
     runs = [(n, int(b), m) for n in names for b in blocks.split(",") for m in modes.split(",")]
-    for _, _, m in runs:
+    for n, _, m in runs:
         if m not in MODES:
             raise click.BadParameter(f"unknown mode {m!r}", param_hint="--modes")
+        if n not in P.CANDIDATES:
+            raise click.BadParameter(f"unknown candidate {n!r}; choose from {', '.join(P.CANDIDATES)}",
+                                     param_hint="--only")
     costs = [P.measure(n, P.candidate(n), ae_preset, b, m, steps, repeats)
              for n, b, m in tqdm(runs, desc="dit-cost", disable=None)]
     click.echo(P.table(costs))

@@ -22,7 +22,7 @@ from lmdm_core.text import DEFAULT_VOCAB
 
 # name -> (embed_dim, depth, heads): the shapes weighed for the DiT v2 (v1, `embedded`, is d256x6)
 CANDIDATES: dict[str, tuple[int, int, int]] = {
-    "d256x6": (256, 6, 4), "d256x8": (256, 8, 4), "d320x8": (320, 8, 5), "d384x6": (384, 6, 6),
+    "d256x6": (256, 6, 4), "d256x8": (256, 8, 4), "d288x8": (288, 8, 4), "d320x8": (320, 8, 5), "d384x6": (384, 6, 6),
     "d384x8": (384, 8, 6), "d384x10": (384, 10, 6), "d448x8": (448, 8, 7), "d512x8": (512, 8, 8),
 }
 
