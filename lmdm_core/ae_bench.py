@@ -4,9 +4,11 @@ and lookahead recomputed each block.
 
     PYTHONPATH=. python3 -m lmdm_core.ae_bench --preset embedded-v2 --threads 2
     lmdm train ae-cost --preset embedded-v2 --candidates      # the sizing table of docs/training.md
+    lmdm train ae-cost --model models/ae-v2-c16               # a trained checkpoint's autoencoder
 
 Figures are the minimum over `repeats` timed blocks (after warm-up): the machine is shared, the minimum is the
-least disturbed run. Weights are random; the cost does not depend on them.
+least disturbed run. Preset and candidate weights are random (the arithmetic does not depend on them); `--model`
+times a checkpoint's trained weights.
 """
 from __future__ import annotations
 
@@ -63,14 +65,15 @@ class CostResult:
 
 
 def stream_cost(cfg: AutoencoderConfig, name: str = "", block: int = 48, threads: int = 2, repeats: int = 5,
-                warmup: int = 2) -> CostResult:
-    """Time one block through the streaming encoder (lookahead 0, as the pipeline) and decoder (exact lookahead)."""
+                warmup: int = 2, ae=None) -> CostResult:
+    """Time one block through the streaming encoder (lookahead 0, as the pipeline) and decoder (exact lookahead);
+    `ae` (an Autoencoder of `cfg`, e.g. trained weights) replaces the random-weight one."""
     import torch
 
     from lmdm_core.autoencoder import Autoencoder
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    ae = Autoencoder(cfg).eval()
+    ae = (Autoencoder(cfg) if ae is None else ae).eval()
     enc, dec = ae.stream_encoder(lookahead=0), ae.stream_decoder()
     audio = 0.1 * torch.randn(1, cfg.audio_channels, block * cfg.hop)
     z = torch.randn(1, cfg.latent_dim, block)
@@ -108,7 +111,11 @@ def table(rows: list[CostResult]) -> str:
 
 
 def measure(preset: str, all_candidates: bool, threads: list[int], repeats: int,
-            only: list[str] | None = None) -> list[CostResult]:
+            only: list[str] | None = None, model: str | None = None) -> list[CostResult]:
+    if model is not None:
+        from lmdm_core.eval.reconstruction import load_autoencoder
+        ae = load_autoencoder(model)
+        return [stream_cost(ae.cfg, model, threads=t, repeats=repeats, ae=ae) for t in threads]
     base = autoencoder_preset(preset)
     cfgs = candidates(base, only) if all_candidates else {preset: base}
     return [stream_cost(c, n, threads=t, repeats=repeats) for t in threads for n, c in cfgs.items()]
@@ -119,12 +126,13 @@ def main(argv: list[str] | None = None) -> list[CostResult]:
     p.add_argument("--preset", default="embedded-v2")
     p.add_argument("--candidates", action="store_true", help="time the sizing candidates built on the preset")
     p.add_argument("--only", default=None, help="comma-separated candidate names (with --candidates)")
+    p.add_argument("--model", default=None, help="checkpoint folder: time its trained autoencoder (not a preset)")
     p.add_argument("--threads", default="2", help="comma-separated torch thread counts, e.g. 2,1")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
     rows = measure(a.preset, a.candidates, [int(t) for t in a.threads.split(",")], a.repeats,
-                   None if a.only is None else a.only.split(","))
+                   None if a.only is None else a.only.split(","), a.model)
     print(json.dumps([r.row() for r in rows], indent=1) if a.json else table(rows))
     return rows
 
