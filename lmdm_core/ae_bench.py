@@ -4,9 +4,11 @@ and lookahead recomputed each block.
 
     PYTHONPATH=. python3 -m lmdm_core.ae_bench --preset embedded-v2 --threads 2
     lmdm train ae-cost --preset embedded-v2 --candidates      # the sizing table of docs/training.md
+    lmdm train ae-cost --model models/ae-v2-c16               # a trained checkpoint's autoencoder
 
 Figures are the minimum over `repeats` timed blocks (after warm-up): the machine is shared, the minimum is the
-least disturbed run. Weights are random; the cost does not depend on them.
+least disturbed run. Preset and candidate weights are random (the arithmetic does not depend on them); `--model`
+times a checkpoint's trained weights.
 """
 from __future__ import annotations
 
@@ -61,14 +63,15 @@ class CostResult:
 
 
 def stream_cost(cfg: AutoencoderConfig, name: str = "", block: int = 48, threads: int = 2, repeats: int = 5,
-                warmup: int = 2) -> CostResult:
-    """Time one block through the streaming encoder (lookahead 0, as the pipeline) and decoder (exact lookahead)."""
+                warmup: int = 2, ae=None) -> CostResult:
+    """Time one block through the streaming encoder (lookahead 0, as the pipeline) and decoder (exact lookahead);
+    `ae` (an Autoencoder of `cfg`, e.g. trained weights) replaces the random-weight one."""
     import torch
 
     from lmdm_core.autoencoder import Autoencoder
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    ae = Autoencoder(cfg).eval()
+    ae = (Autoencoder(cfg) if ae is None else ae).eval()
     enc, dec = ae.stream_encoder(lookahead=0), ae.stream_decoder()
     audio = 0.1 * torch.randn(1, cfg.audio_channels, block * cfg.hop)
     z = torch.randn(1, cfg.latent_dim, block)
@@ -106,7 +109,11 @@ def table(rows: list[CostResult]) -> str:
 
 
 def measure(preset: str, all_candidates: bool, threads: list[int], repeats: int,
-            only: list[str] | None = None) -> list[CostResult]:
+            only: list[str] | None = None, model: str | None = None) -> list[CostResult]:
+    if model is not None:
+        from lmdm_core.eval.reconstruction import load_autoencoder
+        ae = load_autoencoder(model)
+        return [stream_cost(ae.cfg, model, threads=t, repeats=repeats, ae=ae) for t in threads]
     base = autoencoder_preset(preset)
     cfgs = candidates(base, only) if all_candidates else {preset: base}
     return [stream_cost(c, n, threads=t, repeats=repeats) for t in threads for n, c in cfgs.items()]

@@ -150,10 +150,12 @@ def ae_v2(**options) -> dict:
 @click.option("--preset", default="embedded-v2", show_default=True)
 @click.option("--candidates", is_flag=True, help="time the sizing candidates built on the preset")
 @click.option("--only", default=None, help="comma-separated candidate names (with --candidates)")
+@click.option("--model", default=None, help="checkpoint folder: time its trained autoencoder (not a preset)")
 @click.option("--threads", default="2", show_default=True, help="comma-separated torch thread counts, e.g. 2,1")
 @click.option("--repeats", type=int, default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def ae_cost(preset: str, candidates: bool, only: str | None, threads: str, repeats: int, as_json: bool) -> list:
+def ae_cost(preset: str, candidates: bool, only: str | None, model: str | None, threads: str, repeats: int,
+            as_json: bool) -> list:
     """CPU cost of the streaming encoder + decoder per 48-latent block (also `python -m lmdm_core.ae_bench`).
 
     \b
@@ -161,7 +163,7 @@ def ae_cost(preset: str, candidates: bool, only: str | None, threads: str, repea
     """
     from lmdm_core.ae_bench import measure, table
     rows = measure(preset, candidates, [int(t) for t in threads.split(",")], repeats,
-                   None if only is None else only.split(","))
+                   None if only is None else only.split(","), model)
     click.echo(json.dumps([r.row() for r in rows], indent=1) if as_json else table(rows))
     return rows
 

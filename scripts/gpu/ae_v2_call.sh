@@ -9,6 +9,7 @@ set -uo pipefail
 OUT=${OUT:-out}
 here=$(dirname "$0")
 export DATA=${DATA:-/tmp/lmdm-v2}
+export CALL_START=${CALL_START:-$(date +%s)}   # CALL_SECONDS counts the render too (train_ae_v2.sh)
 ROUT=/tmp/render-out
 rm -rf "$ROUT" && mkdir -p "$ROUT" "$OUT"
 if [ "${HOURS:-6}" != 0 ]; then

@@ -28,3 +28,21 @@ def test_candidates_are_built_on_the_preset():
     assert cfgs["c16 snake-dec"] == base                   # the preset is one of the weighed candidates
     assert cfgs["c24 snake-dec"] == autoencoder_preset("embedded-v2-c24")
     assert all(dataclasses.replace(base, **kw).hop == base.hop for kw in CANDIDATES.values())
+
+
+def test_model_option_times_the_checkpoints_autoencoder(tmp_path, capsys):
+    import torch
+
+    from lmdm_core.ae_bench import main
+    from lmdm_core.autoencoder import Autoencoder
+    from lmdm_core.checkpoint import save_checkpoint
+
+    cfg = tiny_ae()
+    torch.manual_seed(1)
+    ae = Autoencoder(cfg)
+    save_checkpoint(tmp_path / "ckpt", {"autoencoder": ae}, {"autoencoder": cfg})
+    rows = main(["--model", str(tmp_path / "ckpt"), "--threads", "1", "--repeats", "1", "--json"])
+    assert [r.name for r in rows] == [str(tmp_path / "ckpt")]
+    assert rows[0].params_encoder == sum(p.numel() for p in ae.encoder.parameters())   # not the preset's size
+    assert rows[0].block_s == pytest.approx(48 * cfg.hop / cfg.sample_rate)
+    assert '"share"' in capsys.readouterr().out
