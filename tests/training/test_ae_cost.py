@@ -33,7 +33,6 @@ def test_candidates_are_built_on_the_preset():
 def test_model_option_times_the_checkpoints_autoencoder(tmp_path, capsys):
     import torch
 
-    from lmdm_core.ae_bench import main
     from lmdm_core.autoencoder import Autoencoder
     from lmdm_core.checkpoint import save_checkpoint
 
@@ -41,7 +40,9 @@ def test_model_option_times_the_checkpoints_autoencoder(tmp_path, capsys):
     torch.manual_seed(1)
     ae = Autoencoder(cfg)
     save_checkpoint(tmp_path / "ckpt", {"autoencoder": ae}, {"autoencoder": cfg})
-    rows = main(["--model", str(tmp_path / "ckpt"), "--threads", "1", "--repeats", "1", "--json"])
+    from lmdm_core.training.cli import ae_cost
+    rows = ae_cost.main(["--model", str(tmp_path / "ckpt"), "--threads", "1", "--repeats", "1", "--json"],
+                        standalone_mode=False)
     assert [r.name for r in rows] == [str(tmp_path / "ckpt")]
     assert rows[0].params_encoder == sum(p.numel() for p in ae.encoder.parameters())   # not the preset's size
     assert rows[0].block_s == pytest.approx(48 * cfg.hop / cfg.sample_rate)
