@@ -62,6 +62,11 @@ class LoadedModel:
             sizes["short"] = trained
         return sizes
 
+    def decoder_lookahead(self, block_size: str = "long") -> int | None:
+        """Latents the streaming decoder holds back for this block size: meta `decoder_lookahead` {size: latents}
+        trades exactness for latency (scripts/decoder_lookahead.py measures the cost); None = exact."""
+        return (self.meta.get("decoder_lookahead") or {}).get(block_size)
+
     def geometry(self, block_size: str = "long") -> StreamConfig:
         """The stream geometry of a block size name (ValueError for one the model was not trained for)."""
         sizes = self.block_sizes
@@ -155,7 +160,7 @@ class AudioStream:
         self._wet_prev = np.zeros((self.channels, self.block_samples), np.float32)  # what feedback feeds back
         self.gen = self._generator()
         self.enc = self.ae.stream_encoder(lookahead=0)
-        self.dec = self.ae.stream_decoder()
+        self.dec = self.ae.stream_decoder(lookahead=model.decoder_lookahead(block_size))
         self.set_param("mode", mode)
 
     # ----- geometry -----

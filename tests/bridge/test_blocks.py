@@ -66,3 +66,21 @@ def test_short_blocks_are_refused_where_the_model_has_none(ckpts):
             assert c.welcome.block_size == "long"
     finally:
         w.stop()
+
+
+def test_a_short_decoder_lookahead_lowers_the_short_latency(ckpts):
+    """meta `decoder_lookahead` {"short": k}: short streams decode k latents late instead of exactly, and the
+    worker's short latency drops by that; long streams stay exact."""
+    m = load_model(ckpts / "both")
+    exact = AudioStream(m, block_size="short").decoder_latency
+    m.meta["decoder_lookahead"] = {"short": 1}
+    short = AudioStream(m, block_size="short")
+    assert short.decoder_latency == m.autoencoder.hop < exact
+    assert AudioStream(m).decoder_latency == exact            # long: still the exact lookahead
+    y = short.process(np.zeros((short.channels, short.block_samples), np.float32))
+    assert np.isfinite(y).all()
+    from bridge.engines import ModelEngine
+    engine = ModelEngine(str(ckpts / "both"), margin_ms=0)
+    before = engine.open(44100, 1, 1, block_size="short").latency
+    engine.model.meta["decoder_lookahead"] = {"short": 1}
+    assert engine.open(44100, 1, 1, block_size="short").latency == before - (exact - m.autoencoder.hop)
