@@ -18,7 +18,13 @@ py=${PYTHON:-python3}
 # extra and basic-pitch, all with --no-deps (basic-pitch declares tensorflow; the list is the closure its onnxruntime
 # path imports). About 450 MB in the venv, most of it llvmlite (numba, for librosa), scipy and onnxruntime.
 if ! .venv/bin/python -c 'import basic_pitch, librosa, mir_eval, onnxruntime' 2>/dev/null; then
-  eval_pkgs=$(.venv/bin/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["eval"]))')
+  # tomllib is Python >= 3.11; on 3.10 (pyproject allows it) pip's vendored tomli reads the same file
+  eval_pkgs=$(.venv/bin/python -c '
+try:
+    import tomllib
+except ImportError:
+    from pip._vendor import tomli as tomllib
+print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["eval"]))')
   # shellcheck disable=SC2086
   .venv/bin/pip install -q --no-deps $eval_pkgs basic-pitch==0.4.0
 fi
