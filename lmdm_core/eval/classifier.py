@@ -208,14 +208,11 @@ def build_examples(data_dir: str | Path, split: str, limit: int | None = None
 def roc_auc(scores: list[float], positive: list[bool]) -> float | None:
     """Area under the ROC curve: the probability that a positive outscores a negative (ties half; Mann-Whitney U
     over ranks). None without both classes."""
-    s, y = np.asarray(scores, np.float64), np.asarray(positive, bool)
+    from scipy.stats import rankdata
+
+    y = np.asarray(positive, bool)
     if y.all() or not y.any():
         return None
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s))
-    ranks[order] = np.arange(1, len(s) + 1)
-    for v in np.unique(s):                     # ties share their mean rank
-        tie = s == v
-        ranks[tie] = ranks[tie].mean()
+    ranks = rankdata(np.asarray(scores, np.float64))   # ties share their mean rank
     n_pos, n_neg = y.sum(), (~y).sum()
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
