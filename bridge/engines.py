@@ -224,12 +224,11 @@ class ModelEngine:
         self.untrained = self.model.meta.get("trained", True) is False
         self.modes = self.model.modes
         self.block_sizes = tuple(self.model.block_sizes)
-        probe = self.open_audio(seed=0)  # in delay mode: the mode that encodes, generates and decodes
-        self.sample_rate, self.channels = probe.sample_rate, probe.channels
+        self.sample_rate, self.channels = self.model.autoencoder.sample_rate, self.model.autoencoder.audio_channels
         key = margin.model_key(self.name, str(device))
         self.margin_keys = {b: key if b == "long" else f"{key}|block_size={b}" for b in self.block_sizes}
-        # Measured (or read from the cache) at start for every block size, and fixed for the engine's life, so a
-        # session's latency never changes under it.
+        # Measured in delay mode (it encodes, generates and decodes), or read from the cache, at start for every block
+        # size, and fixed for the engine's life, so a session's latency never changes under it.
         self.margins_ms = {b: margin.calibrated(self.open_audio(block_size=b), k).margin_ms if margin_ms is None
                            else margin_ms for b, k in self.margin_keys.items()}
 
