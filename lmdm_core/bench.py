@@ -21,12 +21,14 @@ ENGINES = (("naive", "bidirectional", False), ("block_causal", "block_causal", T
            ("graphed", "block_causal", True))     # graphed: block_causal replaying one CUDA graph a block (graphs.py)
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 # DiT preset -> (stream preset, autoencoder preset)
-PAIRS = {"saos-small": ("paper", "saos"), "small": ("paper", "saos"), "tiny": ("tiny", "tiny")}
+PAIRS = {"saos-small": ("paper", "saos"), "small": ("paper", "saos"), "embedded-v2": ("paper", "embedded-v2"),
+         "tiny": ("tiny", "tiny")}
 
 @dataclass
 class BenchOptions:
     preset: str = "saos-small"
     stream: str | None = None
+    block: int | None = None           # latents per block (StreamConfig.with_block); None: the stream preset's
     device: str = "cpu"
     dtype: str = "fp32"
     steps: int = 8
@@ -65,6 +67,11 @@ def _timed(fn, device: str) -> tuple[float, float]:
     return (time.perf_counter() - t0) * 1e3, (time.process_time() - c0) * 1e3
 
 
+def _stream(opts: BenchOptions):
+    stream = stream_preset(opts.stream)
+    return stream if opts.block is None else stream.with_block(opts.block)
+
+
 def _time_engines(model, opts: BenchOptions, engines, bar) -> dict[str, list[tuple[float, float]]]:
     """Warm every engine up, then time them round-robin, one block each in turn, so that load from other
     processes hits all engines alike."""
@@ -73,7 +80,7 @@ def _time_engines(model, opts: BenchOptions, engines, bar) -> dict[str, list[tup
     from .streaming import StreamingGenerator
     from .graphs import GraphedGenerator
 
-    stream = stream_preset(opts.stream)
+    stream = _stream(opts)
     gens = {name: StreamingGenerator(model, stream, SamplerConfig(steps=opts.steps, cfg=opts.cfg), mode=mode,
                                      cached=cached, batch=opts.batch, seed=0) for name, mode, cached in engines}
     if "graphed" in gens:
@@ -142,7 +149,7 @@ def run(opts: BenchOptions) -> dict:
     if not engines:
         raise ValueError(f"--engines must name some of {[e[0] for e in ENGINES]}")
     try:
-        stream = stream_preset(opts.stream)
+        stream = _stream(opts)
     except KeyError as e:
         raise ValueError(e.args[0]) from e
     ae_cfg = autoencoder_preset(PAIRS[opts.preset][1])
@@ -242,6 +249,8 @@ def report(opts: BenchOptions) -> None:
 @click.option("--preset", type=click.Choice(tuple(PAIRS)), default="saos-small", show_default=True, help="DiT preset")
 @click.option("--stream", default=None,
               help="stream preset from config.py (default: paper for saos-small/small, tiny for tiny)")
+@click.option("--block", type=int, default=None,
+              help="latents per block, e.g. 12 for short blocks (default: the stream preset's block)")
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda")
 @click.option("--dtype", type=click.Choice(tuple(DTYPES)), default="fp32", show_default=True,
               help="weights and activations")

@@ -30,7 +30,8 @@ def shuffled(audio: np.ndarray, sr: int, piece_s: float = 1.0, seed: int = 0) ->
 
 
 def run_accompaniment(model: LoadedModel, clips: list[HeldOut], seconds: float = 30.0, context_s: float = 10.0,
-                      steps: int | None = None, seed: int = 0, progress: bool = True) -> dict:
+                      steps: int | None = None, seed: int = 0, progress: bool = True,
+                      block_size: str = "long") -> dict:
     """Chroma agreement of each method with the real accompaniment, per clip and averaged (JSON-ready)."""
     if "jam" not in model.modes:
         return {"skipped": f"model has no {MODES['jam'].group!r} input (inputs {sorted(model.dit.cfg.input_adds)})"}
@@ -39,14 +40,14 @@ def run_accompaniment(model: LoadedModel, clips: list[HeldOut], seconds: float =
         return {"skipped": "no held-out render with stems"}
     sr = model.autoencoder.sample_rate
     n = round(seconds * sr)
-    ctx_n = G.block_multiple(round(context_s * sr), model)
+    ctx_n = G.block_multiple(round(context_s * sr), model, block_size)
     per_clip = []
     for i, c in enumerate(tqdm(clips, desc="accompaniment", unit="work", disable=not progress)):
         acc = c.accompaniment()
         player, truth, context = c.stem[:, ctx_n: ctx_n + n], acc[:, ctx_n: ctx_n + n], acc[:, :ctx_n]
         if truth.shape[1] < sr:
             continue                      # under a second left after the context: nothing to compare
-        cands = {"generated": G.jam(model, player, context, c.caption, seed + i, steps),
+        cands = {"generated": G.jam(model, player, context, c.caption, seed + i, steps, block_size),
                  "repeat_context": _fit(context, truth.shape[1]), "shuffled": shuffled(truth, sr, seed=seed + i),
                  "echo_player": player, "noise": noise_like(truth, truth.shape[1], sr, seed + i)}
         ref = M.prepare(truth, sr)
@@ -55,6 +56,7 @@ def run_accompaniment(model: LoadedModel, clips: list[HeldOut], seconds: float =
     if not per_clip:
         return {"skipped": f"no held-out render longer than the {context_s} s context plus 1 s"}
     return {"settings": {"seconds": seconds, "context_s": round(ctx_n / sr, 3), "seed": seed,
-                         "steps": steps if steps is not None else model.sampler.steps, "works": len(per_clip)},
+                         "steps": steps if steps is not None else model.sampler.steps, "works": len(per_clip),
+                         "block_size": block_size},
             "chroma_agreement": {m: float(np.mean([r[m] for r in per_clip])) for m in METHODS},
             "per_clip": per_clip}

@@ -24,12 +24,14 @@ import click
 @click.option("--classifier-renders", type=int, default=None, help="train renders for the classifier (default: all)")
 @click.option("--parts", default="drift,adherence,accompaniment,texture,style", show_default=True)
 @click.option("--steps-list", default=None, help="several step counts, e.g. 8,4,2: one run each under OUT/steps<N>")
+@click.option("--block-size", type=click.Choice(("long", "short")), default="long", show_default=True,
+              help="stream blocks (the model's block sizes, docs/protocol.md); run once per size to compare them")
 @click.option("--device", default="cpu", show_default=True,
               help="the model runs there (cpu, cuda); metrics stay on the CPU")
 @click.option("--no-progress", is_flag=True)
 @click.pass_context
 def eval_command(ctx, data_dir, model, out_dir, quick, works, seconds, window, context, steps, seed, classifier,
-                 style_classifier, classifier_renders, parts, steps_list, device, no_progress):
+                 style_classifier, classifier_renders, parts, steps_list, block_size, device, no_progress):
     """Evaluate a model on held-out works: drift per window over a long generation, prompt adherence (instruments,
     drums and groove style), transcription statistics against the real renders, jam accompaniment, each next to
     baselines. Writes OUT/eval.json and PNG plots (docs/evaluation.md); without matplotlib the PNGs are left out and
@@ -45,7 +47,7 @@ def eval_command(ctx, data_dir, model, out_dir, quick, works, seconds, window, c
 
     given = {k: v for k, v in {"works": works, "seconds": seconds, "window_s": window, "context_s": context,
                                "classifier_renders": classifier_renders}.items() if v is not None}
-    common = {"model": model, "steps": steps, "seed": seed, "progress": not no_progress,
+    common = {"model": model, "steps": steps, "seed": seed, "progress": not no_progress, "block_size": block_size,
               "classifier": Path(classifier) if classifier else None,
               "style_classifier": Path(style_classifier) if style_classifier else None,
               "parts": tuple(p.strip() for p in parts.split(",") if p.strip()), **given}

@@ -61,12 +61,13 @@ def _score(candidates: dict[str, np.ndarray], ref: np.ndarray, sr: int, key_ref:
 
 def run_drift(model: LoadedModel, clips: list[HeldOut], seconds: float = 60.0, window_s: float = 10.0,
               context_s: float = 10.0, steps: int | None = None, seed: int = 0,
-              modes: tuple[str, ...] = ("audio", "text"), progress: bool = True) -> tuple[dict, list[np.ndarray]]:
+              modes: tuple[str, ...] = ("audio", "text"), progress: bool = True,
+              block_size: str = "long") -> tuple[dict, list[np.ndarray]]:
     """Returns (JSON-ready result, the text-only generated audio per clip, for the prompt-adherence check)."""
     sr = model.autoencoder.sample_rate
     n = round(seconds * sr)
     n_windows = int(seconds // window_s)
-    ctx_n = G.block_multiple(round(context_s * sr), model)
+    ctx_n = G.block_multiple(round(context_s * sr), model, block_size)
     primed, text, text_audio, meta = [], [], [], []
     for i, c in enumerate(tqdm(clips, desc="drift" if "audio" in modes else "text-only", unit="work",
                                disable=not progress)):
@@ -76,14 +77,14 @@ def run_drift(model: LoadedModel, clips: list[HeldOut], seconds: float = 60.0, w
         meta.append({"id": c.id, "caption": c.caption, "context_key": key_ref.name, "manifest_key": c.key,
                      "truth_seconds": round(truth.shape[1] / sr, 2)})
         if "audio" in modes:
-            cands = {"generated": G.continue_audio(model, context, seconds, c.caption, seed + i, steps),
+            cands = {"generated": G.continue_audio(model, context, seconds, c.caption, seed + i, steps, block_size),
                      "repeat_context": _fit(context, n), "noise": noise_like(context, n, sr, seed + i),
                      "ground_truth": truth}
             if other is not None:
                 cands["other_work"] = other.mix[:, ctx_n: ctx_n + n]
             primed.append(_score(cands, truth, sr, key_ref, window_s))
         if "text" in modes:
-            gen = G.text_only(model, seconds, c.caption, seed + i, steps)
+            gen = G.text_only(model, seconds, c.caption, seed + i, steps, block_size)
             text_audio.append(gen)
             opening = c.mix[:, :n]
             cands = {"generated": gen, "noise": noise_like(opening, n, sr, seed + i), "ground_truth": opening}
@@ -93,7 +94,7 @@ def run_drift(model: LoadedModel, clips: list[HeldOut], seconds: float = 60.0, w
     windows = [round(w * window_s, 3) for w in range(n_windows)]
     result = {"settings": {"seconds": seconds, "window_s": window_s, "context_s": round(ctx_n / sr, 3),
                            "steps": steps if steps is not None else model.sampler.steps, "seed": seed,
-                           "sample_rate": sr, "works": len(clips)},
+                           "sample_rate": sr, "works": len(clips), "block_size": block_size},
               "clips": meta}
     if primed:
         result["audio_primed"] = {"windows_s": windows, "methods": aggregate(primed, n_windows), "per_clip": primed}

@@ -12,8 +12,9 @@ import numpy as np
 from lmdm_core.pipeline import AudioStream, LoadedModel
 
 
-def _stream(model: LoadedModel, prompt: str, seed: int, steps: int | None, mode: str) -> AudioStream:
-    s = AudioStream(model, seed=seed, mode=mode)
+def _stream(model: LoadedModel, prompt: str, seed: int, steps: int | None, mode: str,
+            block_size: str = "long") -> AudioStream:
+    s = AudioStream(model, seed=seed, mode=mode, block_size=block_size)
     s.set_param("prompt", prompt[:500])
     if steps is not None:
         s.set_param("steps", steps)
@@ -46,34 +47,35 @@ def _prime(s: AudioStream, context: np.ndarray) -> None:
 
 
 def continue_audio(model: LoadedModel, context: np.ndarray, seconds: float, prompt: str = "", seed: int = 0,
-                   steps: int | None = None) -> np.ndarray:
+                   steps: int | None = None, block_size: str = "long") -> np.ndarray:
     """The model's continuation of `context` ([channels, samples]) for `seconds`, input silent (text mode).
     The context counts in whole blocks (its last block zero-padded): cut it to a block multiple (block_multiple) to
     avoid a gap."""
-    s = _stream(model, prompt, seed, steps, "delay")
+    s = _stream(model, prompt, seed, steps, "delay", block_size)
     _prime(s, context)
     s.set_param("mode", "text")
     return _collect(s, [], round(seconds * s.sample_rate))
 
 
-def text_only(model: LoadedModel, seconds: float, prompt: str, seed: int = 0, steps: int | None = None) -> np.ndarray:
+def text_only(model: LoadedModel, seconds: float, prompt: str, seed: int = 0, steps: int | None = None,
+              block_size: str = "long") -> np.ndarray:
     """`seconds` of the model's output from nothing under a prompt."""
-    s = _stream(model, prompt, seed, steps, "text")
+    s = _stream(model, prompt, seed, steps, "text", block_size)
     return _collect(s, [], round(seconds * s.sample_rate))
 
 
 def jam(model: LoadedModel, player: np.ndarray, context: np.ndarray | None = None, prompt: str = "", seed: int = 0,
-        steps: int | None = None) -> np.ndarray:
+        steps: int | None = None, block_size: str = "long") -> np.ndarray:
     """Jam mode: the model's accompaniment to `player` ([channels, samples]), same length, optionally primed with the
     accompaniment that came before (`context`, fed in delay mode). Needs a model with a "stem" input."""
-    s = _stream(model, prompt, seed, steps, "text")
+    s = _stream(model, prompt, seed, steps, "text", block_size)
     if context is not None:
         _prime(s, context)
     s.set_param("mode", "jam")       # ValueError with a clear message when the model has no stem input
     return _collect(s, _blocks(player, s.block_samples), player.shape[1])
 
 
-def block_multiple(samples: int, model: LoadedModel) -> int:
+def block_multiple(samples: int, model: LoadedModel, block_size: str = "long") -> int:
     """The largest whole number of stream blocks within `samples`."""
-    block = model.stream.block * model.autoencoder.hop
+    block = model.geometry(block_size).block * model.autoencoder.hop
     return samples // block * block

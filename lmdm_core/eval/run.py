@@ -20,6 +20,7 @@ class EvalConfig:
     context_s: float = 10.0
     jam_seconds: float = 30.0
     steps: int | None = None            # sampler steps (None = the model's default)
+    block_size: str = "long"            # long | short (LoadedModel.block_sizes): one evaluation per block size
     seed: int = 0
     classifier: Path | None = None      # a saved classifier; None = train one on the build's train split
     classifier_renders: int | None = None
@@ -56,14 +57,14 @@ def evaluate(cfg: EvalConfig, model=None, shared: dict | None = None) -> dict:
     sr, ch = m.autoencoder.sample_rate, m.autoencoder.audio_channels
     result: dict = {"model": m.source, "trained": bool(m.meta.get("trained", True)),
                     "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
-                    "stream": stream_settings(m)}
+                    "stream": stream_settings(m, cfg.block_size)}
     need = cfg.context_s + cfg.seconds
     if any(p in cfg.parts for p in TEXT_PARTS):
         clips = heldout.load_heldout(cfg.data_dir, sr, ch, cfg.works, min_seconds=need, max_seconds=need + 1,
                                      spread_by=cfg.spread_by)
         modes = ("audio", "text") if "drift" in cfg.parts else ("text",)
         drift, text_audio = run_drift(m, clips, cfg.seconds, cfg.window_s, cfg.context_s, cfg.steps, cfg.seed,
-                                      modes=modes, progress=cfg.progress)
+                                      modes=modes, progress=cfg.progress, block_size=cfg.block_size)
         if "drift" in cfg.parts:
             result["drift"] = drift
         result.update(_text_parts(cfg, clips, text_audio, sr, shared))
@@ -71,7 +72,7 @@ def evaluate(cfg: EvalConfig, model=None, shared: dict | None = None) -> dict:
         jam_clips = heldout.load_heldout(cfg.data_dir, sr, ch, cfg.works, min_seconds=cfg.context_s + cfg.jam_seconds,
                                          with_stem=True, max_seconds=cfg.context_s + cfg.jam_seconds + 1)
         result["accompaniment"] = run_accompaniment(m, jam_clips, cfg.jam_seconds, cfg.context_s, cfg.steps, cfg.seed,
-                                                    progress=cfg.progress)
+                                                    progress=cfg.progress, block_size=cfg.block_size)
     result["seconds_taken"] = round(time.time() - t0, 1)
     result["files"] = [str(p) for p in report.write_report(result, cfg.out_dir)]
     return result
@@ -109,11 +110,11 @@ def _classifier(kind, path: Path | None, cfg: EvalConfig, name: str):
     return clf
 
 
-def stream_settings(model) -> dict:
-    """The stream's block (latent frames per generated block) and its length in seconds: the figures depend on it;
-    a later change compares block sizes by running evaluate once per block (recorded here)."""
-    block, ae = model.stream.block, model.autoencoder
-    return {"block_frames": block, "block_seconds": round(block * ae.hop / ae.sample_rate, 4),
+def stream_settings(model, block_size: str = "long") -> dict:
+    """The stream's block (latent frames per generated block) and its length in seconds: the figures depend on it,
+    so block sizes are compared by running evaluate once per block size (EvalConfig.block_size)."""
+    block, ae = model.geometry(block_size).block, model.autoencoder
+    return {"block_size": block_size, "block_frames": block, "block_seconds": round(block * ae.hop / ae.sample_rate, 4),
             "sample_rate": ae.sample_rate}
 
 
@@ -129,7 +130,7 @@ def evaluate_steps(cfg: EvalConfig, model=None) -> dict:
     for steps in cfg.steps_list:
         sub = replace(cfg, steps=steps, steps_list=(), out_dir=Path(cfg.out_dir) / f"steps{steps}")
         runs[str(steps)] = evaluate(sub, m, shared)
-    result = {"model": m.source, "stream": stream_settings(m), "steps_list": list(cfg.steps_list),
+    result = {"model": m.source, "stream": stream_settings(m, cfg.block_size), "steps_list": list(cfg.steps_list),
               "by_steps": {k: headline(r) for k, r in runs.items()},
               "runs": {k: r["files"][0] for k, r in runs.items()}}
     result["files"] = [str(report.write_json(result, Path(cfg.out_dir) / "eval.json"))]
