@@ -64,8 +64,9 @@ def chorale_voice(rate: int, work: str, seconds: float, voice: int = -1) -> np.n
     from lmdm_core.data.build import render_orchestrated
 
     root = HERE.parents[1]
+    sf2 = root / "data" / "sf3" / "lmdm-v2.sf3"      # the v2 data's SoundFont (docs/data.md), else Debian's GM set
     r, _ = render_orchestrated(root / "data" / "works" / f"{work}.mid", "string quartet", rate, seconds,
-                               root / "data" / "sf2" / "TimGM6mb.sf2")
+                               sf2 if sf2.is_file() else Path("/usr/share/sounds/sf2/TimGM6mb.sf2"))
     top = r.stems[voice].mean(axis=1)
     return np.pad(top, (0, max(0, int(rate * seconds) - len(top))))[: int(rate * seconds)].astype(np.float32) / max(
         float(np.abs(r.stems.sum(axis=0)).max()), 1e-9)
@@ -74,13 +75,13 @@ def chorale_voice(rate: int, work: str, seconds: float, voice: int = -1) -> np.n
 # ----- streaming ----------------------------------------------------------------------------------------------------
 
 def play(engine: ModelEngine, x: np.ndarray, rate: int, values: dict, changes: dict | None = None,
-         chunk: int = 2048) -> tuple[np.ndarray, int]:
+         chunk: int = 2048, block_size: str = "long") -> tuple[np.ndarray, int]:
     """Stream mono x like a client (input, then requests once their input is there); `changes` {position: [(name,
     value)]} are applied when the requests reach that output position. Returns (output, latency)."""
     v = defaults()
     v.update(values)
-    s = Session(Hello(stream="doc", rate=rate, channels=1, out_channels=1), engine, v, max_frames=65536,
-                backlog_s=1e9)
+    s = Session(Hello(stream="doc", rate=rate, channels=1, out_channels=1, block_size=block_size), engine, v,
+                max_frames=65536, backlog_s=1e9)
     n = len(x)
     x = np.concatenate([x, np.zeros(s.latency + s.block + chunk, np.float32)])[:, None]  # silence lets the tail out
     y = np.zeros((n, 1), np.float32)
@@ -114,9 +115,21 @@ def write(name: str, audio: np.ndarray, rate: int, start: int = 0) -> None:
 
 def spectrogram(ax, audio: np.ndarray, rate: int, title: str) -> None:
     ax.specgram(audio + 1e-9, NFFT=1024, Fs=rate, noverlap=768, cmap="magma", vmin=-120)
-    ax.set_ylim(0, 4000)
+    ax.set_ylim(0, 8000)
     ax.set_ylabel("Hz")
     ax.set_title(title, fontsize=9)
+
+
+def delay_plot(name: str, x: np.ndarray, y: np.ndarray, latency: int, rate: int, title: str) -> None:
+    fig, axs = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
+    t = np.arange(len(x)) / rate
+    axs[0].plot(t, x, lw=0.4)
+    axs[0].set_title(f"{title}: input (top), output at mix 0.5 (bottom); dashed: the latency", fontsize=9)
+    axs[1].plot(t, y[: len(x)], lw=0.4)
+    axs[1].axvline(latency / rate, color="r", ls="--")
+    axs[1].set_xlabel("s")
+    fig.tight_layout()
+    fig.savefig(HERE / f"{name}.png", dpi=80)
 
 
 def loudness_r(x: np.ndarray, y: np.ndarray, rate: int, latency: int, hop: int = 1024) -> float:
@@ -147,7 +160,7 @@ def main(model: str | None, tiny: bool) -> None:
     figures: dict[str, float | int | str] = {"model": engine.name, "rate": rate}
     n = int(rate * (SECONDS + 4.0))
     melody = notes(rate, SECONDS + 4.0, [60, 64, 67, 72, 71, 67, 64, 62], 0.375, 0.25)
-    bass = chorale_voice(rate, "bach-bwv271", SECONDS + 8.0)[int(4 * rate):]  # a held-out chorale's bass
+    bass = chorale_voice(rate, "bach-bwv398", SECONDS + 8.0)[int(4 * rate):]  # held out from v1 and v2
     hum = voice(rate, SECONDS + 4.0)
 
     # text: prompt A, then prompt B from the middle on
@@ -162,6 +175,17 @@ def main(model: str | None, tiny: bool) -> None:
     fig.tight_layout()
     fig.savefig(HERE / "text.png", dpi=60)
     figures["text_latency"] = L
+
+    # text in three styles, each from silence (the v2 captions' words: docs/model-card.md)
+    styles = {"house": "house groove with drums and synth bass", "ambient": "ambient pad soundscape, dreamy",
+              "chorale": "Bach chorale for string quartet"}
+    fig, axs = plt.subplots(1, len(styles), figsize=(12, 3), sharey=True)
+    for ax, (name, prompt) in zip(axs, styles.items()):
+        y, L = play(engine, silent, rate, {"mode": "text", "prompt": prompt, "seed": 1})
+        write(f"text-{name}", y, rate, L)
+        spectrogram(ax, y[L:], rate, f"text: '{prompt}'")
+    fig.tight_layout()
+    fig.savefig(HERE / "text-styles.png", dpi=60)
 
     # sketch: a hummed glide with a swelling level -> the prompt's timbre
     y, L = play(engine, hum, rate, {"mode": "sketch", "prompt": "piano", "seed": 1})
@@ -212,15 +236,15 @@ def main(model: str | None, tiny: bool) -> None:
     write("delay-out", y, rate, L)
     figures["delay_latency"] = L
     figures["delay_dry_bit_exact"] = bool(np.array_equal(dry[L:], melody[: n - L]) and not dry[:L].any())
-    fig, axs = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
-    t = np.arange(n) / rate
-    axs[0].plot(t, melody, lw=0.4)
-    axs[0].set_title("generative delay: input (top), output at mix 0.5 (bottom); dashed: the latency", fontsize=9)
-    axs[1].plot(t, y, lw=0.4)
-    axs[1].axvline(L / rate, color="r", ls="--")
-    axs[1].set_xlabel("s")
-    fig.tight_layout()
-    fig.savefig(HERE / "delay.png", dpi=80)
+    delay_plot("delay", melody, y, L, rate, "generative delay")
+
+    # the same delay on short blocks (a model trained for both: LoadedModel.block_sizes): it answers sooner
+    if "short" in engine.block_sizes:
+        y, L = play(engine, melody, rate, {"mode": "delay", "prompt": "piano", "mix": 0.5, "feedback": 0.3,
+                                           "seed": 1}, block_size="short")
+        write("delay-short-out", y, rate, L)
+        figures["delay_short_latency"] = L
+        delay_plot("delay-short", melody, y, L, rate, "generative delay, short blocks")
 
     (HERE / "figures.json").write_text(json.dumps(figures, indent=1) + "\n")
     print(json.dumps(figures, indent=1))

@@ -198,7 +198,8 @@ def train_dit(dit_cfg: DiTConfig, stream: StreamConfig, data: LatentSet, out_dir
     call = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "first_step": first,
             "device": torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else str(d.device),
             "world": d.world, "state_format": cfg.state_format, "resumed_format": (saved or {}).get("state_format"),
-            "blocks": list(cfg.blocks)}
+            "blocks": list(cfg.blocks), "plan_steps": cfg.steps, "lr": cfg.lr, "p_curves": cfg.p_curves,
+            "clips": len(data)}   # a chain may change its plan, recipe or data between calls: each call says its own
 
     def save() -> None:
         took = time.time() - t0

@@ -80,3 +80,21 @@ def encode_clips(ae: Autoencoder, clips: list[Clip], max_seconds: float = 200.0,
             out.stem.append(None)
             out.acc.append(None)
     return out
+
+
+def update_latents(ae: Autoencoder, clips: list[Clip], path: str | Path, progress: bool = True) -> LatentSet:
+    """The latents of `clips` at `path`, encoding only the clips it does not hold yet (a warm machine's build grows
+    between chained calls: its new renders join the training set) and dropping clips no longer in the build."""
+    path = Path(path)
+    old = LatentSet.load(path) if path.is_file() else LatentSet()
+    held = {i: k for k, i in enumerate(old.ids)}
+    new = encode_clips(ae, [c for c in clips if c.entry.id not in held], progress=progress)
+    fresh = {i: k for k, i in enumerate(new.ids)}
+    out = LatentSet()
+    for c in clips:
+        src, k = (old, held[c.entry.id]) if c.entry.id in held else (new, fresh[c.entry.id])
+        for name, column in vars(out).items():
+            column.append(getattr(src, name)[k])
+    if new.ids or len(out) != len(old):
+        out.save(path)
+    return out

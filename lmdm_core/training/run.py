@@ -30,7 +30,7 @@ from lmdm_core.training.audio import load_clips
 from lmdm_core.training.dit import (STATE_DIR, DiTTrainConfig, caption_vocab, fold_curve_scale, geometries, text_config,
                                     train_dit, understood_share)
 from lmdm_core.training.dit_state import check_format, read_doc
-from lmdm_core.training.latents import LatentSet, encode_clips
+from lmdm_core.training.latents import LatentSet, update_latents
 from lmdm_core.training.state import StopFlag
 
 
@@ -159,9 +159,9 @@ def recipe(a: SimpleNamespace) -> dict:
 
     t = time.time()
     files = {s: work / f"latents-{s}.pt" for s in ("train", "heldout")}
-    if d.main and not all(f.is_file() for f in files.values()):
-        encode_clips(ae, train_clips, progress=progress).save(files["train"])
-        encode_clips(ae, held_clips, progress=progress).save(files["heldout"])
+    if d.main:   # only what the last call has not encoded (a warm machine's build grows between calls)
+        update_latents(ae, train_clips, files["train"], progress)
+        update_latents(ae, held_clips, files["heldout"], progress)
     ddp.barrier(d)
     train_lat, held_lat = LatentSet.load(files["train"]), LatentSet.load(files["heldout"])
     del train_clips, held_clips

@@ -7,7 +7,7 @@
 # GPU mostly idle, so two runs cost about the time of one), e.g. RUNS="a=--lr 1e-6;b=--lr 3e-6"; common args follow
 # the script name. Results per label: /tmp/lmdm-arc-LABEL (checkpoint, for a following eval call; copy it into $OUT
 # to bring it back: a call returns at most 8 files), $OUT/arc-LABEL.tar (history, report, the last sample WAVs) and
-# $OUT/arc-LABEL.log.
+# $OUT/arc-LABEL.log. LAT: the training latents (a warm machine's from train_embedded.sh or train_dit_v2.sh).
 set -uo pipefail
 OUT=${OUT:-out}
 MODEL=${MODEL:-/tmp/lmdm-ckpt}
@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 source "$(dirname "$0")/site.sh"
 nvidia-smi --query-gpu=name --format=csv,noheader
 [ -f "$MODEL/config.json" ] || { echo "no stage-1 checkpoint at $MODEL"; exit 2; }
-LAT=/tmp/lmdm-train/latents-train.pt
+LAT=${LAT:-/tmp/lmdm-train/latents-train.pt}   # or the DiT v2 chain's: /tmp/lmdm-dit-v2/latents-train.pt
 if [ ! -f "$LAT" ]; then   # the training recipe's render (the model's own rate and hop), encoded once
     t0=$(date +%s)
     timeout 300 "$PY" -c "from pathlib import Path
@@ -51,6 +51,8 @@ for spec in "${specs[@]}"; do
     last=$(ls "/tmp/arc-$label/samples" 2>/dev/null | tail -2 | sed 's|^|samples/|')
     # shellcheck disable=SC2086
     (cd "/tmp/arc-$label" && tar cf "$OUT/arc-$label.tar" history.json report.json $last 2>/dev/null)
+    # RETURN=1: bring the post-trained checkpoint back too (config + shards: 4 files for the DiT v2)
+    if [ -n "${RETURN:-}" ]; then cp -r "/tmp/lmdm-arc-$label" "$OUT/$label" 2>/dev/null; fi
     tail -3 "$OUT/arc-$label.log"
 done
 ls -la "$OUT"

@@ -53,6 +53,7 @@ timeout -k 10 "$(( left - 10 ))" "$PY" -m lmdm_core.training.run --data "$DATA" 
 rc=${PIPESTATUS[0]}
 echo "total: $(( $(date +%s) - t0 )) s, rc $rc" | tee -a "$LOG"
 rm -rf "$OUT/state" && cp -r "$WORK/dit/state" "$OUT/state" 2>/dev/null
+rm -rf "$WORK/export" && cp -r "$OUT/ckpt" "$WORK/export" 2>/dev/null   # for an ARC call on the warm machine
 cp "$WORK/report.json" "$WORK/history.json" "$WORK/losses.png" "$RES/" 2>/dev/null   # (the autoencoder's WAVs stay)
 (cd "$ROUT" && for f in *; do [ -e "$f" ] && cp "$f" "$RES/render-$f"; done) 2>/dev/null
 (cd "$RES" && tar cf "$OUT/extras.tar" ./*)
