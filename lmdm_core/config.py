@@ -85,10 +85,15 @@ class StreamConfig:
         return replace(self, block=block, window_chunks=max(1, min(span, self.context // block + 1)))
 
 
+# Classifier-free guidance variants of the ping-pong sampler (sampler.step): plain CFG, or CFG++ as the LMDM fork has it.
+CFG_MODES = ("plain", "plus_plus")
+
+
 @dataclass
 class SamplerConfig:
     steps: int = 8
     cfg: float = 1.0                 # classifier-free guidance scale (1 = off)
+    cfg_mode: str = "plain"          # "plain" | "plus_plus" (CFG++: re-noise from the unguided x0; LMDM's notebook)
     logsnr_min: float = -6.0
     logsnr_max: float = 2.0
 

@@ -201,7 +201,7 @@ class AudioStream:
         """Apply a value already checked with the parameter table (the worker clamps it on arrival); returns the
         value applied. ParamError only for what this model cannot do (a mode it was not trained for)."""
         setters = {"prompt": self._apply_prompt, "prompt_b": self._apply_prompt_b, "blend": self._apply_blend,
-                   "cfg": self._apply_cfg, "steps": self._apply_steps, "seed": self._apply_seed,
+                   "cfg": self._apply_cfg, "cfg_mode": self._apply_cfg_mode, "steps": self._apply_steps, "seed": self._apply_seed,
                    "feedback": self._apply_feedback, "mode": self._apply_mode, "curves": self._apply_curves}
         if name not in setters:
             raise ParamError(f"unknown parameter {name!r}; the model takes {', '.join(MODEL_PARAMS)}")
@@ -228,6 +228,10 @@ class AudioStream:
         self.sampler.cfg = value
         if rebuild:
             self.gen = self._generator(self.gen)    # guidance on/off changes the model batch: rebuild, keep the context
+        return value
+
+    def _apply_cfg_mode(self, value: str) -> str:
+        self.sampler.cfg_mode = value                 # same model batch either way: applies from the next block
         return value
 
     def _apply_steps(self, value: int) -> int:
