@@ -35,7 +35,7 @@ class T5Unavailable(ParamError):
 def download_command(name: str = DEFAULT_T5) -> str:
     """The command that puts a hub T5's encoder, config and tokenizer into the Hugging Face cache (~900 MB for
     t5-base; the hub repo also holds TensorFlow/Flax/ONNX copies nobody here needs)."""
-    return f"hf download {name} --include '*.json' spiece.model model.safetensors"
+    return f"hf download {name} --include '*.json' --include spiece.model --include model.safetensors"
 
 
 class T5:
