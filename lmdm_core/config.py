@@ -187,8 +187,9 @@ class TextConfig:
     max_tokens: int = 64             # = DiTConfig.max_cond_tokens; "t5": the tokenizer pads/truncates to this
     vocab: list[str] = field(default_factory=list)   # "words": known words, index i -> embedding row i + 1
     t5_model: str = "t5-base"        # "t5": the T5 the checkpoint was trained with (its t5_model_name)
-    t5_dim: int = 768                # "t5": that T5's width (d_model)
-    project_out: bool = False        # "t5": a Linear t5_dim -> dim after T5 (also whenever t5_dim != dim)
+    t5_dim: int | None = None        # "t5": that T5's width (d_model); None = dim (no projection unless project_out)
+    project_out: bool = False        # "t5": a Linear t5_dim -> dim after T5 (also whenever t5_dim != dim): the
+                                     # checkpoint's conditioner.conditioners.prompt.proj_out, text.proj_out here
 
 
 @dataclass

@@ -112,7 +112,8 @@ class T5Encoder(nn.Module):
     def __init__(self, cfg: TextConfig, source: str | None = None):
         super().__init__()
         self.cfg = cfg
-        self.proj_out = nn.Linear(cfg.t5_dim, cfg.dim) if cfg.project_out or cfg.t5_dim != cfg.dim else None
+        self.width = cfg.t5_dim or cfg.dim        # T5's d_model
+        self.proj_out = nn.Linear(self.width, cfg.dim) if cfg.project_out or self.width != cfg.dim else None
         # follows .to(device), so T5 runs where the model does; not saved (no state of its own)
         self.register_buffer("_anchor", torch.zeros(0), persistent=False)
         self.t5 = T5(source or cfg.t5_model, cfg.max_tokens)
@@ -134,9 +135,9 @@ class T5Encoder(nn.Module):
         mask = torch.zeros(len(prompts), n, dtype=torch.bool, device=dev)
         if real:
             hidden, m = self.t5.encode([prompts[i] for i in real], dev)
-            if hidden.shape[-1] != self.cfg.t5_dim:
-                raise T5Unavailable(f"T5 {self.t5.source!r} has width {hidden.shape[-1]}; this model was trained "
-                                    f"with {self.cfg.t5_model} (width {self.cfg.t5_dim})")
+            if hidden.shape[-1] != self.width:
+                raise T5Unavailable(f"T5 {self.t5.source!r} has width {hidden.shape[-1]}; this model takes "
+                                    f"{self.cfg.t5_model} tokens of width {self.width}")
             if self.proj_out is not None:
                 hidden = self.proj_out(hidden.to(dtype))
             tokens[real] = (hidden * m[..., None]).to(dtype)   # zeroed after the projection, as the reference does

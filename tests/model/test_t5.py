@@ -23,7 +23,8 @@ MAX = 32
 
 def _encoder(tiny_t5_dir: str, dim: int = 768, project_out: bool = True, seed: int = 1) -> T5Encoder:
     torch.manual_seed(seed)
-    enc = build_text_encoder(TextConfig(kind="t5", dim=dim, max_tokens=MAX, project_out=project_out), tiny_t5_dir)
+    enc = build_text_encoder(TextConfig(kind="t5", dim=dim, max_tokens=MAX, t5_dim=768, project_out=project_out),
+                             tiny_t5_dir)
     assert isinstance(enc, T5Encoder)
     return enc.eval().requires_grad_(False)
 
@@ -73,6 +74,8 @@ def test_the_checkpoint_holds_the_projection_not_t5(tiny_t5_dir):
     """T5's weights stay out of the model's state dict (as in stable-audio-tools); its projection is in it."""
     assert set(_encoder(tiny_t5_dir, 32).state_dict()) == {"proj_out.weight", "proj_out.bias"}
     assert _encoder(tiny_t5_dir, 768, project_out=False).state_dict() == {}
+    # no T5 width in the config: T5's width is the token width, no projection (a SAOS with cond_dim 768)
+    assert build_text_encoder(TextConfig(kind="t5", dim=768, max_tokens=MAX)).proj_out is None
 
 
 def test_t5_loads_on_first_prompt_only(tiny_t5_dir):
@@ -86,7 +89,7 @@ def test_t5_loads_on_first_prompt_only(tiny_t5_dir):
 def test_a_t5_of_the_wrong_width_is_refused(tiny_t5_dir):
     enc = build_text_encoder(TextConfig(kind="t5", dim=64, max_tokens=MAX, t5_model="t5-small", t5_dim=512),
                              tiny_t5_dir)
-    with pytest.raises(T5Unavailable, match=r"width 768.*t5-small \(width 512\)"):
+    with pytest.raises(T5Unavailable, match=r"width 768.*t5-small tokens of width 512"):
         enc.encode(["warm strings"])
 
 

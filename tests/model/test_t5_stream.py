@@ -25,7 +25,7 @@ def t5_model(t5: str) -> LoadedModel:
     """The tiny untrained model with T5 text conditioning (a projection 768 -> the tiny DiT's token width)."""
     configs = default_configs()
     dit = configs["dit"]
-    configs["text"] = TextConfig(kind="t5", dim=dit.cond_token_dim, max_tokens=dit.max_cond_tokens)
+    configs["text"] = TextConfig(kind="t5", dim=dit.cond_token_dim, max_tokens=dit.max_cond_tokens, t5_dim=768)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         m = build_model(configs, "tiny with T5")
