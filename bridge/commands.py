@@ -35,6 +35,9 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
               help="HOST:PORT where OSC acks, errors and status go (`/lmdm/reply_to` changes it), or `none`")
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--device", default="cpu", show_default=True, help="torch device for model engines (cpu, cuda, mps)")
+@click.option("--t5", default=None, metavar="PATH_OR_NAME",
+              help="T5-conditioned models (SAOS, LMDM): a local folder holding T5, or a hub name found in the "
+                   "Hugging Face cache (default: the T5 the model names, t5-base); docs/models.md")
 @click.option("--block", default=4096, show_default=True, help="loopback block in frames at the client's rate")
 @click.option("--block-size", type=click.Choice(["long", "short"]), default="long", show_default=True,
               help="block size of streams whose hello names none: short answers sooner (a model trained for it)")
@@ -51,8 +54,8 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
 @click.option("--insecure", is_flag=True, help="accept a network bind without --curve-keys (or OSC without "
               "--osc-allow); warns at start")
 @click.option("-v", "--verbose", is_flag=True)
-def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, block: int, block_size: str,
-          margin_ms: float | None, heartbeat_ms: int, client_timeout: float | None, curve_keys: str | None,
+def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, t5: str | None, block: int,
+          block_size: str, margin_ms: float | None, heartbeat_ms: int, client_timeout: float | None, curve_keys: str | None,
           osc_allow: tuple[str, ...], insecure: bool, verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
@@ -79,7 +82,7 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
                        osc_reply=_hostport(osc_reply), heartbeat_ms=heartbeat_ms,
                        client_timeout_ms=None if client_timeout is None else int(client_timeout * 1000),
                        curve_keys=curve_keys, osc_allow=exposure.osc_allow, block_size=block_size)
-    engine = _engine(model, block, device, margin_ms)
+    engine = _engine(model, block, device, margin_ms, t5)
     if block_size not in engine.block_sizes:
         raise click.ClickException(f"--block-size {block_size}: model {engine.name} streams "
                                    f"{' or '.join(engine.block_sizes)} blocks only")
@@ -121,13 +124,28 @@ def _values(settings: tuple[str, ...]) -> dict:
     return values
 
 
-def _engine(model: str | None, block: int, device: str, margin_ms: float | None):
+def _engine(model: str | None, block: int, device: str, margin_ms: float | None, t5: str | None = None):
     from bridge.engines import load_engine
 
     try:
-        return load_engine(model, block=block, device=device, margin_ms=margin_ms)
+        return load_engine(model, block=block, device=device, margin_ms=margin_ms, t5=t5)
     except Exception as exc:  # missing file, bad checkpoint, unknown device: one clear line, no traceback
         raise click.ClickException(f"cannot load model {model!r}: {type(exc).__name__}: {exc}") from None
+
+
+def _encode_prompts(engine, values: dict) -> None:
+    """Run the prompts through the model's text encoder before streaming: a T5 that cannot load is then one clear
+    error line, not a file generated without its prompt."""
+    from lmdm_core.params import ParamError
+
+    prompts = [values[k] for k in ("prompt", "prompt_b") if values.get(k)]
+    text = getattr(getattr(engine, "model", None), "text", None)
+    if text is None or not prompts:
+        return
+    try:
+        text.encode(prompts)
+    except ParamError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 SET_HELP = "stream parameter NAME=VALUE (docs/osc.md), repeatable"
@@ -142,12 +160,16 @@ SET_HELP = "stream parameter NAME=VALUE (docs/osc.md), repeatable"
 @click.option("--channels", type=int, default=2, show_default=True, help="output channels")
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--device", default="cpu", show_default=True)
+@click.option("--t5", default=None, metavar="PATH_OR_NAME",
+              help="T5-conditioned models (SAOS, LMDM): a local folder holding T5, or a hub name found in the "
+                   "Hugging Face cache (default: the T5 the model names, t5-base); docs/models.md")
 @click.option("--block", default=4096, show_default=True, help="loopback block in frames")
 @click.option("--set", "settings", multiple=True, help=SET_HELP)
 @click.option("--align/--no-align", default=True, show_default=True,
               help="cut the latency off the front so the output lines up with the input")
 def generate(input_path: str | None, output_path: str, seconds: float, rate: int | None, channels: int,
-             model: str | None, device: str, block: int, settings: tuple[str, ...], align: bool) -> None:
+             model: str | None, device: str, t5: str | None, block: int, settings: tuple[str, ...],
+             align: bool) -> None:
     """Stream a file (or silence) through the engine offline and write a WAV, exactly as the worker would.
 
     \b
@@ -175,7 +197,8 @@ def generate(input_path: str | None, output_path: str, seconds: float, rate: int
         x = np.zeros((int(seconds * rate), channels), np.float32)
     if rate not in RATES:
         raise click.BadParameter(f"rate {rate} is not one of {list(RATES)}", param_hint="--rate")
-    engine = _engine(model, block, device, 0.0)  # offline: no compute margin needed
+    engine = _engine(model, block, device, 0.0, t5)  # offline: no compute margin needed
+    _encode_prompts(engine, values)
     with tqdm(total=len(x), unit="frame", unit_scale=True, desc="generate") as bar:
         y, latency = render(engine, x[:, :8], rate, values, channels, progress=bar, report=bar.write)
     y = y[latency:] if align else y

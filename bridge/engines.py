@@ -216,10 +216,11 @@ class ModelEngine:
 
     kind = "model"
 
-    def __init__(self, path: str | None, device: str = "cpu", margin_ms: float | None = None):
+    def __init__(self, path: str | None, device: str = "cpu", margin_ms: float | None = None,
+                 t5: str | None = None):
         from lmdm_core.pipeline import load_model
 
-        self.model = load_model(path, device=device)
+        self.model = load_model(path, device=device, t5=t5)
         self.name = str(self.model.source)
         self.untrained = self.model.meta.get("trained", True) is False
         self.modes = self.model.modes
@@ -248,8 +249,9 @@ class ModelEngine:
 
 
 def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu",
-                margin_ms: float | None = None) -> Engine:
-    """`--model` value -> engine: "loopback", a checkpoint path, or None for the embedded default."""
+                margin_ms: float | None = None, t5: str | None = None) -> Engine:
+    """`--model` value -> engine: "loopback", a checkpoint path, or None for the embedded default; `t5`: where a
+    T5-conditioned model loads T5 from (`--t5`)."""
     if model == "loopback":
         return LoopbackEngine(block)
-    return ModelEngine(model, device=device, margin_ms=margin_ms)
+    return ModelEngine(model, device=device, margin_ms=margin_ms, t5=t5)

@@ -85,10 +85,15 @@ class StreamConfig:
         return replace(self, block=block, window_chunks=max(1, min(span, self.context // block + 1)))
 
 
+# Classifier-free guidance variants of the ping-pong sampler (sampler.step): plain CFG, or CFG++ as the LMDM fork has it.
+CFG_MODES = ("plain", "plus_plus")
+
+
 @dataclass
 class SamplerConfig:
     steps: int = 8
     cfg: float = 1.0                 # classifier-free guidance scale (1 = off)
+    cfg_mode: str = "plain"          # "plain" | "plus_plus" (CFG++: re-noise from the unguided x0; LMDM's notebook)
     logsnr_min: float = -6.0
     logsnr_max: float = 2.0
 
@@ -174,12 +179,17 @@ def from_dict(cls: type, data: dict[str, Any]) -> Any:
 
 @dataclass
 class TextConfig:
-    """Text conditioning: a small word-embedding encoder ("words") or precomputed T5 embeddings ("t5")."""
+    """Text conditioning: a small word-embedding encoder ("words") or a T5 encoder run through transformers ("t5",
+    stable-audio-tools' T5Conditioner: lmdm_core/t5.py)."""
 
     kind: str = "words"              # "words" | "t5"
     dim: int = 768                   # token width handed to the DiT (= DiTConfig.cond_token_dim)
-    max_tokens: int = 64             # = DiTConfig.max_cond_tokens
+    max_tokens: int = 64             # = DiTConfig.max_cond_tokens; "t5": the tokenizer pads/truncates to this
     vocab: list[str] = field(default_factory=list)   # "words": known words, index i -> embedding row i + 1
+    t5_model: str = "t5-base"        # "t5": the T5 the checkpoint was trained with (its t5_model_name)
+    t5_dim: int | None = None        # "t5": that T5's width (d_model); None = dim (no projection unless project_out)
+    project_out: bool = False        # "t5": a Linear t5_dim -> dim after T5 (also whenever t5_dim != dim): the
+                                     # checkpoint's conditioner.conditioners.prompt.proj_out, text.proj_out here
 
 
 @dataclass

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from lmdm_core.config import CFG_MODES
 from lmdm_core.features import NAMES as CURVES
 from lmdm_core.modes import DEFAULT as DEFAULT_MODE, MODES
 
@@ -80,6 +81,9 @@ MODEL_PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("prompt_b", "str", "", meaning="second prompt for interpolation"),
     Param("blend", "float", 0.0, 0.0, 1.0, meaning="0 = prompt only, 1 = prompt_b only, between: interpolation"),
     Param("cfg", "float", 1.0, 0.0, 20.0, meaning="classifier-free guidance scale (1 = off)"),
+    Param("cfg_mode", "choice", "plain", choices=CFG_MODES,
+          meaning="guidance variant: plain CFG, or plus_plus (CFG++: each step re-noises around the unguided "
+                  "prediction; it takes scales near 1, the LMDM notebook uses cfg 0.95 with plus_plus)"),
     Param("steps", "int", 8, 1, 64, meaning="sampler steps per block"),
     Param("seed", "int", 0, 0, 2**31 - 1, meaning="noise seed; setting it restarts the noise sequence"),
     Param("feedback", "float", 0.0, 0.0, 0.95,

@@ -18,7 +18,7 @@ import copy
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ from lmdm_core.features import NAMES as CURVES, curves
 from lmdm_core.modes import DEFAULT as DEFAULT_MODE, MODES, Mode, runnable
 from lmdm_core.params import MODEL_PARAMS, ParamError, check
 from lmdm_core.streaming import StreamingGenerator
-from lmdm_core.text import DEFAULT_VOCAB, TextEncoder, build_text_encoder
+from lmdm_core.text import DEFAULT_VOCAB, T5Encoder, TextEncoder, build_text_encoder
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,9 @@ def default_configs() -> dict[str, Any]:
 
 
 def load_model(path: str | Path | None = None, device: str | torch.device = "cpu",
-               dtype: torch.dtype = torch.float32) -> LoadedModel:
-    """A checkpoint directory; None -> lmdm_core/weights/ if it holds one, else the untrained embedded model."""
+               dtype: torch.dtype = torch.float32, t5: str | None = None) -> LoadedModel:
+    """A checkpoint directory; None -> lmdm_core/weights/ if it holds one, else the untrained embedded model.
+    t5: where a T5-conditioned model loads T5 from (a local folder or hub name; default: the one its config names)."""
     if path is None and (WEIGHTS_DIR / "config.json").is_file():
         path = WEIGHTS_DIR
     if path is None:
@@ -125,6 +126,8 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
         ckpt = read_checkpoint(p)
         m = build_model(ckpt.configs, str(p), ckpt.meta)
         load_into({"dit": m.dit, "autoencoder": m.autoencoder, "text": m.text}, ckpt.tensors, str(p))
+    if t5 is not None and isinstance(m.text, T5Encoder):
+        m.text.use(t5)
     for mod in (m.dit, m.autoencoder, m.text):
         mod.to(device=device, dtype=dtype).eval().requires_grad_(False)
     return m
@@ -198,25 +201,26 @@ class AudioStream:
         """Apply a value already checked with the parameter table (the worker clamps it on arrival); returns the
         value applied. ParamError only for what this model cannot do (a mode it was not trained for)."""
         setters = {"prompt": self._apply_prompt, "prompt_b": self._apply_prompt_b, "blend": self._apply_blend,
-                   "cfg": self._apply_cfg, "steps": self._apply_steps, "seed": self._apply_seed,
+                   "cfg": self._apply_cfg, "cfg_mode": self._apply_cfg_mode, "steps": self._apply_steps, "seed": self._apply_seed,
                    "feedback": self._apply_feedback, "mode": self._apply_mode, "curves": self._apply_curves}
         if name not in setters:
             raise ParamError(f"unknown parameter {name!r}; the model takes {', '.join(MODEL_PARAMS)}")
         return setters[name](value)
 
     def _apply_prompt(self, value: str, name: str = "prompt") -> str:
+        old = self.prompts[name]
         self.prompts[name] = value
+        self._apply_conditions(undo=lambda: self.prompts.update({name: old}))
         self._understood[name] = self.m.text.known(value)
         self._last_prompt = name
-        self._apply_conditions()
         return value
 
     def _apply_prompt_b(self, value: str) -> str:
         return self._apply_prompt(value, "prompt_b")
 
     def _apply_blend(self, value: float) -> float:
-        self.blend = value
-        self._apply_conditions()
+        old, self.blend = self.blend, value
+        self._apply_conditions(undo=lambda: setattr(self, "blend", old))
         return value
 
     def _apply_cfg(self, value: float) -> float:
@@ -224,6 +228,10 @@ class AudioStream:
         self.sampler.cfg = value
         if rebuild:
             self.gen = self._generator(self.gen)    # guidance on/off changes the model batch: rebuild, keep the context
+        return value
+
+    def _apply_cfg_mode(self, value: str) -> str:
+        self.sampler.cfg_mode = value                 # same model batch either way: applies from the next block
         return value
 
     def _apply_steps(self, value: int) -> int:
@@ -332,14 +340,24 @@ class AudioStream:
         return gen
 
     def _conditions(self) -> Conditions:
-        ta, ma, _ = self.m.text.encode([self.prompts["prompt"]])
-        if self.blend > 0.0:
-            tb, mb, _ = self.m.text.encode([self.prompts["prompt_b"]])
-            ta, ma = (1.0 - self.blend) * ta + self.blend * tb, ma | mb
-        return Conditions(ta, ma)
+        """The prompt's tokens; with blend > 0 the weighted sum of both prompts' tokens, masks OR-ed (the LMDM fork's
+        mix_t5_prompts with weights 1 - blend and blend: pads are zero, so the sum is per token)."""
+        if self.blend == 0.0:
+            tokens, mask, _ = self.m.text.encode([self.prompts["prompt"]])
+            return Conditions(tokens, mask)
+        t, m, _ = self.m.text.encode([self.prompts["prompt"], self.prompts["prompt_b"]])
+        w = torch.tensor([1.0 - self.blend, self.blend], dtype=t.dtype, device=t.device)
+        return Conditions((t * w[:, None, None]).sum(0, keepdim=True), m.any(0, keepdim=True))
 
-    def _apply_conditions(self) -> None:
-        self.gen.set_conditions(self._conditions())
+    def _apply_conditions(self, undo: Callable[[], None] | None = None) -> None:
+        """Conditions from the current prompts and blend, from the next block on. A text encoder that cannot run
+        (T5 not on this machine) changes nothing: `undo` puts the old value back and the ParamError goes on."""
+        try:
+            self.gen.set_conditions(self._conditions())
+        except ParamError:
+            if undo is not None:
+                undo()
+            raise
 
     def _extras(self, z_in: torch.Tensor | None, x: np.ndarray) -> dict[str, torch.Tensor]:
         """The mode's input-add group: the input block's latents, or its sketch curves (the unchosen ones zeroed)."""

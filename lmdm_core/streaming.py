@@ -27,7 +27,7 @@ from .conditions import Conditions, cat
 from .config import SamplerConfig, StreamConfig
 from .dit import CrossKV, DiT, pack_input_add
 from .masks import MODES
-from .sampler import guided, sample_pingpong
+from .sampler import sample_pingpong
 
 
 @dataclass
@@ -203,9 +203,6 @@ class StreamingGenerator:
     def _model_batch(self, t: torch.Tensor) -> torch.Tensor:
         return torch.cat([t, t]) if self.guidance else t
 
-    def _output(self, v: torch.Tensor) -> torch.Tensor:
-        return guided(v, self.sampler.cfg) if self.guidance else v
-
     def _target_tokens(self, x: torch.Tensor, t: float, target_add: torch.Tensor) -> torch.Tensor:
         cond = self._conds[self._cond_id]
         tt = torch.full((cond.batch,), t, device=self.device, dtype=self.dtype)
@@ -234,7 +231,7 @@ class StreamingGenerator:
                     add = self._model_batch(torch.cat([ch.input_add for ch in self._history[-self.n_ctx:]], dim=2))
                     self._ed.encode(model.embed(torch.zeros_like(add[:, :model.cfg.io_channels]), add), cross)
                 h = self._ed.step(h_t, cross)
-            return self._output(model.head(h[:, :blk]))
+            return model.head(h[:, :blk])     # [cond; uncond] under guidance: the sampler guides
 
         return velocity
 
@@ -265,6 +262,6 @@ class StreamingGenerator:
             tt = torch.full((cond.batch,), t, device=self.device, dtype=self.dtype)
             v = model(x_full, tt, cond, add, mode=self.mode, block=s.block, window_chunks=s.window_chunks,
                       window=s.window, cross=cross)
-            return self._output(v[:, :, -s.block:])
+            return v[:, :, -s.block:]
 
         return velocity

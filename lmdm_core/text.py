@@ -7,20 +7,20 @@ Interface (both encoders): `encode(prompts) -> (tokens [B, N, D], mask [B, N] bo
   learned position embedding; its vocabulary is part of TextConfig and so of the checkpoint JSON. Token 0 is a learned
   start token, always present, so the mask never is all False (cross-attention over nothing would give NaN).
   Unknown words are skipped and not understood.
-- `T5Encoder` ("t5"): precomputed T5-base embeddings ([n, 768] per prompt, looked up by normalised prompt), for SAOS
-  weights; the model cannot run T5 itself here, so a prompt is understood whole or not at all.
+- `T5Encoder` ("t5"): SAOS / LMDM checkpoints: T5 run through `transformers` exactly as stable-audio-tools'
+  T5Conditioner runs it (padding to max_tokens, pads zeroed); T5 reads any text, so every word is understood.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-import numpy as np
 import torch
 from torch import nn
 
 from lmdm_core.config import TextConfig
+from lmdm_core.t5 import T5, T5Unavailable
 
 # A trailing '#' stays on the word: captions name keys "F# major", "C# minor", which must not read as F or C.
 _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*#?")
@@ -100,54 +100,58 @@ class WordEncoder(nn.Module):
         return tokens, mask.to(dev), understood
 
 
-def _prompt_key(prompt: str) -> str:
-    return " ".join(prompt.lower().split())
-
-
 class T5Encoder(nn.Module):
-    """Precomputed T5 embeddings: a table prompt -> [n, dim] array; no weights of its own."""
+    """T5 conditioning as stable-audio-tools' T5Conditioner builds it: T5's last hidden state (lmdm_core/t5.py), the
+    checkpoint's projection `proj_out` when it has one, then pad positions zeroed by the attention mask.
 
-    def __init__(self, cfg: TextConfig, table: Mapping[str, np.ndarray] | None = None):
+    T5's own weights are not part of the checkpoint; they load on the first non-empty prompt from `source` (default:
+    the T5 the checkpoint names, TextConfig.t5_model). An empty prompt is the unconditional branch - zero tokens, all
+    masked, what classifier-free guidance and the reference's CFG dropout use for "no prompt" - so a stream without a
+    prompt never needs T5."""
+
+    def __init__(self, cfg: TextConfig, source: str | None = None):
         super().__init__()
         self.cfg = cfg
-        self.table: dict[str, np.ndarray] = {}
-        for prompt, emb in (table or {}).items():
-            self.add(prompt, emb)
+        self.width = cfg.t5_dim or cfg.dim        # T5's d_model
+        self.proj_out = nn.Linear(self.width, cfg.dim) if cfg.project_out or self.width != cfg.dim else None
+        # follows .to(device), so T5 runs where the model does; not saved (no state of its own)
+        self.register_buffer("_anchor", torch.zeros(0), persistent=False)
+        self.t5 = T5(source or cfg.t5_model, cfg.max_tokens)
 
-    def add(self, prompt: str, embedding: np.ndarray) -> None:
-        emb = np.asarray(embedding, dtype=np.float32)
-        if emb.ndim != 2 or emb.shape[1] != self.cfg.dim:
-            raise ValueError(f"T5 embedding for {prompt!r} must be [n, {self.cfg.dim}], got {emb.shape}")
-        self.table[_prompt_key(prompt)] = emb
+    def use(self, source: str) -> None:
+        """Load T5 from `source` (a local folder or hub name) instead of the one the checkpoint names."""
+        if source != self.t5.source:
+            self.t5 = T5(source, self.cfg.max_tokens)
 
     def known(self, prompt: str) -> list[str]:
-        return tokenize(prompt) if _prompt_key(prompt) in self.table else []
-
-    def encode_arrays(self, arrays: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        """[n_b, dim] arrays -> zero-padded tokens [B, N, dim] and mask; at least one (zero) token stays unmasked."""
-        n = self.cfg.max_tokens
-        tokens = torch.zeros(len(arrays), n, self.cfg.dim)
-        mask = torch.zeros(len(arrays), n, dtype=torch.bool)
-        for b, a in enumerate(arrays):
-            a = torch.as_tensor(np.asarray(a, dtype=np.float32))[:n]
-            if a.ndim != 2 or a.shape[1] != self.cfg.dim:
-                raise ValueError(f"T5 embedding must be [n, {self.cfg.dim}], got {tuple(a.shape)}")
-            tokens[b, : a.shape[0]] = a
-            mask[b, : max(1, a.shape[0])] = True
-        return tokens, mask
+        """T5 reads any text: every word of the prompt."""
+        return tokenize(prompt)
 
     def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, list[list[str]]]:
-        empty = np.zeros((0, self.cfg.dim), np.float32)
-        tokens, mask = self.encode_arrays([self.table.get(_prompt_key(p), empty) for p in prompts])
+        n, dev = self.cfg.max_tokens, self._anchor.device
+        real = [i for i, p in enumerate(prompts) if p.strip()]
+        dtype = torch.float32 if self.proj_out is None else self.proj_out.weight.dtype
+        tokens = torch.zeros(len(prompts), n, self.cfg.dim, device=dev, dtype=dtype)
+        mask = torch.zeros(len(prompts), n, dtype=torch.bool, device=dev)
+        if real:
+            hidden, m = self.t5.encode([prompts[i] for i in real], dev)
+            if hidden.shape[-1] != self.width:
+                raise T5Unavailable(f"T5 {self.t5.source!r} has width {hidden.shape[-1]}; this model takes "
+                                    f"{self.cfg.t5_model} tokens of width {self.width}")
+            if self.proj_out is not None:
+                hidden = self.proj_out(hidden.to(dtype))
+            tokens[real] = (hidden * m[..., None]).to(dtype)   # zeroed after the projection, as the reference does
+            mask[real] = m
         return tokens, mask, [self.known(p) for p in prompts]
 
 
 TextEncoder = WordEncoder | T5Encoder
 
 
-def build_text_encoder(cfg: TextConfig) -> TextEncoder:
+def build_text_encoder(cfg: TextConfig, t5: str | None = None) -> TextEncoder:
+    """The encoder a TextConfig names; `t5`: where a "t5" encoder loads T5 from (default: the config's t5_model)."""
     if cfg.kind == "words":
         return WordEncoder(cfg)
     if cfg.kind == "t5":
-        return T5Encoder(cfg)
+        return T5Encoder(cfg, t5)
     raise ValueError(f"unknown text encoder kind {cfg.kind!r}; choose 'words' or 't5'")

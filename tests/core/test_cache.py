@@ -104,3 +104,21 @@ def test_with_block_keeps_the_window_span_in_whole_chunks():
     assert StreamConfig().with_block(48) == StreamConfig()
     with pytest.raises(ValueError, match="divide"):
         StreamConfig().with_block(50)
+
+
+def test_cached_equals_uncached_with_cfg_plus_plus(tiny, stream):
+    """The LMDM notebook's guidance (cfg 0.95, CFG++) on the block-causal cache, across a prompt change."""
+    def run(cached: bool, mode: str) -> torch.Tensor:
+        gen = StreamingGenerator(tiny, stream, SamplerConfig(steps=4, cfg=0.95, cfg_mode=mode), mode="block_causal",
+                                 cached=cached, batch=2, seed=7)
+        gen.set_conditions(random_conditions(tiny, 2, seed=1))
+        out = []
+        for i in range(4):
+            if i == 2:
+                gen.set_conditions(random_conditions(tiny, 2, seed=2))
+            out.append(gen.next_block())
+        return torch.cat(out, dim=2)
+
+    a = run(True, "plus_plus")
+    assert (a - run(False, "plus_plus")).abs().max().item() <= 1e-4
+    assert (a - run(True, "plain")).abs().max().item() > 1e-3

@@ -134,6 +134,8 @@ def test_parameters_apply_and_refuse_bad_values(model):
     s = AudioStream(model, seed=0)
     assert s.set_param("steps", 2.0) == 2 and s.sampler.steps == 2
     assert s.set_param("cfg", 2.5) == 2.5
+    assert s.set_param("cfg_mode", "plus_plus") == "plus_plus" and s.sampler.cfg_mode == "plus_plus"
+    assert s.gen.sampler.cfg_mode == "plus_plus" and model.sampler.cfg_mode == "plain"
     assert s.set_param("seed", 11) == 11
     assert s.set_param("blend", 0.5) == 0.5
     assert s.set_param("curves", "pitch, loudness") == "pitch,loudness"
@@ -143,6 +145,7 @@ def test_parameters_apply_and_refuse_bad_values(model):
     assert model.sampler.steps == 8                     # the shared model is untouched
     for name, value, msg in [("steps", 0, "between 1 and 64"), ("steps", 2.5, "whole number"),
                              ("cfg", float("nan"), "between"), ("mode", "karaoke", "one of"),
+                             ("cfg_mode", "cfgpp", "one of"),
                              ("mode", "jam", "'stem' input"), ("prompt", 5, "must be text"),
                              ("prompt", "x" * 501, "at most 500"), ("volume", 1, "unknown parameter 'volume'"),
                              ("seed", True, "must be a number"), ("curves", "pitch,tempo", "subset")]:

@@ -7,6 +7,7 @@ from torch import nn
 
 from lmdm_core.checkpoint import CheckpointError, load_into, read_checkpoint, save_checkpoint
 from lmdm_core.saos import convert_saos
+from lmdm_core.t5 import T5Unavailable
 from lmdm_core.conditions import Conditions
 from lmdm_core.pipeline import build_model
 
@@ -186,7 +187,11 @@ def test_plain_saos_files_convert_to_a_streamable_checkpoint(tmp_path):
         assert torch.allclose(m.dit(x, t, cond, add), ref.dit(x, t, cond), atol=1e-5)
     s = AudioStream(m, seed=0)
     s.set_param("steps", 1)
-    assert s.set_param("prompt", "warm strings") == "warm strings" and s.understood == []
+    # the prompt goes through T5 (here one that is not on the machine): refused in one line, the stream goes on
+    assert m.text.t5.source == "t5-base"
+    m.text.use("lmdm-tests/absent-t5")
+    with pytest.raises(T5Unavailable, match="hf download lmdm-tests/absent-t5"):
+        s.set_param("prompt", "warm strings")
     out = s.process(np.zeros((2, s.block_samples), np.float32))
     assert out.shape == (2, s.block_samples) and np.isfinite(out).all()
 

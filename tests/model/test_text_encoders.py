@@ -1,12 +1,11 @@
-"""Text encoders: understood words, unknown words, masks, T5 table lookups."""
+"""Text encoders: understood words, unknown words, masks (T5: test_t5.py)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from lmdm_core.config import TextConfig
-from lmdm_core.text import DEFAULT_VOCAB, T5Encoder, WordEncoder, build_text_encoder, build_vocab, tokenize
+from lmdm_core.text import DEFAULT_VOCAB, WordEncoder, build_text_encoder, build_vocab, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -49,20 +48,6 @@ def test_word_encoder_needs_a_vocabulary():
 def test_build_vocab_orders_by_frequency():
     v = build_vocab(["warm pad", "warm bass", "Warm PAD drums"], min_count=2, base=["piano"])
     assert v == ["piano", "warm", "pad"]
-
-
-def test_t5_table_lookup_and_unknown_prompt():
-    cfg = TextConfig(kind="t5", dim=8, max_tokens=5)
-    enc = build_text_encoder(cfg)
-    assert isinstance(enc, T5Encoder)
-    emb = np.arange(24, dtype=np.float32).reshape(3, 8)
-    enc.add("Warm Strings", emb)
-    tokens, mask, understood = enc.encode(["warm  strings", "never seen"])
-    assert understood == [["warm", "strings"], []]
-    assert torch.equal(tokens[0, :3], torch.from_numpy(emb)) and mask[0].tolist() == [True] * 3 + [False] * 2
-    assert torch.all(tokens[1] == 0) and mask[1].tolist() == [True] + [False] * 4
-    with pytest.raises(ValueError, match=r"\[n, 8\]"):
-        enc.add("bad", np.zeros((3, 7)))
 
 
 def test_unknown_kind_is_refused():
