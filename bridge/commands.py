@@ -42,6 +42,9 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
               help="model engines: compute margin added to the latency (default: 1.5 x the median block compute, "
                    "50 ms .. one block, measured once per model and device and cached; `lmdm doctor --calibrate`)")
 @click.option("--heartbeat-ms", default=1000, show_default=True, help="heartbeat period announced to clients")
+@click.option("--batch", type=click.IntRange(1, 4096), default=None,
+              help="model engines: at most this many sessions whose next block is due share one model batch, the "
+                   "latest first; 1 computes one session's block after another [default: 8]")
 @click.option("--client-timeout", type=float, default=None,
               help="seconds of silence after which a client's stream is freed (default: 5 x --heartbeat-ms)")
 @click.option("--curve-keys", type=click.Path(file_okay=False), default=None,
@@ -52,8 +55,8 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
               "--osc-allow); warns at start")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, block: int, block_size: str,
-          margin_ms: float | None, heartbeat_ms: int, client_timeout: float | None, curve_keys: str | None,
-          osc_allow: tuple[str, ...], insecure: bool, verbose: bool) -> None:
+          margin_ms: float | None, heartbeat_ms: int, batch: int | None, client_timeout: float | None,
+          curve_keys: str | None, osc_allow: tuple[str, ...], insecure: bool, verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
@@ -65,7 +68,7 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
       lmdm serve --zmq tcp://127.0.0.1:0 --osc 127.0.0.1:0     # free ports (printed on start)
     """
     from bridge import security
-    from bridge.server import ServerConfig, Worker
+    from bridge.server import BATCH, ServerConfig, Worker
 
     _setup_logging(verbose)
     osc = _hostport(osc_addr)
@@ -78,7 +81,8 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     cfg = ServerConfig(zmq=zmq_addr, osc_host=osc[0] if osc else "127.0.0.1", osc_port=osc[1] if osc else None,
                        osc_reply=_hostport(osc_reply), heartbeat_ms=heartbeat_ms,
                        client_timeout_ms=None if client_timeout is None else int(client_timeout * 1000),
-                       curve_keys=curve_keys, osc_allow=exposure.osc_allow, block_size=block_size)
+                       curve_keys=curve_keys, osc_allow=exposure.osc_allow, block_size=block_size,
+                       batch=BATCH if batch is None else batch)
     engine = _engine(model, block, device, margin_ms)
     if block_size not in engine.block_sizes:
         raise click.ClickException(f"--block-size {block_size}: model {engine.name} streams "

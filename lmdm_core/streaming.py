@@ -282,6 +282,11 @@ class StreamingGenerator:
 
         return velocity
 
+    def batch_cache(self) -> BlockCausalCache:
+        """An empty block-causal cache of this geometry sharing this one's layouts and masks: batching.py holds the
+        stacked members' K/V in it and passes it to `velocity`."""
+        return self._bc.sibling()
+
     def end_block(self, x0: torch.Tensor, extras: dict[str, torch.Tensor]) -> None:
         """Commit the finished block [B, C, block] as the newest (pending) context chunk."""
         self._pending = 0
