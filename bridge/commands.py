@@ -1,5 +1,5 @@
 """The worker's subcommands: `lmdm serve`, `lmdm generate`, `lmdm live`, `lmdm devices`, `lmdm doctor`,
-`lmdm keys`, and the worker benchmarks `lmdm bench bridge`, `lmdm bench soak`."""
+`lmdm keys`, and the worker benchmarks `lmdm bench bridge`, `lmdm bench soak`, `lmdm bench serve`."""
 from __future__ import annotations
 
 import logging
@@ -492,3 +492,66 @@ def bench_soak(minutes: float, clients: int, model: str, block: int, device: str
         click.echo(f"wrote {out_prefix}.json, {out_prefix}.md (no PNG: pip install matplotlib)")
     if not results["ok"]:
         raise SystemExit(1)
+
+
+@click.command("serve")
+@click.option("--model", default=None, help=MODEL_HELP)
+@click.option("--device", default="cpu", show_default=True, help="torch device of the worker (`lmdm serve --device`)")
+@click.option("--batch", type=click.IntRange(1, 4096), default=None,
+              help="`lmdm serve --batch` (default: the worker's)")
+@click.option("--mode", type=click.Choice(["text", "delay"]), default="text", show_default=True,
+              help="text: clients send no input; delay: noise input, encoded every block")
+@click.option("--seconds", type=click.FloatRange(1.0), default=10.0, show_default=True, help="length of each trial")
+@click.option("--max-clients", type=click.IntRange(1), default=4, show_default=True,
+              help="search N = 1, 2, 4, ... up to this, then bisect to the largest N with zero underruns")
+@click.option("--clients", default=None, metavar="N[,N...]", help="run these N instead of the search")
+@click.option("--frames", type=click.IntRange(64, 8192), default=2048, show_default=True,
+              help="client callback in frames (48 kHz)")
+@click.option("--steps", type=click.IntRange(1, 64), default=None, help="sampler steps on every stream")
+@click.option("--margin-ms", type=float, default=None, help="`lmdm serve --margin-ms` (default: measured or cached)")
+@click.option("--out", "out_prefix", default="bench-serve", show_default=True, help="writes OUT.json and OUT.png")
+def bench_serve(model: str | None, device: str, batch: int | None, mode: str, seconds: float, max_clients: int,
+                clients: str | None, frames: int, steps: int | None, margin_ms: float | None, out_prefix: str) -> None:
+    """N simulated real-time clients over ZeroMQ to a real `lmdm serve`: underruns, answer latency, compute per block,
+    and the largest N with zero underruns (bridge/bench_serve.py has the definitions).
+
+    \b
+    Examples:
+      lmdm bench serve --max-clients 4 --seconds 20                 # embedded model on the CPU
+      lmdm bench serve --device cuda --max-clients 1024 --seconds 60
+      lmdm bench serve --clients 1,2 --seconds 5 --batch 1          # fixed N, batching off
+    """
+    import json
+    import shlex
+
+    from bridge import bench_serve as B
+
+    try:
+        fixed = tuple(int(x) for x in clients.split(",")) if clients else ()
+    except ValueError:
+        raise click.BadParameter(f"{clients!r}: expected N[,N...]", param_hint="--clients") from None
+    if any(n < 1 for n in fixed):
+        raise click.BadParameter("every N must be at least 1", param_hint="--clients")
+    cfg = B.ServeBenchConfig(model=model, device=device, batch=batch, mode=mode, seconds=seconds,
+                             max_clients=max_clients, clients=fixed, frames=frames, steps=steps, margin_ms=margin_ms)
+
+    def report(t: dict) -> None:
+        click.echo(f"N={t['clients']:4d}  underruns {t['underruns']:4d} (worker {t['worker_underruns']})  "
+                   f"answer p50 {t['latency_p50_ms']} ms  p99 {t['latency_p99_ms']} ms  "
+                   f"compute {t['compute_ms_avg']} ms/block  batch {t['batch_max']}  {'ok' if t['ok'] else 'LATE'}"
+                   + (f"  errors: {t['errors'][0]}" if t["errors"] else ""))
+
+    try:
+        results = B.search(cfg, report)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    results["command"] = "lmdm " + shlex.join(sys.argv[1:])
+    with open(f"{out_prefix}.json", "w") as f:
+        json.dump(results, f, indent=1)
+    click.echo(f"largest N with zero underruns: {results['max_clients']} (searched up to "
+               f"{results['searched_up_to']}); wrote {out_prefix}.json")
+    try:
+        B.plot(results, f"{out_prefix}.png")
+        click.echo(f"wrote {out_prefix}.png")
+    except ImportError:  # matplotlib comes with the test extra only
+        click.echo("no PNG: pip install matplotlib")
