@@ -23,7 +23,8 @@ def main() -> None:
 @main.group()
 def bench() -> None:
     """Benchmarks: `lmdm bench model` (naive vs cached engine), `lmdm bench bridge` (frame round trip),
-    `lmdm bench soak` (real-time clients for minutes, with a worker restart)."""
+    `lmdm bench soak` (real-time clients for minutes, with a worker restart), `lmdm bench serve` (how many
+    real-time streams one worker serves)."""
 
 
 from bridge import commands as _bridge  # noqa: E402  (the worker: serve, generate, live, devices, doctor)
@@ -37,6 +38,7 @@ main.add_command(__import__("lmdm_core.data.cli", fromlist=["data"]).data)  # lm
 bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command)  # lmdm bench model
 bench.add_command(_bridge.bench_bridge)
 bench.add_command(_bridge.bench_soak)
+bench.add_command(_bridge.bench_serve)
 main.add_command(__import__("lmdm_core.convert", fromlist=["convert_saos_command"]).convert_saos_command)  # lmdm convert-saos
 main.add_command(__import__("lmdm_core.eval.cli", fromlist=["eval_command"]).eval_command)  # lmdm eval
 from lmdm_core.arc import cli as _arc  # noqa: E402  (ARC-Forcing: lmdm arc, lmdm bench arc, lmdm eval compare)

@@ -1,5 +1,5 @@
 """The worker's subcommands: `lmdm serve`, `lmdm generate`, `lmdm live`, `lmdm devices`, `lmdm doctor`,
-`lmdm keys`, and the worker benchmarks `lmdm bench bridge`, `lmdm bench soak`."""
+`lmdm keys`, and the worker benchmarks `lmdm bench bridge`, `lmdm bench soak`, `lmdm bench serve`."""
 from __future__ import annotations
 
 import logging
@@ -45,6 +45,9 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
               help="model engines: compute margin added to the latency (default: 1.5 x the median block compute, "
                    "50 ms .. one block, measured once per model and device and cached; `lmdm doctor --calibrate`)")
 @click.option("--heartbeat-ms", default=1000, show_default=True, help="heartbeat period announced to clients")
+@click.option("--batch", type=click.IntRange(1, 4096), default=None,
+              help="model engines: at most this many sessions whose next block is due share one model batch, the "
+                   "latest first; 1 computes one session's block after another [default: 8]")
 @click.option("--client-timeout", type=float, default=None,
               help="seconds of silence after which a client's stream is freed (default: 5 x --heartbeat-ms)")
 @click.option("--curve-keys", type=click.Path(file_okay=False), default=None,
@@ -55,8 +58,8 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
               "--osc-allow); warns at start")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, t5: str | None, block: int,
-          block_size: str, margin_ms: float | None, heartbeat_ms: int, client_timeout: float | None, curve_keys: str | None,
-          osc_allow: tuple[str, ...], insecure: bool, verbose: bool) -> None:
+          block_size: str, margin_ms: float | None, heartbeat_ms: int, batch: int | None, client_timeout: float | None,
+          curve_keys: str | None, osc_allow: tuple[str, ...], insecure: bool, verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
@@ -68,7 +71,7 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
       lmdm serve --zmq tcp://127.0.0.1:0 --osc 127.0.0.1:0     # free ports (printed on start)
     """
     from bridge import security
-    from bridge.server import ServerConfig, Worker
+    from bridge.server import BATCH, ServerConfig, Worker
 
     _setup_logging(verbose)
     osc = _hostport(osc_addr)
@@ -81,7 +84,8 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     cfg = ServerConfig(zmq=zmq_addr, osc_host=osc[0] if osc else "127.0.0.1", osc_port=osc[1] if osc else None,
                        osc_reply=_hostport(osc_reply), heartbeat_ms=heartbeat_ms,
                        client_timeout_ms=None if client_timeout is None else int(client_timeout * 1000),
-                       curve_keys=curve_keys, osc_allow=exposure.osc_allow, block_size=block_size)
+                       curve_keys=curve_keys, osc_allow=exposure.osc_allow, block_size=block_size,
+                       batch=BATCH if batch is None else batch)
     engine = _engine(model, block, device, margin_ms, t5)
     if block_size not in engine.block_sizes:
         raise click.ClickException(f"--block-size {block_size}: model {engine.name} streams "
@@ -511,3 +515,66 @@ def bench_soak(minutes: float, clients: int, model: str, block: int, device: str
         click.echo(f"wrote {out_prefix}.json, {out_prefix}.md (no PNG: pip install matplotlib)")
     if not results["ok"]:
         raise SystemExit(1)
+
+
+@click.command("serve")
+@click.option("--model", default=None, help=MODEL_HELP)
+@click.option("--device", default="cpu", show_default=True, help="torch device of the worker (`lmdm serve --device`)")
+@click.option("--batch", type=click.IntRange(1, 4096), default=None,
+              help="`lmdm serve --batch` (default: the worker's)")
+@click.option("--mode", type=click.Choice(["text", "delay"]), default="text", show_default=True,
+              help="text: clients send no input; delay: noise input, encoded every block")
+@click.option("--seconds", type=click.FloatRange(1.0), default=10.0, show_default=True, help="length of each trial")
+@click.option("--max-clients", type=click.IntRange(1), default=4, show_default=True,
+              help="search N = 1, 2, 4, ... up to this, then bisect to the largest N with zero underruns")
+@click.option("--clients", default=None, metavar="N[,N...]", help="run these N instead of the search")
+@click.option("--frames", type=click.IntRange(64, 8192), default=2048, show_default=True,
+              help="client callback in frames (48 kHz)")
+@click.option("--steps", type=click.IntRange(1, 64), default=None, help="sampler steps on every stream")
+@click.option("--margin-ms", type=float, default=None, help="`lmdm serve --margin-ms` (default: measured or cached)")
+@click.option("--out", "out_prefix", default="bench-serve", show_default=True, help="writes OUT.json and OUT.png")
+def bench_serve(model: str | None, device: str, batch: int | None, mode: str, seconds: float, max_clients: int,
+                clients: str | None, frames: int, steps: int | None, margin_ms: float | None, out_prefix: str) -> None:
+    """N simulated real-time clients over ZeroMQ to a real `lmdm serve`: underruns, answer latency, compute per block,
+    and the largest N with zero underruns (bridge/bench_serve.py has the definitions).
+
+    \b
+    Examples:
+      lmdm bench serve --max-clients 4 --seconds 20                 # embedded model on the CPU
+      lmdm bench serve --device cuda --max-clients 1024 --seconds 60
+      lmdm bench serve --clients 1,2 --seconds 5 --batch 1          # fixed N, batching off
+    """
+    import json
+    import shlex
+
+    from bridge import bench_serve as B
+
+    try:
+        fixed = tuple(int(x) for x in clients.split(",")) if clients else ()
+    except ValueError:
+        raise click.BadParameter(f"{clients!r}: expected N[,N...]", param_hint="--clients") from None
+    if any(n < 1 for n in fixed):
+        raise click.BadParameter("every N must be at least 1", param_hint="--clients")
+    cfg = B.ServeBenchConfig(model=model, device=device, batch=batch, mode=mode, seconds=seconds,
+                             max_clients=max_clients, clients=fixed, frames=frames, steps=steps, margin_ms=margin_ms)
+
+    def report(t: dict) -> None:
+        click.echo(f"N={t['clients']:4d}  underruns {t['underruns']:4d} (worker {t['worker_underruns']})  "
+                   f"answer p50 {t['latency_p50_ms']} ms  p99 {t['latency_p99_ms']} ms  "
+                   f"compute {t['compute_ms_avg']} ms/block  batch {t['batch_max']}  {'ok' if t['ok'] else 'LATE'}"
+                   + (f"  errors: {t['errors'][0]}" if t["errors"] else ""))
+
+    try:
+        results = B.search(cfg, report)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    results["command"] = "lmdm " + shlex.join(sys.argv[1:])
+    with open(f"{out_prefix}.json", "w") as f:
+        json.dump(results, f, indent=1)
+    click.echo(f"largest N with zero underruns: {results['max_clients']} (searched up to "
+               f"{results['searched_up_to']}); wrote {out_prefix}.json")
+    try:
+        B.plot(results, f"{out_prefix}.png")
+        click.echo(f"wrote {out_prefix}.png")
+    except ImportError:  # matplotlib comes with the test extra only
+        click.echo("no PNG: pip install matplotlib")

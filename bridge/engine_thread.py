@@ -3,6 +3,11 @@
 Replies go back to the I/O thread over an inproc PUSH socket (ZeroMQ sockets are not shared between threads):
 `[b"z", identity, payload]` for a ZeroMQ client, `[b"o", msgpack([address, args])]` for an OSC reply, `[b"x",
 identity, stream]` when a stream could not be opened.
+
+Batching (`batch` > 1, an engine with `step_together`): each round, the sessions whose next block is due are taken in
+deadline order (the least slack between the requested index and the client's stated play position first, so a late
+session is served first), up to `batch` of them, and their blocks computed together; the others wait for the next
+round. Every session is then pumped in the same order, and answers what became answerable.
 """
 from __future__ import annotations
 
@@ -27,9 +32,11 @@ log = logging.getLogger("lmdm.engine")
 
 class EngineThread(threading.Thread):
     def __init__(self, engine: Engine, ctx: zmq.Context, outbox: str, *, max_frames: int = 8192,
-                 heartbeat_ms: int = 1000, block_size: str = "long"):
+                 heartbeat_ms: int = 1000, block_size: str = "long", batch: int = 1):
         super().__init__(name="lmdm-engine", daemon=True)
         self.engine, self.ctx, self.outbox = engine, ctx, outbox
+        # sessions per batched step; 1 or an engine without step_together: one session's block after another
+        self.batch = batch if hasattr(engine, "step_together") else 1
         self.block_size = block_size   # of a hello that names none
         self.max_frames, self.heartbeat_ms = max_frames, heartbeat_ms
         self.q: queue.Queue[work.Item] = queue.Queue()
@@ -80,21 +87,44 @@ class EngineThread(threading.Thread):
             self._error(item.reply, "internal", f"the worker failed on this message: {exc}", _REF[type(item)])
 
     def _pump_round(self) -> None:
-        """One engine step per stream with work, round robin, answering what became answerable."""
-        for sid in list(self.dirty):
-            s = self.sessions.get(sid)
-            if s is None:
-                self.dirty.discard(sid)
-                continue
+        """One engine step per stream with work (round robin, or batched in deadline order), answering what became
+        answerable."""
+        for sid in [sid for sid in self.dirty if sid not in self.sessions]:
+            self.dirty.discard(sid)
+        order, stepped = list(self.dirty), None
+        if self.batch > 1:
+            order, stepped = self._batched_step()
+        for sid in order:
+            s = self.sessions[sid]
             try:
-                self._deliver(sid, s.pump(max_steps=1))
+                # batched: a session steps only to take the block computed for it (the others wait their turn)
+                self._deliver(sid, s.pump(max_steps=1 if stepped is None or sid in stepped else 0))
             except Exception as exc:
                 log.exception("engine failed on stream %s", sid)
                 self._error(ToClient(self.idents[sid]), "internal", f"the engine failed: {exc}", "request")
                 s.requests.clear()
                 s.more = False
-            if not s.more:
+            if not (s.more if stepped is None else s.wants_block()):  # batched: pump(0) always says `more`
                 self.dirty.discard(sid)
+
+    def _batched_step(self) -> tuple[list[str], set[str]]:
+        """Compute the due sessions' next blocks together, the least slack first (at most `batch`); returns the
+        dirty sessions in deadline order (those with no block due last) and the ones stepped."""
+        due = sorted((self.sessions[sid].slack_s(), sid) for sid in self.dirty if self.sessions[sid].wants_block())
+        chosen = [sid for _, sid in due[:self.batch]]
+        if chosen:
+            try:
+                self.engine.step_together([self.sessions[sid].engine_stream for sid in chosen])
+            except Exception as exc:
+                log.exception("engine failed on a batch of %d streams", len(chosen))
+                for sid in chosen:
+                    self._error(ToClient(self.idents[sid]), "internal", f"the engine failed: {exc}", "request")
+                    self.sessions[sid].requests.clear()
+                    self.sessions[sid].more = False
+                    self.dirty.discard(sid)
+                return [], set()
+        first = [sid for _, sid in due]
+        return first + [sid for sid in self.dirty if sid not in set(first)], set(chosen)
 
     # --- replies --------------------------------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ one block, so the session can compute lazily (never beyond what was requested).
 - `LoopbackEngine`: output = input, rate-agnostic, `block` frames at the client's rate, latency = block exactly.
 - `ModelEngine`: an lmdm_core `AudioStream` at the model's rate in blocks of `block_samples`, with soxr streams
   between the client's rate and the model's; latency = one block + resampler lookahead + a compute margin.
+  `step_together` computes the next block of several of its streams at once: their generators share model batches
+  (lmdm_core/batching.py), and each stream's next `step` hands its block out.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class EngineStream(Protocol):
     block: int           # frames one step computes
     latency: int         # from an input sample to its output sample
     compute_ms: float    # the last step's compute time
+    batch: int           # streams that shared the last step's model batch (1: computed alone)
 
     @property
     def recoveries(self) -> int:
@@ -85,6 +88,7 @@ class LoopbackStream:
     """Output = input, one block later; every parameter is stored and acknowledged (EngineStream)."""
 
     recoveries = 0
+    batch = 1
 
     def __init__(self, block: int, out_channels: int):
         self.block = self.latency = block
@@ -159,6 +163,7 @@ class ModelStream:
         self.block = math.ceil((self.bm + self.dec_latency) * rate / self.sr) + lookahead
         self.latency = self.block + int(round(margin_ms * rate / 1000.0))
         self.compute_ms = 0.0
+        self.batch = 1
         self.resampler_recoveries = 0  # the input resampler was fed a wild sample and started afresh
         self.restart()
 
@@ -171,6 +176,7 @@ class ModelStream:
             self.rs_in = self._soxr.ResampleStream(self.rate, self.sr, self.mch, dtype="float32", quality="HQ")
             self.rs_out = self._soxr.ResampleStream(self.sr, self.rate, self.mch, dtype="float32", quality="HQ")
         self.buf = np.zeros((0, self.mch), np.float32)  # model-rate input not yet processed
+        self.done: np.ndarray | None = None             # a block step_together computed, for the next step
         self.skip = self.dec_latency
         self.audio.forget_feedback()
 
@@ -192,13 +198,29 @@ class ModelStream:
         if len(x):
             self.buf = np.concatenate([self.buf, x.astype(np.float32, copy=False)])
 
+    def block_ready(self) -> bool:
+        """A step would compute a block now (a whole block of input is here and none waits computed)."""
+        return self.done is None and len(self.buf) >= self.bm
+
+    def take_block(self) -> np.ndarray:
+        """The next model-rate input block (channels, block_samples), removed from the buffer."""
+        block, self.buf = self.buf[:self.bm], self.buf[self.bm:]
+        return np.ascontiguousarray(block.T)
+
     def step(self) -> np.ndarray | None:
+        if self.done is not None:
+            out, self.done = self.done, None
+            return out
         if len(self.buf) < self.bm:
             return None
-        block, self.buf = self.buf[:self.bm], self.buf[self.bm:]
         t0 = time.perf_counter()
-        wet = self.audio.process(np.ascontiguousarray(block.T)).T
-        self.compute_ms = (time.perf_counter() - t0) * 1e3
+        wet = self.audio.process(self.take_block())
+        self.compute_ms, self.batch = (time.perf_counter() - t0) * 1e3, 1
+        return self.finish(wet)
+
+    def finish(self, wet: np.ndarray) -> np.ndarray:
+        """A model-rate wet block (channels, samples) -> client-rate output frames, aligned with the input."""
+        wet = wet.T
         if self.skip:
             cut = min(self.skip, len(wet))
             wet, self.skip = wet[cut:], self.skip - cut
@@ -236,6 +258,26 @@ class ModelEngine:
     def info(self, rate: int) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "sample_rate": self.sample_rate, "channels": self.channels,
                 "block_sizes": list(self.block_sizes)}
+
+    def step_together(self, streams: list[ModelStream]) -> None:
+        """The next block of each stream (each `block_ready`), with generators in matching states sharing one model
+        batch; each stream's next `step` returns its block. compute_ms: the batch's model time plus the stream's own
+        encoding and decoding; batch: the streams that shared its model batch."""
+        from lmdm_core.batching import groups, next_blocks
+
+        t0 = time.perf_counter()
+        prepared = [s.audio.prepare(s.take_block()) for s in streams]
+        own = [(time.perf_counter() - t0) * 1e3 / len(streams)] * len(streams)
+        gens = [s.audio.gen for s in streams]
+        for idx in groups(gens):
+            t1 = time.perf_counter()
+            zs = next_blocks([gens[i] for i in idx], [prepared[i].extras for i in idx])
+            model_ms = (time.perf_counter() - t1) * 1e3
+            for i, z in zip(idx, zs):
+                s, t2 = streams[i], time.perf_counter()
+                s.done = s.finish(s.audio.complete(prepared[i], z))
+                s.compute_ms = model_ms + own[i] + (time.perf_counter() - t2) * 1e3
+                s.batch = len(idx)
 
     def open_audio(self, seed: int = 0, block_size: str = "long") -> AudioStream:
         from lmdm_core.pipeline import AudioStream

@@ -148,6 +148,7 @@ class Status:
     late_frames: int = 0
     recoveries: int = 0
     clipped: int = 0
+    batch: int = 0          # streams that shared this stream's last model batch (0: no block computed yet)
     params: dict = field(default_factory=dict)  # extra field (ignored by clients that do not know it)
 
 

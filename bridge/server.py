@@ -25,6 +25,8 @@ from bridge.work import ToClient
 
 log = logging.getLogger("lmdm.server")
 
+BATCH = 8   # `lmdm serve --batch` default (docs/architecture.md "The worker" says why)
+
 
 @dataclass
 class ServerConfig:
@@ -38,6 +40,7 @@ class ServerConfig:
     curve_keys: str | None = None        # key folder (bridge/security.py); None: no CURVE
     osc_allow: tuple[str, ...] | None = None  # OSC senders taken (ADDR[/MASK]); None: loopback only
     block_size: str = "long"             # of a hello that names none ("long" | "short")
+    batch: int = BATCH                   # sessions whose due blocks share one model batch (1: one after another)
 
     @property
     def timeout_ms(self) -> int:
@@ -84,7 +87,8 @@ class Worker:
         self.conns: dict[bytes, Conn] = {}
         self.streams: dict[str, bytes] = {}
         self.engine_thread = EngineThread(engine, self.ctx, outbox, max_frames=cfg.max_frames,
-                                          heartbeat_ms=cfg.heartbeat_ms, block_size=cfg.block_size)
+                                          heartbeat_ms=cfg.heartbeat_ms, block_size=cfg.block_size,
+                                          batch=cfg.batch)
         self.running = False
 
     # --- loop -----------------------------------------------------------------------------------------------------

@@ -195,6 +195,21 @@ class Session:
                 self.y_buf = np.concatenate([self.y_buf, y]) if len(self.y_buf) else y
         return self.y_end
 
+    def wants_block(self) -> bool:
+        """pump() would compute an engine block now: a pending request needs output beyond what is known, and the
+        engine has the input for it (the engine thread batches such sessions: engines.ModelEngine.step_together)."""
+        ready = getattr(self.engine_stream, "block_ready", None)
+        return (bool(self.requests) and self.x_end is not None and self.y_end < self.requests[-1][1] - self.latency
+                and ready is not None and ready())
+
+    def slack_s(self) -> float:
+        """Seconds until the first position still to compute is due to be played: the client's stated play position
+        against the requested index (negative: late already). Without a stated position, one latency."""
+        first = next(r for r in self.requests if r[1] - self.latency > self.y_end)
+        due = max(first[0], self.y_end + self.latency)
+        play = self.play.value
+        return (self.latency if play is None else due - play) / self.rate
+
     def pump(self, max_steps: int | None = None) -> list[Generated]:
         """Answer what can be answered of the pending requests, in order, computing at most `max_steps` engine
         steps (None: as many as needed); `self.more` tells whether it stopped for that limit."""
@@ -275,4 +290,5 @@ class Session:
                     compute_ms_avg=round(self.compute_total / self.blocks, 3) if self.blocks else 0.0,
                     queue=queue, underruns=self.underruns, gaps=self.gaps, blocks=self.blocks,
                     latency=self.latency, late_frames=self.late_frames, clipped=self.clipped,
-                    recoveries=self.engine_stream.recoveries - self._recoveries_before, params=dict(self.values))
+                    recoveries=self.engine_stream.recoveries - self._recoveries_before,
+                    batch=self.engine_stream.batch if self.blocks else 0, params=dict(self.values))

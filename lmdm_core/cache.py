@@ -54,6 +54,12 @@ class BlockCausalCache:
     def clear(self) -> None:
         self.kv = None
 
+    def sibling(self) -> "BlockCausalCache":
+        """An empty cache of the same geometry sharing the layouts and masks built so far (batching.py)."""
+        other = BlockCausalCache(self.dit, self.stream)
+        other._layouts = self._layouts
+        return other
+
     def slid(self, n_chunks: int) -> KV:
         """The cache as seen from a target n_chunks later: keys re-rotated by -n_chunks*block positions."""
         device = self.kv[0][0].device

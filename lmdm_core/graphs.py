@@ -13,14 +13,18 @@ noise="host" draws the noise from the stream's CPU generator exactly as the eage
 on any device; it costs ~steps x B x 3072 normal draws on the CPU per block, which dominates at large batches);
 noise="device" draws it inside the graph from the CUDA default generator (no host work; reproducible per device and
 seed of `torch.cuda.manual_seed`, but not the eager engine's stream).
+
+graph=False runs the captured work eagerly over the same static buffers instead of replaying a graph, on any device:
+the CPU tests check the static-buffer bookkeeping with it (prompt changes, substitutions, appends), which the graph
+then only replays. The generator is driven through its public block pieces (streaming.py), nothing private.
 """
 from __future__ import annotations
 
 import torch
 
 from .dit import CrossKV
-from .sampler import draw_noise, sample_pingpong
-from .streaming import StreamingGenerator
+from .sampler import sample_pingpong
+from .streaming import BlockInputs, StreamingGenerator
 
 NOISE = ("host", "device")
 
@@ -35,11 +39,12 @@ class _Static:
         n_add = sum(gen.model.cfg.input_adds.values())
         self.pending_add = torch.empty(b, n_add, blk, device=dev, dtype=gen.dtype)
         self.target_add = torch.empty(b, n_add, blk, device=dev, dtype=gen.dtype)
-        self.kv = [(k.clone(), v.clone()) for k, v in gen._bc.kv]
-        c0 = gen._cross_kv()
+        self.kv = [(k.clone(), v.clone()) for k, v in gen.kv]
+        c0 = gen.cross_kv()
         self.cross = CrossKV([(k.clone(), v.clone()) for k, v in c0.kv], c0.mask.clone(), c0.gate.clone())
+        self.cross_version = gen.conditions_version   # the prompt whose cross K/V the buffers hold
         self.out = torch.empty(b, c, blk, device=dev, dtype=gen.dtype)
-        g0 = gen._conds[gen._cond_id].global_vec
+        g0 = gen.global_vec
         self.global_vec = None if g0 is None else g0.clone()
 
     def fits(self, cross: CrossKV, global_vec: torch.Tensor | None) -> bool:
@@ -67,14 +72,14 @@ class GraphedGenerator:
     Same public API as the generator (attributes and methods not defined here are the wrapped generator's).
     """
 
-    def __init__(self, gen: StreamingGenerator, noise: str = "host") -> None:
+    def __init__(self, gen: StreamingGenerator, noise: str = "host", graph: bool = True) -> None:
         if not (gen.cached and gen.mode == "block_causal"):
             raise ValueError("CUDA graphs need a cached block-causal generator")
-        if gen.device.type != "cuda":
+        if graph and gen.device.type != "cuda":
             raise ValueError(f"CUDA graphs need a CUDA device, the model is on {gen.device}")
         if noise not in NOISE:
             raise ValueError(f"noise must be one of {NOISE}, got {noise!r}")
-        self.gen, self.noise = gen, noise
+        self.gen, self.noise, self.use_graph = gen, noise, graph
         self.graph: torch.cuda.CUDAGraph | None = None
         self._st: _Static | None = None
         self.replays = 0
@@ -82,23 +87,19 @@ class GraphedGenerator:
     def __getattr__(self, name: str):
         return getattr(self.gen, name)
 
-    def _steady(self) -> bool:
-        return self.gen._pending == 1 and self.gen._bc.kv is not None
-
     def _block(self) -> None:
         """The captured work: one block from the static inputs; the cache and the output land in static buffers."""
         g, st = self.gen, self._st
-        g._bc.kv, g._cross, g._global_buffer = st.kv, st.cross, st.global_vec
-        velocity = g._cached_velocity(st.target_add, st.pending_add)
+        g.kv = st.kv
+        inputs = BlockInputs(st.target_add, st.pending_add, st.cross, st.global_vec, g.rows)
         noise = st.noise
         if noise is None:
             noise = torch.randn(g.sampler.steps, *g.block_shape, device=g.device, dtype=torch.float32)
-        x0 = sample_pingpong(velocity, g.block_shape, g.sampler.steps, g._noise, g.device, g.dtype, g.sampler,
-                             noise=noise)
-        st.load_kv(g._bc.kv)
-        g._bc.kv = st.kv
+        x0 = sample_pingpong(g.velocity(inputs), g.block_shape, g.sampler.steps, None, g.device, g.dtype,
+                             g.sampler, noise=noise)
+        st.load_kv(g.kv)
+        g.kv = st.kv
         st.out.copy_(x0)
-        g._global_buffer = None
 
     def capture(self) -> None:
         """Capture the steady-state block (the generator must be in it). Runs it twice eagerly on a side stream first
@@ -106,8 +107,10 @@ class GraphedGenerator:
         g = self.gen
         self.graph, self._st = None, _Static(g, self.noise)
         st = self._st
-        st.pending_add.copy_(g._history[-1].input_add)
-        st.target_add.copy_(g._begin_block(None)[1])
+        if not self.use_graph:
+            return
+        st.pending_add.copy_(g.pending_input_add())
+        st.target_add.copy_(g.begin_block(None)[1])
         if st.noise is not None:
             st.noise.normal_()
         saved = [(k.clone(), v.clone()) for k, v in st.kv]
@@ -122,32 +125,36 @@ class GraphedGenerator:
         with torch.inference_mode(), torch.cuda.graph(graph):
             self._block()
         st.load_kv(saved)
-        g._bc.kv = st.kv
+        g.kv = st.kv
         self.graph = graph
 
     def next_block(self, extras: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         g = self.gen
-        if not self._steady():
+        if not g.steady:
             return g.next_block(extras)
-        cross, global_vec = g._cross_kv(), g._conds[g._cond_id].global_vec
-        if self.graph is None or not self._st.fits(cross, global_vec):
+        cross, global_vec = g.cross_kv(), g.global_vec
+        if self._st is None or (self.use_graph and self.graph is None) or not self._st.fits(cross, global_vec):
             self.capture()
         st = self._st
         if global_vec is not None:
             st.global_vec.copy_(global_vec)
-        if cross is not st.cross:
+        if st.cross_version != g.conditions_version:
             st.load_cross(cross)
-            g._cross = st.cross
-        if g._bc.kv is not st.kv:
-            st.load_kv(g._bc.kv)
-            g._bc.kv = st.kv
-        extras, target_add = g._begin_block(extras)
+            st.cross_version = g.conditions_version
+        if g.kv is not st.kv:
+            st.load_kv(g.kv)
+            g.kv = st.kv
+        extras, target_add = g.begin_block(extras)
         st.target_add.copy_(target_add)
-        st.pending_add.copy_(g._history[-1].input_add)
+        st.pending_add.copy_(g.pending_input_add())
         if st.noise is not None:
-            st.noise.copy_(draw_noise(g.block_shape, g.sampler.steps, g._noise), non_blocking=False)
-        self.graph.replay()
+            st.noise.copy_(g.draw_noise(), non_blocking=False)
+        if self.use_graph:
+            self.graph.replay()
+        else:
+            with torch.inference_mode():
+                self._block()
         self.replays += 1
         x0 = st.out.clone()
-        g._end_block(x0, extras)
+        g.end_block(x0, extras)
         return x0

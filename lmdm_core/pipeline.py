@@ -133,6 +133,14 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
     return m
 
 
+@dataclass
+class PreparedBlock:
+    """An input block made ready for the generator (AudioStream.prepare)."""
+
+    z_in: torch.Tensor | None              # the input's latents (modes that encode)
+    extras: dict[str, torch.Tensor]        # the mode's input-add group for the generator
+
+
 class AudioStream:
     """One stream's state over a shared LoadedModel: generator, streaming encoder/decoder, prompt and mode.
 
@@ -278,6 +286,13 @@ class AudioStream:
 
     def process(self, block_in: np.ndarray) -> np.ndarray:
         """One block: float32 (channels, block_samples) in, the same shape out, always finite."""
+        block = self.prepare(block_in)
+        with torch.inference_mode():
+            return self.complete(block, self.gen.next_block(extras=block.extras))
+
+    def prepare(self, block_in: np.ndarray) -> "PreparedBlock":
+        """`process` up to the generator: the input checked, fed back and encoded. Then `self.gen` computes the
+        latents of `extras` (alone, or batched with other streams: lmdm_core/batching.py) and `complete` ends it."""
         x = np.asarray(block_in, dtype=np.float32)
         want = (self.channels, self.block_samples)
         if x.shape != want:
@@ -297,12 +312,17 @@ class AudioStream:
                 z_in = torch.nan_to_num(self.enc.push(audio), nan=0.0, posinf=0.0, neginf=0.0)
             else:
                 self.enc.skip(audio)            # the input still serves as left context if the mode changes
-            z = self.gen.next_block(extras=self._extras(z_in, x))
+            return PreparedBlock(z_in, self._extras(z_in, x))
+
+    def complete(self, block: "PreparedBlock", z: torch.Tensor) -> np.ndarray:
+        """`process` after the generator: z [1, C, block] the latents it made for `block.extras`."""
+        p = next(self.ae.parameters())
+        with torch.inference_mode():
             ok = bool(torch.isfinite(z).all())
             if not ok:
                 z = torch.zeros_like(z)
             if self.mode.substitutes:
-                self.gen.substitute(z_in.to(z.dtype))
+                self.gen.substitute(block.z_in.to(z.dtype))
             elif not ok:
                 self.gen.substitute(z)
             self._frames += z.shape[-1]

@@ -40,13 +40,16 @@ def noise_like(shape: tuple[int, ...], generator: torch.Generator, device: torch
 
 def sample_pingpong(velocity: Velocity, shape: tuple[int, ...], steps: int, generator: torch.Generator,
                     device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                    cfg: SamplerConfig | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
+                    cfg: SamplerConfig | None = None, noise: torch.Tensor | None = None,
+                    scale: torch.Tensor | None = None) -> torch.Tensor:
     """Sample x0 of `shape`: x = eps; for each step: x0_hat = x - t_i v; x = (1 - t_{i+1}) x0_hat + t_{i+1} eps'
     (with guidance: `step`).
 
     noise: pre-drawn [steps, *shape] (the initial eps, then one per re-noising) instead of drawing from `generator`;
     `draw_noise` gives exactly the draws the generator would make, so both ways sample the same stream. The CUDA-graph
     engine (graphs.py) passes its static buffer here so no host work happens inside a step.
+    scale: a guidance scale per row ([B, 1, 1]) instead of cfg.cfg, for streams with their own scales stacked in one
+    batch (batching.py).
     """
     cfg = cfg or SamplerConfig()
     ts = schedule(steps, cfg)
@@ -59,12 +62,12 @@ def sample_pingpong(velocity: Velocity, shape: tuple[int, ...], steps: int, gene
     x = eps(0)
     x0 = x
     for i in range(steps):
-        x0, x = step(x, velocity(x, ts[i], i), ts[i], ts[i + 1], eps(i + 1) if i + 1 < steps else None, cfg)
+        x0, x = step(x, velocity(x, ts[i], i), ts[i], ts[i + 1], eps(i + 1) if i + 1 < steps else None, cfg, scale)
     return x0
 
 
 def step(x: torch.Tensor, v: torch.Tensor, t: float, t_next: float, eps: torch.Tensor | None,
-         cfg: SamplerConfig) -> tuple[torch.Tensor, torch.Tensor]:
+         cfg: SamplerConfig, scale: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One ping-pong step from the model output v ([cond; uncond] when cfg.cfg != 1) -> (x0_hat, next x; x0_hat
     itself when eps is None, the last step)."""
     if cfg.cfg == 1.0:
@@ -74,7 +77,7 @@ def step(x: torch.Tensor, v: torch.Tensor, t: float, t_next: float, eps: torch.T
         raise ValueError(f"cfg_mode must be one of {', '.join(CFG_MODES)}, got {cfg.cfg_mode!r}")
     if v.shape[0] != 2 * x.shape[0]:
         raise ValueError(f"guidance needs [cond; uncond] velocities (batch {2 * x.shape[0]}), got batch {v.shape[0]}")
-    x0 = x - t * guided(v, cfg.cfg)
+    x0 = x - t * guided(v, cfg.cfg if scale is None else scale)
     if eps is None:
         return x0, x0
     if cfg.cfg_mode == "plain":
@@ -88,7 +91,7 @@ def draw_noise(shape: tuple[int, ...], steps: int, generator: torch.Generator) -
     return torch.stack([torch.randn(shape, generator=generator, dtype=torch.float32) for _ in range(steps)])
 
 
-def guided(v_both: torch.Tensor, scale: float) -> torch.Tensor:
+def guided(v_both: torch.Tensor, scale: float | torch.Tensor) -> torch.Tensor:
     """Combine a batch [cond; uncond] of velocities with guidance scale (1 = cond only)."""
     v_cond, v_uncond = v_both.chunk(2, dim=0)
     return v_uncond + scale * (v_cond - v_uncond)

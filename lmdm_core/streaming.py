@@ -22,12 +22,48 @@ from dataclasses import dataclass
 
 import torch
 
-from .cache import BlockCausalCache, EncDecCache, check_geometry
+from .cache import KV, BlockCausalCache, EncDecCache, check_geometry
 from .conditions import Conditions, cat
 from .config import SamplerConfig, StreamConfig
 from .dit import CrossKV, DiT, pack_input_add
 from .masks import MODES
-from .sampler import sample_pingpong
+from .sampler import Velocity, draw_noise, sample_pingpong
+
+
+class Rows:
+    """The model batch of `members` stacked generators of `batch` rows each. With guidance each member's rows are
+    [cond; uncond], member after member, so a member's K/V, cross K/V and global vector stay one contiguous slice
+    (batching.py stacks members by concatenation and splits them back the same way)."""
+
+    def __init__(self, members: int, batch: int, guided: bool) -> None:
+        self.members, self.batch = members, batch
+        self.guided = guided                       # with guidance each row runs twice (cond, uncond)
+
+    def model_batch(self, t: torch.Tensor) -> torch.Tensor:
+        """[members*batch, ...] -> the model batch (each member's rows twice with guidance)."""
+        if not self.guided:
+            return t
+        t = t.unflatten(0, (self.members, 1, self.batch))
+        return torch.cat([t, t], 1).flatten(0, 2)
+
+    def output(self, v: torch.Tensor) -> torch.Tensor:
+        """Model-batch velocities -> the sampler's layout: with guidance [cond of every member; uncond of every
+        member] (sampler.step guides, plain or CFG++, with the members' shared SamplerConfig)."""
+        if not self.guided:
+            return v
+        return v.unflatten(0, (self.members, 2, self.batch)).transpose(0, 1).flatten(0, 2)
+
+
+@dataclass
+class BlockInputs:
+    """What one block's cached passes read besides the caches, for one generator (`StreamingGenerator.block_inputs`)
+    or several stacked (batching.py). The graphed engine (graphs.py) passes its static buffers in the same fields."""
+
+    target_add: torch.Tensor            # [N*B, ΣC, block] the target's input-add (generator rows)
+    pending_add: torch.Tensor | None    # block-causal: the pending clean chunks' input-add [N*B, ΣC, n*block]
+    cross: CrossKV                      # the current prompt's cross-attention K/V (model-batch rows)
+    global_vec: torch.Tensor | None     # the current prompt's global vector (model-batch rows)
+    rows: Rows
 
 
 @dataclass
@@ -64,7 +100,6 @@ class StreamingGenerator:
         self._conds: dict[int, Conditions] = {}
         self._cond_id = -1
         self._cross: CrossKV | None = None
-        self._global_buffer: torch.Tensor | None = None    # graphs.py: a static copy of the global vector
         self._bc = BlockCausalCache(model, stream)
         self._ed = EncDecCache(model, stream)
         self.set_conditions(Conditions.empty(batch, cfg, self.device, self.dtype))
@@ -117,11 +152,11 @@ class StreamingGenerator:
         extras: per-frame input-add groups for the target block, name -> [B, channels, block] (e.g. "stem",
         "curves" when the model config has them); missing groups are zeros.
         """
-        extras, target_add = self._begin_block(extras)
-        velocity = self._cached_velocity(target_add) if self.cached else self._full_velocity(target_add)
+        extras, target_add = self.begin_block(extras)
+        velocity = self.velocity(self.block_inputs(target_add)) if self.cached else self._full_velocity(target_add)
         x0 = sample_pingpong(velocity, self.block_shape, self.sampler.steps, self._noise, self.device,
                              self.dtype, self.sampler)
-        self._end_block(x0, extras)
+        self.end_block(x0, extras)
         return x0
 
     def substitute(self, latents: torch.Tensor) -> None:
@@ -145,10 +180,62 @@ class StreamingGenerator:
     def block_shape(self) -> tuple[int, int, int]:
         return (self.batch, self.model.cfg.io_channels, self.stream.block)
 
-    # ----- internals -----
+    # ----- one block in pieces: what the graphed engine (graphs.py) and batching (batching.py) drive -----
+    # next_block = begin_block -> velocity(block_inputs(...)) sampled with draw_noise() -> end_block
 
-    def _begin_block(self, extras: dict[str, torch.Tensor] | None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Checked extras and the target's input-add; the pending chunks are tagged with the current prompt."""
+    @property
+    def pending(self) -> int:
+        """Chunks of context not yet encoded into the cache (the next block's fused first step encodes them)."""
+        return self._pending
+
+    @property
+    def steady(self) -> bool:
+        """One pending chunk and a filled block-causal cache: every block from here on has the same tensor shapes."""
+        return self.cached and self.mode == "block_causal" and self._pending == 1 and self._bc.kv is not None
+
+    @property
+    def kv(self) -> KV | None:
+        """The block-causal cache's K/V per layer ([model batch, H, (window_chunks-1)*block, D]), None when empty.
+        Settable: the graphed engine keeps it in static buffers, batching in slices of the stacked batch."""
+        return self._bc.kv
+
+    @kv.setter
+    def kv(self, value: KV | None) -> None:
+        self._bc.kv = value
+
+    @property
+    def conditions_version(self) -> int:
+        """Changes with every `set_conditions`: a cross K/V copied for an older version is stale."""
+        return self._cond_id
+
+    @property
+    def global_vec(self) -> torch.Tensor | None:
+        """The current prompt's global vector in model-batch rows (None for a model without one)."""
+        return self._conds[self._cond_id].global_vec
+
+    @property
+    def rows(self) -> Rows:
+        """This generator's model batch (its rows, twice with guidance)."""
+        return Rows(1, self.batch, self.guidance)
+
+    def cross_kv(self) -> CrossKV:
+        """The current prompt's cross-attention K/V (model-batch rows), computed once per prompt."""
+        if self._cross is None:
+            self._cross = self.model.cross_cache(self._conds[self._cond_id])
+        return self._cross
+
+    def draw_noise(self) -> torch.Tensor:
+        """The next block's noise [steps, B, C, block] (float32, CPU) from the stream's generator: exactly the draws
+        `next_block` would make, so a block sampled with it continues this stream."""
+        return draw_noise(self.block_shape, self.sampler.steps, self._noise)
+
+    def pending_input_add(self) -> torch.Tensor:
+        """The pending chunks' input-add [B, ΣC, pending*block] (what the fused first step encodes)."""
+        return torch.cat([ch.input_add for ch in self._history[len(self._history) - self._pending:]], 2)
+
+    def begin_block(self, extras: dict[str, torch.Tensor] | None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Checked extras and the target's input-add [B, ΣC, block]; the pending chunks are tagged with the current
+        prompt (they are encoded under it)."""
         extras = self._check_extras(extras or {})
         for ch in self._history:
             if ch.cond is None:
@@ -157,14 +244,48 @@ class StreamingGenerator:
         zeros = torch.zeros(b, 1, blk, device=self.device, dtype=self.dtype)
         return extras, pack_input_add(self.model.cfg, zeros, zeros.expand(-1, c, -1), extras)
 
-    def _end_block(self, x0: torch.Tensor, extras: dict[str, torch.Tensor]) -> None:
+    def block_inputs(self, target_add: torch.Tensor) -> BlockInputs:
+        """This generator's inputs for a cached block (after `begin_block`)."""
+        pending = self.pending_input_add() if self.mode == "block_causal" and self._pending else None
+        return BlockInputs(target_add, pending, self.cross_kv(), self.global_vec, self.rows)
+
+    def velocity(self, inputs: BlockInputs, cache: BlockCausalCache | None = None) -> Velocity:
+        """velocity(x, t, step) of the cached engine over `inputs`; `cache` (default this generator's) holds the
+        block-causal K/V the passes read and update (batching.py passes one holding the stacked members' K/V)."""
+        blk, model, rows, cross = self.stream.block, self.model, inputs.rows, inputs.cross
+        bc = self._bc if cache is None else cache
+
+        def velocity(x: torch.Tensor, t: float, step: int) -> torch.Tensor:
+            tt = torch.full((rows.members * rows.batch * (2 if rows.guided else 1),), t, device=self.device,
+                            dtype=self.dtype)
+            h_t = torch.cat([model.embed(rows.model_batch(x), rows.model_batch(inputs.target_add)),
+                             model.global_token(tt, inputs.global_vec)], dim=1)
+            if self.mode == "block_causal" and step == 0:
+                add = rows.model_batch(inputs.pending_add)
+                h_p = model.embed(torch.zeros_like(add[:, :model.cfg.io_channels]), add)
+                h = bc.fused_step(h_p, add.shape[2] // blk, h_t, cross)
+            elif self.mode == "block_causal":
+                h = bc.step(h_t, cross)
+            else:
+                if step == 0:
+                    add = rows.model_batch(torch.cat([ch.input_add for ch in self._history[-self.n_ctx:]], dim=2))
+                    self._ed.encode(model.embed(torch.zeros_like(add[:, :model.cfg.io_channels]), add), cross)
+                h = self._ed.step(h_t, cross)
+            return rows.output(model.head(h[:, :blk]))
+
+        return velocity
+
+    def batch_cache(self) -> BlockCausalCache:
+        """An empty block-causal cache of this geometry sharing this one's layouts and masks: batching.py holds the
+        stacked members' K/V in it and passes it to `velocity`."""
+        return self._bc.sibling()
+
+    def end_block(self, x0: torch.Tensor, extras: dict[str, torch.Tensor]) -> None:
+        """Commit the finished block [B, C, block] as the newest (pending) context chunk."""
         self._pending = 0
         self._commit(x0, extras)
 
-    def _cross_kv(self) -> CrossKV:
-        if self._cross is None:
-            self._cross = self.model.cross_cache(self._conds[self._cond_id])
-        return self._cross
+    # ----- internals -----
 
     def _checked(self, latents: torch.Tensor) -> torch.Tensor:
         want = (self.batch, self.model.cfg.io_channels, self.stream.block)
@@ -200,46 +321,11 @@ class StreamingGenerator:
         for k in [k for k in self._conds if k not in used]:
             del self._conds[k]
 
-    def _model_batch(self, t: torch.Tensor) -> torch.Tensor:
-        return torch.cat([t, t]) if self.guidance else t
-
-    def _target_tokens(self, x: torch.Tensor, t: float, target_add: torch.Tensor) -> torch.Tensor:
-        cond = self._conds[self._cond_id]
-        tt = torch.full((cond.batch,), t, device=self.device, dtype=self.dtype)
-        h = self.model.embed(self._model_batch(x), self._model_batch(target_add))
-        g = cond.global_vec if self._global_buffer is None else self._global_buffer
-        return torch.cat([h, self.model.global_token(tt, g)], dim=1)
-
-    def _cached_velocity(self, target_add: torch.Tensor, pending_add: torch.Tensor | None = None):
-        """velocity(x, t, step) of the cached engine. pending_add: the pending chunks' input-add [B, ΣC, n*block]
-        (default: taken from the history), so the CUDA-graph engine can feed a static buffer."""
-        blk, cross, model = self.stream.block, self._cross_kv(), self.model
-
-        def velocity(x: torch.Tensor, t: float, step: int) -> torch.Tensor:
-            h_t = self._target_tokens(x, t, target_add)
-            if self.mode == "block_causal" and step == 0:
-                add = pending_add
-                if add is None:
-                    add = torch.cat([ch.input_add for ch in self._history[len(self._history) - self._pending:]], 2)
-                add = self._model_batch(add)
-                h_p = model.embed(torch.zeros_like(add[:, :model.cfg.io_channels]), add)
-                h = self._bc.fused_step(h_p, add.shape[2] // blk, h_t, cross)
-            elif self.mode == "block_causal":
-                h = self._bc.step(h_t, cross)
-            else:
-                if step == 0:
-                    add = self._model_batch(torch.cat([ch.input_add for ch in self._history[-self.n_ctx:]], dim=2))
-                    self._ed.encode(model.embed(torch.zeros_like(add[:, :model.cfg.io_channels]), add), cross)
-                h = self._ed.step(h_t, cross)
-            return model.head(h[:, :blk])     # [cond; uncond] under guidance: the sampler guides
-
-        return velocity
-
     def _full_velocity(self, target_add: torch.Tensor):
         s, model = self.stream, self.model
         chunks = self._history if self.mode == "block_causal" else self._history[-self.n_ctx:]
-        add = torch.cat([ch.input_add for ch in chunks] + [target_add], dim=2)
-        add = self._model_batch(add)
+        rows = self.rows
+        add = rows.model_batch(torch.cat([ch.input_add for ch in chunks] + [target_add], dim=2))
         n_hist = len(chunks) * s.block
         cond = self._conds[self._cond_id]
         # per-chunk prompts: a chunk is encoded under the prompt active when it entered the context
@@ -257,11 +343,11 @@ class StreamingGenerator:
         cross = [(n, model.cross_cache(self._conds[cid])) for n, cid in segments]
 
         def velocity(x: torch.Tensor, t: float, step: int) -> torch.Tensor:
-            xb = self._model_batch(x)
+            xb = rows.model_batch(x)
             x_full = torch.cat([xb.new_zeros(xb.shape[0], xb.shape[1], n_hist), xb], dim=2)
             tt = torch.full((cond.batch,), t, device=self.device, dtype=self.dtype)
             v = model(x_full, tt, cond, add, mode=self.mode, block=s.block, window_chunks=s.window_chunks,
                       window=s.window, cross=cross)
-            return v[:, :, -s.block:]
+            return rows.output(v[:, :, -s.block:])
 
         return velocity

@@ -39,12 +39,14 @@ def test_refuses_what_it_cannot_graph(tiny, stream):
         GraphedGenerator(StreamingGenerator(tiny, stream, mode="encdec"))
 
 
-def _stream(gen, model, stream, blocks=8):
+def _stream(gen, model, stream, blocks=9):
     gen.set_conditions(random_conditions(model, 2, seed=1))
     out = []
     for i in range(blocks):
         if i == 3:
             gen.set_conditions(random_conditions(model, 2, seed=2))
+        if i == 8:      # another token count: new static buffers (a recapture on CUDA)
+            gen.set_conditions(random_conditions(model, 2, seed=3, n=5))
         if i == 5:
             gen.substitute(torch.full_like(out[-1], 0.5))
         extras = {"curves": torch.full((2, 3, stream.block), 0.1 * i, device=out[-1].device)} if i else None
@@ -52,6 +54,35 @@ def _stream(gen, model, stream, blocks=8):
         if i == 6:
             gen.append(torch.full_like(out[-1], -0.5))
     return torch.cat(out, dim=2)
+
+
+@pytest.mark.parametrize("cfg", [1.0, 2.5])
+def test_static_buffer_path_equals_eager_on_cpu(stream, cfg):
+    """graph=False runs the captured work eagerly over the static buffers: the bookkeeping a graph replays (prompt
+    changes, a new token count, substitute, append) gives the eager stream exactly, on the CPU."""
+    model = make_model(input_adds={"context": 65, "curves": 3})
+
+    def gen():
+        return StreamingGenerator(model, stream, SamplerConfig(steps=4, cfg=cfg), mode="block_causal", batch=2,
+                                  seed=7)
+
+    eager = _stream(gen(), model, stream)
+    static = GraphedGenerator(gen(), noise="host", graph=False)
+    out = _stream(static, model, stream)
+    assert static.replays >= 5 and static.graph is None
+    assert (out - eager).abs().max().item() <= 1e-5
+    wrong = GraphedGenerator(gen(), noise="host", graph=False)
+    wrong.gen.set_conditions(random_conditions(model, 2, seed=1))
+    wrong.next_block()
+    wrong.next_block()
+    wrong.gen.set_conditions(random_conditions(model, 2, seed=2))
+    wrong._st.cross_version = wrong.gen.conditions_version  # pretend the buffers already hold the new prompt
+    ref = gen()
+    ref.set_conditions(random_conditions(model, 2, seed=1))
+    ref.next_block()
+    ref.next_block()
+    ref.set_conditions(random_conditions(model, 2, seed=2))
+    assert (wrong.next_block() - ref.next_block()).abs().max().item() > 1e-3  # stale cross K/V would show
 
 
 @cuda

@@ -1,0 +1,131 @@
+"""Cross-session batching in the worker: blocks of several sessions computed in one model batch give each session the
+output it gets alone, at the engine and through real ZeroMQ sockets against a real `lmdm serve --batch`; the
+sessions due are served latest first, and `status.batch` says how many shared the last batch."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from bridge.client import Client
+from bridge.engines import ModelEngine
+from bridge.params import defaults
+from bridge.protocol import Hello
+from bridge.session import Session
+from tests.bridge.conftest import WorkerProc
+from tests.tiny_model import save_tiny
+
+TOL = 1e-4   # after decoding; batched matmuls may round differently from batch-1 ones
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpt(tmp_path_factory):
+    return save_tiny(tmp_path_factory.mktemp("batch") / "ckpt")
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_ckpt):
+    return ModelEngine(str(tiny_ckpt), margin_ms=0.0)
+
+
+# text mode: the streaming encoder (the slow part of the tiny model on a CPU) is not needed to test the batching
+SETTINGS = [{"mode": "text", "prompt": "warm pad", "cfg": 2.0, "steps": 2},
+            {"mode": "text", "prompt": "dusty drums", "cfg": 3.0, "steps": 2},
+            {"mode": "text", "prompt": "", "cfg": 2.0, "seed": 5, "steps": 2}]
+
+
+def _open(engine, k):
+    s = engine.open(48000, 2, 2, seed=k)
+    for name, value in SETTINGS[k].items():
+        s.set_param(name, value)
+    return s
+
+
+def test_step_together_equals_each_stream_alone(engine):
+    """Three streams at the client's rate (resampled), other prompts, seeds and guidance scales: blocks computed
+    together equal blocks computed one stream after another; a stream leaves and joins again on the way."""
+    rng = np.random.default_rng(0)
+    together, alone = [_open(engine, k) for k in range(3)], [_open(engine, k) for k in range(3)]
+    x = rng.uniform(-0.3, 0.3, (together[0].block * 4, 2)).astype(np.float32)
+    for s in together + alone:
+        s.feed(x)
+    shared, frames = [], 0
+    for i in range(3):
+        members = [0, 1, 2] if i != 1 else [0, 2]          # stream 1 sits out block 1
+        engine.step_together([together[k] for k in members])
+        shared.append([together[k].batch for k in members])
+        for k in members:
+            y, ref = together[k].step(), alone[k].step()
+            assert y is not None and y.shape == ref.shape  # the first block may be all decoder lookahead
+            assert np.abs(y - ref).max(initial=0.0) <= TOL, (i, k)
+            frames += len(y)
+            assert np.isfinite(y).all()
+    assert shared == [[3, 3, 3], [2, 2], [3, 3, 3]]  # one block behind the others, stream 1 stacks with them again
+    assert frames > together[0].block  # real output came back, not only the decoder lookahead
+
+
+def test_due_sessions_are_served_latest_first(engine):
+    """Slack = requested index minus the client's stated play position: a session further behind goes first."""
+    hello = lambda sid: Hello(stream=sid, rate=48000, channels=2, out_channels=2)  # noqa: E731
+    sessions = {sid: Session(hello(sid), engine, defaults()) for sid in ("early", "late")}
+    for sid, s in sessions.items():
+        s.audio(0, np.zeros((s.block * 2, 2), np.float32))
+        s.request(s.latency, 4096)
+        s.play.value = s.latency - (48000 if sid == "late" else -48000)
+        assert s.wants_block()
+    assert sessions["late"].slack_s() == pytest.approx(1.0) and sessions["early"].slack_s() == pytest.approx(-1.0)
+
+
+def _client_output(address: str, k: int, n: int, out: dict, ready: threading.Barrier) -> None:
+    try:
+        with Client(address, stream=f"b{k}", rate=48000, channels=2, mode="text", timeout=120) as c:
+            for name, value in SETTINGS[k].items():
+                if name != "mode":
+                    c.set(name, value)
+            ready.wait(timeout=120)
+            for start in range(0, n, 8000):
+                c.request(start, min(8000, n - start))
+            got = []
+            while sum(g.frames for g in got) < n:
+                c.heartbeat()
+                msg = c.recv(timeout=120)
+                assert msg is not None and msg.TYPE == "generated", msg
+                got.append(msg)
+            out[k] = (np.concatenate([g.data for g in got]), c.status())
+    except Exception as exc:  # the test thread reports it
+        out[k] = exc
+
+
+def _serve(address: str, n: int, clients: int) -> dict:
+    out: dict = {}
+    ready = threading.Barrier(clients)
+    threads = [threading.Thread(target=_client_output, args=(address, k, n, out, ready)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert sorted(out) == list(range(clients)), "a client did not finish"
+    assert not [r for r in out.values() if isinstance(r, Exception)], out
+    return out
+
+
+def test_batched_worker_streams_equal_unbatched_over_zeromq(tiny_ckpt):
+    """Two text-mode clients at once against `lmdm serve --batch 4` and `--batch 1`: the same audio per stream,
+    and the batched worker's status says the blocks were shared. Three blocks each: even if one stream's first block
+    is computed before the other's request arrives, two of their steady-state blocks share a batch."""
+    n, clients = 100000, 2   # the first `latency` frames are silence
+    results = {}
+    for batch in (4, 1):
+        w = WorkerProc("--model", str(tiny_ckpt), "--margin-ms", "20", "--batch", str(batch), "--client-timeout", "300")
+        try:
+            results[batch] = _serve(w.address, n, clients)
+        finally:
+            w.stop()
+    for k in range(clients):
+        y4, st4 = results[4][k]
+        y1, st1 = results[1][k]
+        assert np.isfinite(y4).all() and np.abs(y4).max() > 0
+        assert np.abs(y4 - y1).max() <= TOL, k
+        assert st1.batch == 1 and st4.blocks == st1.blocks >= 3
+    assert max(results[4][k][1].batch for k in range(clients)) == 2  # a last block may be one the other lacks
