@@ -117,9 +117,13 @@ def rope_base(model: torch.nn.Module, base: float) -> None:
 
 def build(sat, mc: dict, seed: int = 0, base: float = 1e6):
     """A stable-audio-tools model from model_config `mc` by its own factory, with seeded random weights."""
-    with t5_offline():
+    with t5_offline(), torch.device("meta"):        # allocated once, by randomize (saves the default init's time)
         model = sat.create_model_from_config(copy.deepcopy(mc))
+    model.to_empty(device="cpu")
     randomize(model, seed)
+    for name, b in model.named_buffers():            # its buffers: LayerNorm's zero beta and RoPE's inv_freq
+        if name.endswith(".beta"):
+            b.zero_()
     rope_base(model, base)
     return model.eval().requires_grad_(False)
 
