@@ -347,7 +347,9 @@ class AudioStream:
 
     def _generator(self, old: StreamingGenerator | None = None) -> StreamingGenerator:
         """A generator under the current prompt; primed with the `old` one's context when replacing it."""
-        gen = StreamingGenerator(self.m.dit, self.stream, self.sampler, batch=1, seed=self.seed)
+        # naive outpainting (a bidirectional SAOS) has nothing to cache; the LMDM patterns run cached
+        gen = StreamingGenerator(self.m.dit, self.stream, self.sampler, batch=1, seed=self.seed,
+                                 cached=self.stream.attention != "bidirectional")
         if old is not None and self._frames:
             gen.prime(old.context[..., -min(self._frames, self.stream.context):])
         gen.set_conditions(self._conditions())

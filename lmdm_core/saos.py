@@ -91,7 +91,7 @@ def _fuse_self_qkv(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def field_of(mc: Mapping[str, Any], path: str, default: Any = ...) -> Any:
-    """model_config value at a dotted path; CheckpointError names a missing required field."""
+    """model_config value at a dotted path from the root; CheckpointError names a missing required field."""
     node: Any = mc
     for part in path.split("."):
         if not isinstance(node, Mapping) or part not in node:
@@ -107,28 +107,28 @@ def saos_configs(mc: Mapping[str, Any]) -> dict[str, Any]:
     if field_of(mc, "model_type") != "diffusion_cond":
         raise CheckpointError(f"model_config.json model_type {mc['model_type']!r}: lmdm imports 'diffusion_cond'")
     pre = field_of(mc, "model.pretransform.config")
-    dec = field_of(pre, "decoder.config")
-    ae = AutoencoderConfig(audio_channels=int(field_of(pre, "io_channels", mc.get("audio_channels", 2))),
+    dec = field_of(mc, "model.pretransform.config.decoder.config")
+    ae = AutoencoderConfig(audio_channels=int(field_of(mc, "model.pretransform.config.io_channels", mc.get("audio_channels", 2))),
                            sample_rate=int(field_of(mc, "sample_rate")),
-                           channels=int(field_of(dec, "channels")), c_mults=list(field_of(dec, "c_mults")),
-                           strides=list(field_of(dec, "strides")),
-                           latent_dim=int(field_of(pre, "latent_dim", field_of(dec, "latent_dim"))),
+                           channels=int(field_of(mc, "model.pretransform.config.decoder.config.channels")), c_mults=list(field_of(mc, "model.pretransform.config.decoder.config.c_mults")),
+                           strides=list(field_of(mc, "model.pretransform.config.decoder.config.strides")),
+                           latent_dim=int(field_of(mc, "model.pretransform.config.latent_dim", field_of(mc, "model.pretransform.config.decoder.config.latent_dim"))),
                            use_snake=bool(dec.get("use_snake", False)), final_tanh=bool(dec.get("final_tanh", True)),
                            latent_scale=float(field_of(mc, "model.pretransform.scale", 1.0)))
-    enc = field_of(pre, "encoder.config", {})
+    enc = field_of(mc, "model.pretransform.config.encoder.config", {})
     if enc and int(enc.get("latent_dim", 2 * ae.latent_dim)) != 2 * ae.latent_dim:
         raise CheckpointError(f"encoder latent_dim {enc.get('latent_dim')} is not 2 x {ae.latent_dim} (VAE)")
     diff = field_of(mc, "model.diffusion")
-    d = field_of(diff, "config")
-    embed, heads = int(field_of(d, "embed_dim")), int(field_of(d, "num_heads"))
+    d = field_of(mc, "model.diffusion.config")
+    embed, heads = int(field_of(mc, "model.diffusion.config.embed_dim")), int(field_of(mc, "model.diffusion.config.num_heads"))
     conditioning = field_of(mc, "model.conditioning")
     prompt = next((c for c in conditioning.get("configs", []) if c.get("type") == "t5"), {})
     max_tokens = int(field_of(prompt, "config.max_length", 64))
     numbers = _number_config(conditioning, diff)
-    dit = DiTConfig(io_channels=int(field_of(d, "io_channels")), embed_dim=embed, depth=int(field_of(d, "depth")),
-                    num_heads=heads, ff_mult=int(field_of(d, "ff_kwargs.mult", 4)),
+    dit = DiTConfig(io_channels=int(field_of(mc, "model.diffusion.config.io_channels")), embed_dim=embed, depth=int(field_of(mc, "model.diffusion.config.depth")),
+                    num_heads=heads, ff_mult=int(field_of(mc, "model.diffusion.config.ff_kwargs.mult", 4)),
                     rope_dims=max((embed // heads) // 2, 32),
-                    cond_token_dim=int(field_of(d, "cond_token_dim")),
+                    cond_token_dim=int(field_of(mc, "model.diffusion.config.cond_token_dim")),
                     max_cond_tokens=max_tokens + (len(numbers.cross_attn) if numbers else 0),
                     global_cond_dim=int(d.get("global_cond_dim", 0)),
                     timestep_features=int(d.get("timestep_features_dim", 256)),

@@ -141,3 +141,24 @@ def save(model, mc: dict, folder: Path, fmt: str = "safetensors") -> Path:
     else:
         torch.save({"state_dict": state}, str(path))
     return path
+
+
+def save_lmdm(ref, mc: dict, folder: Path, split_qkv: bool = False, seed: int = 6) -> torch.nn.Linear:
+    """Save a stable-audio-tools 0.0.19 model (built from saos_base: 0.0.19 cannot build the LMDM layout) under an
+    LMDM config `mc` as the fork would: its state dict plus the fork's `to_input_add_embed` (random; returned), and
+    self-attention stored split as `to_q` + `to_kv` when the fork's split_qkv is on."""
+    from safetensors.torch import save_file
+
+    g = torch.Generator().manual_seed(seed)
+    dim = ref.model.model.transformer.project_in.weight.shape[0]
+    add = torch.nn.Linear(65, dim, bias=False).requires_grad_(False)
+    add.weight.copy_(torch.randn(add.weight.shape, generator=g) / 65 ** 0.5)
+    state = dict(ref.state_dict()) | {"model.model.to_input_add_embed.weight": add.weight}
+    if split_qkv:
+        for k in [k for k in state if k.endswith("self_attn.to_qkv.weight")]:
+            w = state.pop(k)
+            state[k.replace("to_qkv", "to_q")], state[k.replace("to_qkv", "to_kv")] = w[:dim], w[dim:]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model_config.json").write_text(json.dumps(mc, indent=2))
+    save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "model.safetensors"))
+    return add

@@ -17,7 +17,7 @@ from lmdm_core.conditions import Conditions
 from lmdm_core.dit import pack_input_add
 from lmdm_core.pipeline import load_model
 from lmdm_core.streaming import StreamingGenerator
-from tests.reference.conftest import build, save
+from tests.reference.conftest import build, save_lmdm
 from tests.reference.configs import PATTERNS, lmdm, saos_base
 from tests.reference.test_dit_parity import META, TOL, reference_inputs, rel
 
@@ -66,34 +66,14 @@ def fork_forward(dt, add_embed: nn.Linear, x, t, inputs, input_add, pattern: str
     return dt.postprocess_conv(out) + out
 
 
-def lmdm_state(ref, split_qkv: bool, seed: int) -> tuple[dict[str, torch.Tensor], nn.Linear]:
-    """stable-audio-tools' state dict plus the fork's `to_input_add_embed` (random), self-attention stored split as
-    `to_q` + `to_kv` when the fork's split_qkv is on."""
-    g = torch.Generator().manual_seed(seed)
-    add = nn.Linear(65, 1024, bias=False).requires_grad_(False)
-    add.weight.copy_(torch.randn(add.weight.shape, generator=g) / 65 ** 0.5)
-    state = dict(ref.state_dict()) | {"model.model.to_input_add_embed.weight": add.weight}
-    if split_qkv:
-        for k in [k for k in state if k.endswith("self_attn.to_qkv.weight")]:
-            w = state.pop(k)
-            state[k.replace("to_qkv", "to_q")], state[k.replace("to_qkv", "to_kv")] = w[:1024], w[1024:]
-    return state, add
-
-
 @pytest.fixture(scope="module")
 def weights(sat):
     ref = build(sat, saos_base(depth=2, ae_channels=8), seed=5)
     return ref
 
 
-def _save_lmdm(ref, name: str, folder, split_qkv: bool):
-    from safetensors.torch import save_file
-
-    mc = lmdm(name, depth=2, ae_channels=8)
-    save(ref, mc, folder)
-    state, add = lmdm_state(ref, split_qkv, seed=6)
-    save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "model.safetensors"))
-    return add
+def _save_lmdm(ref, name: str, folder, split_qkv: bool) -> nn.Linear:
+    return save_lmdm(ref, lmdm(name, depth=2, ae_channels=8), folder, split_qkv)
 
 
 @pytest.mark.parametrize("name", sorted(PATTERNS))
