@@ -28,8 +28,9 @@ def fold_weight_norm(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
                ".parametrizations.weight.original1") for k in state if k.endswith(".parametrizations.weight.original0")]
     for base, g_key, v_key in pairs:
         g, v = out.pop(base + g_key), out.pop(base + v_key)
-        norm = v.float().flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1)))
-        out[base + ".weight"] = (g.float() * v.float() / norm).to(v.dtype)
+        wide = torch.promote_types(v.dtype, torch.float32)     # float32 at least; float64 stays float64
+        norm = v.to(wide).flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1)))
+        out[base + ".weight"] = (g.to(wide) * v.to(wide) / norm).to(v.dtype)
     return out
 
 
