@@ -128,6 +128,16 @@ def build(sat, mc: dict, seed: int = 0, base: float = 1e6):
     return model.eval().requires_grad_(False)
 
 
+@pytest.fixture(scope="session")
+def ref2(sat):
+    """SAOS built by stable-audio-tools at depth 2 of the real widths (autoencoder channels 8), shared by the DiT,
+    LMDM-layout and stream parity tests."""
+    from tests.reference.configs import saos_base
+
+    mc = saos_base(depth=2, ae_channels=8)
+    return build(sat, mc, seed=1), mc
+
+
 def save(model, mc: dict, folder: Path, fmt: str = "safetensors") -> Path:
     """As stable-audio-tools ships a model: model_config.json + model.safetensors (the state dict) or model.ckpt
     ({"state_dict": ...}, as its unwrap script writes). Returns the weights file."""

@@ -42,9 +42,8 @@ def our_velocity(m, x, t, tensors, secs=None):
 
 
 @pytest.fixture(scope="module")
-def saos(sat, tmp_path_factory):
-    mc = saos_base(depth=2, ae_channels=8)
-    ref = build(sat, mc, seed=1)
+def saos(ref2, tmp_path_factory):
+    ref, mc = ref2
     folder = tmp_path_factory.mktemp("saos")
     save(ref, mc, folder / "st", "safetensors")
     save(ref, mc, folder / "ck", "ckpt")

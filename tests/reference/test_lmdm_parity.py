@@ -17,8 +17,8 @@ from lmdm_core.conditions import Conditions
 from lmdm_core.dit import pack_input_add
 from lmdm_core.pipeline import load_model
 from lmdm_core.streaming import StreamingGenerator
-from tests.reference.conftest import build, save_lmdm
-from tests.reference.configs import PATTERNS, lmdm, saos_base
+from tests.reference.conftest import save_lmdm
+from tests.reference.configs import PATTERNS, lmdm
 from tests.reference.test_dit_parity import META, TOL, reference_inputs, rel
 
 CHUNK, WINDOW, CONTEXT = 48, 240, 192
@@ -41,8 +41,9 @@ def mask_mod(pattern: str):
     return block_causal if pattern == "block-causal" else enc_dec
 
 
-def fork_forward(dt, add_embed: nn.Linear, x, t, inputs, input_add, pattern: str) -> torch.Tensor:
-    """The fork's DiffusionTransformer._forward (no cache, no CFG) on stable-audio-tools 0.0.19 modules `dt`."""
+def fork_forward(dt, add_embed: nn.Linear, x, t, inputs, input_add, pattern: str | None) -> torch.Tensor:
+    """The fork's DiffusionTransformer._forward (no cache, no CFG) on stable-audio-tools 0.0.19 modules `dt`;
+    pattern None: no self-attention mask (bidirectional)."""
     import stable_audio_tools.models.transformer as sat_transformer
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
@@ -54,7 +55,8 @@ def fork_forward(dt, add_embed: nn.Linear, x, t, inputs, input_add, pattern: str
     h = torch.cat([h, g[:, None]], dim=1)                                         # postpend
     freqs, _ = dt.transformer.rotary_pos_emb.forward_from_seq_len(n + 1)
     rot = (torch.roll(freqs, shifts=-1, dims=0), 1.0)
-    block_mask = create_block_mask(mask_mod(pattern), None, None, n + 1, n + 1, device="cpu")
+    block_mask = None if pattern is None else create_block_mask(mask_mod(pattern), None, None, n + 1, n + 1,
+                                                                device="cpu")
     compiled = sat_transformer.flex_attention_compiled
     sat_transformer.flex_attention_compiled = flex_attention                     # eager: no compile on the CPU
     try:
@@ -67,9 +69,8 @@ def fork_forward(dt, add_embed: nn.Linear, x, t, inputs, input_add, pattern: str
 
 
 @pytest.fixture(scope="module")
-def weights(sat):
-    ref = build(sat, saos_base(depth=2, ae_channels=8), seed=5)
-    return ref
+def weights(ref2):
+    return ref2[0]
 
 
 def _save_lmdm(ref, name: str, folder, split_qkv: bool) -> nn.Linear:
