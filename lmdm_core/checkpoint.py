@@ -4,7 +4,8 @@ Layout (a directory, so it can hold several shards):
 
     NAME/config.json                 {"format": "lmdm-checkpoint", "format_version": 1,
                                       "dit": {...}, "stream": {...}, "sampler": {...}, "autoencoder": {...},
-                                      "text": {...}, "weights": [shard file names], "split": {key: parts}, "meta": {...}}
+                                      "text": {...}, "numbers": {...} (optional), "weights": [shard file names],
+                                      "split": {key: parts}, "meta": {...}}
     NAME/model.safetensors           when everything fits in one shard, else
     NAME/model-00001-of-00003.safetensors ...
 
@@ -28,8 +29,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from lmdm_core.config import (AutoencoderConfig, DiTConfig, SamplerConfig, StreamConfig, TextConfig, from_dict,
-                              to_dict)
+from lmdm_core.config import (AutoencoderConfig, DiTConfig, NumberConfig, SamplerConfig, StreamConfig, TextConfig,
+                              from_dict, to_dict)
 
 FORMAT = "lmdm-checkpoint"
 FORMAT_VERSION = 1
@@ -37,7 +38,7 @@ CONFIG_NAME = "config.json"
 SINGLE_NAME = "model.safetensors"
 MAX_SHARD_BYTES = 15 * 2**20
 SECTIONS: dict[str, type] = {"dit": DiTConfig, "stream": StreamConfig, "sampler": SamplerConfig,
-                             "autoencoder": AutoencoderConfig, "text": TextConfig}
+                             "autoencoder": AutoencoderConfig, "text": TextConfig, "numbers": NumberConfig}
 
 
 class CheckpointError(Exception):

@@ -27,6 +27,10 @@ class DiTConfig:
     # Input-add conditions: named groups of per-frame channels, concatenated in this order and projected by one
     # Linear into the residual stream after project_in. "context" = inpaint mask (1) + masked latents (64).
     input_adds: dict[str, int] = field(default_factory=lambda: {"context": 65})
+    # Cross-attention key mask: True = padded condition tokens are masked out (lmdm's own models); False = every token
+    # is attended to, padding included, as stable-audio-tools computes (it never applies the mask), so a checkpoint
+    # trained there (SAOS, LMDM) is imported with False.
+    cross_attn_mask: bool = True
 
     @property
     def head_dim(self) -> int:
@@ -190,6 +194,19 @@ class TextConfig:
     t5_dim: int | None = None        # "t5": that T5's width (d_model); None = dim (no projection unless project_out)
     project_out: bool = False        # "t5": a Linear t5_dim -> dim after T5 (also whenever t5_dim != dim): the
                                      # checkpoint's conditioner.conditioners.prompt.proj_out, text.proj_out here
+
+
+@dataclass
+class NumberConfig:
+    """Number conditioners (stable-audio-tools' `NumberConditioner`; SAOS has one, seconds_total): each value is
+    clamped to its range, normalised to [0, 1] and embedded by learned Fourier features and a Linear (numbers.py)."""
+
+    ranges: dict[str, list[float]] = field(default_factory=dict)  # name -> [min_val, max_val]
+    dim: int = 768                   # embedding width (stable-audio-tools' cond_dim)
+    fourier_dim: int = 256           # Fourier features before the Linear (NumberEmbedder's dim)
+    cross_attn: list[str] = field(default_factory=list)   # names appended, in order, after the text tokens
+    global_cond: list[str] = field(default_factory=list)  # names concatenated into the DiT's global vector
+    values: dict[str, float] = field(default_factory=dict)  # the value each takes while streaming
 
 
 @dataclass

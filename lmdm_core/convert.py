@@ -17,6 +17,8 @@ def convert_saos_command(model_config: str, weights: str, out: str, no_context: 
     \b
     Example:
       lmdm convert-saos model_config.json model.safetensors checkpoints/saos
+
+    `lmdm serve --model FOLDER` does this by itself, once (docs/models.md).
     """
     import torch
 
@@ -27,5 +29,4 @@ def convert_saos_command(model_config: str, weights: str, out: str, no_context: 
                               dtype=torch.float16 if half else None)
     click.echo(f"wrote {out}: {len(conv.tensors)} tensors, shards {shard_sizes(out)}")
     if conv.unused:
-        click.echo(f"unused SAOS keys ({len(conv.unused)}), e.g. {conv.unused[:3]}: conditioners (T5 and seconds_total "
-                   "run outside the DiT); prompts need precomputed T5 embeddings (text kind 't5')")
+        click.echo(f"unused SAOS keys ({len(conv.unused)}), e.g. {conv.unused[:3]}: no module here holds them")

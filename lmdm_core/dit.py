@@ -157,7 +157,7 @@ class DiT(nn.Module):
     def cross_cache(self, cond: Conditions) -> CrossKV:
         """Cross-attention K/V for every layer; valid until the conditions change."""
         ctx = self.to_cond_embed(cond.tokens)
-        mask, gate = safe_key_mask(cond.mask)
+        mask, gate = safe_key_mask(cond.mask if self.cfg.cross_attn_mask else torch.ones_like(cond.mask))
         return CrossKV([layer.cross_attn.kv(ctx) for layer in self.transformer.layers], mask, gate)
 
     def embed(self, x: torch.Tensor, input_add: torch.Tensor | None) -> torch.Tensor:

@@ -31,7 +31,9 @@ from lmdm_core.config import (SamplerConfig, StreamConfig, TextConfig, autoencod
 from lmdm_core.dit import DiT
 from lmdm_core.features import NAMES as CURVES, curves
 from lmdm_core.modes import DEFAULT as DEFAULT_MODE, MODES, Mode, runnable
+from lmdm_core.numbers import Numbers
 from lmdm_core.params import MODEL_PARAMS, ParamError, check
+from lmdm_core.saos import find_saos, import_saos
 from lmdm_core.streaming import StreamingGenerator
 from lmdm_core.text import DEFAULT_VOCAB, T5Encoder, TextEncoder, build_text_encoder
 
@@ -51,6 +53,7 @@ class LoadedModel:
     sampler: SamplerConfig
     source: str                       # checkpoint path or "embedded (untrained)"
     meta: dict[str, Any] = field(default_factory=dict)
+    numbers: Numbers | None = None    # number conditioners (imported SAOS/LMDM: seconds_total)
 
     @property
     def block_sizes(self) -> dict[str, int]:
@@ -80,13 +83,26 @@ class LoadedModel:
         return runnable(self.dit.cfg.input_adds)
 
     def configs(self) -> dict[str, Any]:
-        return {"dit": self.dit.cfg, "stream": self.stream, "sampler": self.sampler,
-                "autoencoder": self.autoencoder.cfg, "text": self.text.cfg}
+        out = {"dit": self.dit.cfg, "stream": self.stream, "sampler": self.sampler,
+               "autoencoder": self.autoencoder.cfg, "text": self.text.cfg}
+        return out | ({"numbers": self.numbers.cfg} if self.numbers is not None else {})
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """The weighted modules by checkpoint section."""
+        out = {"dit": self.dit, "autoencoder": self.autoencoder, "text": self.text}
+        return out | ({"numbers": self.numbers} if self.numbers is not None else {})
+
+    def condition(self, cond: Conditions) -> Conditions:
+        """Text conditions -> what the DiT takes: the number conditioners' tokens and global vector added."""
+        if self.numbers is None:
+            return cond
+        p = next(self.dit.parameters())
+        return self.numbers.condition(cond.to(p.device, p.dtype))
 
     def save(self, path: str | Path, dtype: torch.dtype | None = None, meta: dict[str, Any] | None = None) -> list[Path]:
         """Write this model as an lmdm checkpoint directory (see checkpoint.py)."""
-        return save_checkpoint(path, {"dit": self.dit, "autoencoder": self.autoencoder, "text": self.text},
-                               self.configs(), meta=meta if meta is not None else self.meta, dtype=dtype)
+        return save_checkpoint(path, self.modules(), self.configs(), meta=meta if meta is not None else self.meta,
+                               dtype=dtype)
 
 
 def build_model(configs: dict[str, Any], source: str, meta: dict[str, Any] | None = None) -> LoadedModel:
@@ -94,9 +110,10 @@ def build_model(configs: dict[str, Any], source: str, meta: dict[str, Any] | Non
     missing = [s for s in ("dit", "autoencoder", "text") if s not in configs]
     if missing:
         raise CheckpointError(f"{source}: config lacks sections {missing}")
+    numbers = Numbers(configs["numbers"]) if "numbers" in configs else None
     return LoadedModel(DiT(configs["dit"]), Autoencoder(configs["autoencoder"]), build_text_encoder(configs["text"]),
                        configs.get("stream", StreamConfig()), configs.get("sampler", SamplerConfig()), source,
-                       dict(meta or {}))
+                       dict(meta or {}), numbers)
 
 
 def default_configs() -> dict[str, Any]:
@@ -109,7 +126,9 @@ def default_configs() -> dict[str, Any]:
 
 def load_model(path: str | Path | None = None, device: str | torch.device = "cpu",
                dtype: torch.dtype = torch.float32, t5: str | None = None) -> LoadedModel:
-    """A checkpoint directory; None -> lmdm_core/weights/ if it holds one, else the untrained embedded model.
+    """A checkpoint directory, or a stable-audio-tools model (a folder with model_config.json and its weights, or the
+    .safetensors/.ckpt file beside a model_config.json: converted once, see saos.import_saos); None ->
+    lmdm_core/weights/ if it holds one, else the untrained embedded model.
     t5: where a T5-conditioned model loads T5 from (a local folder or hub name; default: the one its config names)."""
     if path is None and (WEIGHTS_DIR / "config.json").is_file():
         path = WEIGHTS_DIR
@@ -123,12 +142,15 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
         p = Path(path)
         if not p.exists():
             raise FileNotFoundError(f"model not found: {p}")
+        saos = find_saos(p)
+        if saos is not None:                   # a stable-audio-tools model: converted once, then read as ours
+            p = import_saos(*saos)
         ckpt = read_checkpoint(p)
         m = build_model(ckpt.configs, str(p), ckpt.meta)
-        load_into({"dit": m.dit, "autoencoder": m.autoencoder, "text": m.text}, ckpt.tensors, str(p))
+        load_into(m.modules(), ckpt.tensors, str(p))
     if t5 is not None and isinstance(m.text, T5Encoder):
         m.text.use(t5)
-    for mod in (m.dit, m.autoencoder, m.text):
+    for mod in m.modules().values():
         mod.to(device=device, dtype=dtype).eval().requires_grad_(False)
     return m
 
@@ -353,7 +375,9 @@ class AudioStream:
 
     def _generator(self, old: StreamingGenerator | None = None) -> StreamingGenerator:
         """A generator under the current prompt; primed with the `old` one's context when replacing it."""
-        gen = StreamingGenerator(self.m.dit, self.stream, self.sampler, batch=1, seed=self.seed)
+        # naive outpainting (a bidirectional SAOS) has nothing to cache; the LMDM patterns run cached
+        gen = StreamingGenerator(self.m.dit, self.stream, self.sampler, batch=1, seed=self.seed,
+                                 cached=self.stream.attention != "bidirectional")
         if old is not None and self._frames:
             gen.prime(old.context[..., -min(self._frames, self.stream.context):])
         gen.set_conditions(self._conditions())
@@ -361,13 +385,14 @@ class AudioStream:
 
     def _conditions(self) -> Conditions:
         """The prompt's tokens; with blend > 0 the weighted sum of both prompts' tokens, masks OR-ed (the LMDM fork's
-        mix_t5_prompts with weights 1 - blend and blend: pads are zero, so the sum is per token)."""
+        mix_t5_prompts with weights 1 - blend and blend: pads are zero, so the sum is per token); then the model's
+        number conditioners (seconds_total) as LoadedModel.condition adds them."""
         if self.blend == 0.0:
             tokens, mask, _ = self.m.text.encode([self.prompts["prompt"]])
-            return Conditions(tokens, mask)
+            return self.m.condition(Conditions(tokens, mask))
         t, m, _ = self.m.text.encode([self.prompts["prompt"], self.prompts["prompt_b"]])
         w = torch.tensor([1.0 - self.blend, self.blend], dtype=t.dtype, device=t.device)
-        return Conditions((t * w[:, None, None]).sum(0, keepdim=True), m.any(0, keepdim=True))
+        return self.m.condition(Conditions((t * w[:, None, None]).sum(0, keepdim=True), m.any(0, keepdim=True)))
 
     def _apply_conditions(self, undo: Callable[[], None] | None = None) -> None:
         """Conditions from the current prompts and blend, from the next block on. A text encoder that cannot run

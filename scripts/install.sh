@@ -14,19 +14,33 @@ py=${PYTHON:-python3}
 
 [ "${1:-}" = "--test" ] || exit 0
 
-# The reconstruction evaluation's extra (tests/eval/test_reconstruction.py): the pinned list of pyproject's `eval`
-# extra and basic-pitch, all with --no-deps (basic-pitch declares tensorflow; the list is the closure its onnxruntime
-# path imports). About 450 MB in the venv, most of it llvmlite (numba, for librosa), scipy and onnxruntime.
-if ! .venv/bin/python -c 'import basic_pitch, librosa, mir_eval, onnxruntime' 2>/dev/null; then
-  # tomllib is Python >= 3.11; on 3.10 (pyproject allows it) pip's vendored tomli reads the same file
-  eval_pkgs=$(.venv/bin/python -c '
+# The packages of one pyproject extra, space-separated. tomllib is Python >= 3.11; on 3.10 (pyproject allows it) pip's
+# vendored tomli reads the same file.
+extra() {
+  .venv/bin/python -c '
+import sys
 try:
     import tomllib
 except ImportError:
     from pip._vendor import tomli as tomllib
-print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["eval"]))')
+print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"][sys.argv[1]]))' "$1"
+}
+
+# The reconstruction evaluation's extra (tests/eval/test_reconstruction.py): the pinned list of pyproject's `eval`
+# extra and basic-pitch, all with --no-deps (basic-pitch declares tensorflow; the list is the closure its onnxruntime
+# path imports). About 450 MB in the venv, most of it llvmlite (numba, for librosa), scipy and onnxruntime.
+if ! .venv/bin/python -c 'import basic_pitch, librosa, mir_eval, onnxruntime' 2>/dev/null; then
+  eval_pkgs=$(extra eval)
   # shellcheck disable=SC2086
   .venv/bin/pip install -q --no-deps $eval_pkgs basic-pitch==0.4.0
+fi
+
+# The reference implementation for the parity tests (tests/reference/): pyproject's `reference` extra, --no-deps (its
+# metadata asks for torchaudio, gradio, wandb, ...; the model path needs only this list and the test extra).
+if ! .venv/bin/python -c 'import stable_audio_tools, einops, einops_exts, alias_free_torch' 2>/dev/null; then
+  ref_pkgs=$(extra reference)
+  # shellcheck disable=SC2086
+  .venv/bin/pip install -q --no-deps $ref_pkgs
 fi
 
 apt_pkgs="puredata-core puredata-dev pd-lib-builder libzmq3-dev libmsgpack-dev liblo-tools jackd2 libportaudio2

@@ -5,13 +5,7 @@ import pytest
 import torch
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine spinning OpenMP workers cost 10-20x the CPU time."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from tests.threads import one_thread  # noqa: E402,F401  (autouse: one torch thread per module)
 
 
 T5_CORPUS = ["warm strings with a slow pulse", "dark techno with heavy kick drums", "bright piano arpeggios",

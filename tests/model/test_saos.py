@@ -29,7 +29,8 @@ MODEL_CONFIG = {
                                      {"id": "seconds_total", "type": "number", "config": {"min_val": 0,
                                                                                           "max_val": 256}}],
                          "cond_dim": 32},
-        "diffusion": {"type": "dit", "input_add_ids": [["inpaint_mask", 1], ["inpaint_masked_input", 64]],
+        "diffusion": {"type": "dit", "cross_attention_cond_ids": ["prompt", "seconds_total"],
+                      "global_cond_ids": ["seconds_total"], "input_add_ids": [["inpaint_mask", 1], ["inpaint_masked_input", 64]],
                       "config": {"io_channels": 64, "embed_dim": 64, "depth": 2, "num_heads": 2,
                                  "cond_token_dim": 32, "global_cond_dim": 32, "postpend": True,
                                  "timestep_features_dim": 16,
@@ -39,12 +40,16 @@ MODEL_CONFIG = {
     "training": {"inpainting": {"mask_kwargs": {"context_router_attention_pattern": "block-causal",
                                                 "block_causal_chunk_size": 8, "block_causal_window_chunks": 3}}},
 }
-CONDITIONER_KEYS = ["conditioner.conditioners.seconds_total.embedder.embedding.0.weight",
+# stable-audio-tools' names of the seconds_total NumberConditioner's weights
+CONDITIONER_KEYS = ["conditioner.conditioners.seconds_total.embedder.embedding.0.weights",
+                    "conditioner.conditioners.seconds_total.embedder.embedding.1.bias",
                     "conditioner.conditioners.seconds_total.embedder.embedding.1.weight"]
+STRAY = "model_ema.step"       # a key with no place here, reported unused
 
 
-def _saos_state(dit: nn.Module, ae: nn.Module) -> dict[str, torch.Tensor]:
-    """Our weights under SAOS names: convs weight-normed (g, v), layer 0 self-attention split as LMDM stores it."""
+def _saos_state(dit: nn.Module, ae: nn.Module, numbers: nn.Module, text: nn.Module) -> dict[str, torch.Tensor]:
+    """Our weights under SAOS names: convs weight-normed (g, v), layer 0 self-attention split as LMDM stores it, the
+    T5 conditioner's projection (t5-base's 768 -> cond_dim 32: stable-audio-tools projects whenever they differ)."""
     g = torch.Generator().manual_seed(5)
     out = {}
     for k, v in dit.state_dict().items():
@@ -63,9 +68,18 @@ def _saos_state(dit: nn.Module, ae: nn.Module) -> dict[str, torch.Tensor]:
             out[f"pretransform.model.{base}.weight_g"] = v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1)))
         else:
             out["pretransform.model." + k] = v.clone()
-    for k in CONDITIONER_KEYS:
-        out[k] = torch.randn(4, 4, generator=g)
+    for k, v in numbers.state_dict().items():
+        out["conditioner." + k] = v.clone()
+    for k, v in text.state_dict().items():
+        out["conditioner.conditioners.prompt." + k] = v.clone()
+    out[STRAY] = torch.zeros(1)
     return out
+
+
+def _weighted(model) -> dict[str, nn.Module]:
+    """The modules a SAOS conversion fills (T5 itself is not in the checkpoint: the text module holds only the
+    projection after it)."""
+    return dict(model.modules())
 
 
 @pytest.fixture(scope="module")
@@ -73,25 +87,29 @@ def converted():
     from lmdm_core.saos import saos_configs
     torch.manual_seed(1)
     ref = build_model(saos_configs(MODEL_CONFIG), "reference")
-    return ref, convert_saos(_saos_state(ref.dit, ref.autoencoder), MODEL_CONFIG)
+    return ref, convert_saos(_saos_state(ref.dit, ref.autoencoder, ref.numbers, ref.text), MODEL_CONFIG)
 
 
 def test_configs_follow_model_config(converted):
     _, conv = converted
     dit, ae, stream, text = (conv.configs[s] for s in ("dit", "autoencoder", "stream", "text"))
     assert (dit.embed_dim, dit.depth, dit.num_heads, dit.cond_token_dim, dit.global_cond_dim) == (64, 2, 2, 32, 32)
-    assert dit.input_adds == {"context": 65} and dit.max_cond_tokens == 8 and dit.rope_dims == 32
+    assert dit.input_adds == {"context": 65} and dit.max_cond_tokens == 9 and dit.rope_dims == 32
+    assert not dit.cross_attn_mask                    # stable-audio-tools attends to the padding too
     assert (ae.channels, ae.c_mults, ae.latent_dim, ae.use_snake, ae.final_tanh) == (8, [1, 2, 2, 4, 4], 64, True,
                                                                                       False)
     assert (stream.context, stream.block, stream.window_chunks, stream.attention) == (24, 8, 3, "block_causal")
     assert (text.kind, text.dim, text.max_tokens) == ("t5", 32, 8)
+    assert (text.t5_model, text.t5_dim) == ("t5-base", 768)     # T5_MODEL_DIMS: a projection 768 -> 32 follows
 
 
 def test_conversion_reproduces_the_modules(converted):
     ref, conv = converted
-    assert conv.unused == sorted(CONDITIONER_KEYS)
+    assert conv.unused == [STRAY]
+    assert sorted(k for k in conv.tensors if k.startswith("numbers.")) == sorted(
+        "numbers." + k[len("conditioner."):] for k in CONDITIONER_KEYS)
     fresh = build_model(conv.configs, "converted")
-    load_into({"dit": fresh.dit, "autoencoder": fresh.autoencoder}, conv.tensors, "SAOS")
+    load_into(_weighted(fresh), conv.tensors, "SAOS")
     g = torch.Generator().manual_seed(2)
     z = torch.randn(1, 64, 3, generator=g)
     x = torch.randn(1, 64, 8, generator=g)
@@ -108,8 +126,8 @@ def test_conversion_reproduces_the_modules(converted):
 def test_converted_weights_save_as_an_lmdm_checkpoint(converted, tmp_path):
     _, conv = converted
     fresh = build_model(conv.configs, "converted")
-    load_into({"dit": fresh.dit, "autoencoder": fresh.autoencoder}, conv.tensors, "SAOS")
-    save_checkpoint(tmp_path / "ck", {"dit": fresh.dit, "autoencoder": fresh.autoencoder}, conv.configs)
+    load_into(_weighted(fresh), conv.tensors, "SAOS")
+    save_checkpoint(tmp_path / "ck", _weighted(fresh), conv.configs)
     ck = read_checkpoint(tmp_path / "ck")
     assert ck.configs["text"].kind == "t5" and set(ck.tensors) == set(conv.tensors)
 
@@ -120,7 +138,7 @@ def test_unfoldable_state_is_reported(converted):
     del broken["autoencoder.decoder.layers.1.layers.1.weight"]
     fresh = build_model(conv.configs, "converted")
     with pytest.raises(CheckpointError, match="missing key autoencoder.decoder.layers.1.layers.1.weight"):
-        load_into({"dit": fresh.dit, "autoencoder": fresh.autoencoder}, broken, "SAOS")
+        load_into(_weighted(fresh), broken, "SAOS")
 
 
 @pytest.mark.parametrize("make", [nn.Conv1d, nn.ConvTranspose1d])
@@ -169,11 +187,11 @@ def test_plain_saos_files_convert_to_a_streamable_checkpoint(tmp_path):
     ref = build_model(saos_configs(mc), "reference")
     assert ref.dit.cfg.input_adds == {}
     (tmp_path / "model_config.json").write_text(json.dumps(mc))
-    save_file(_saos_state(ref.dit, ref.autoencoder), str(tmp_path / "model.safetensors"))
+    save_file(_saos_state(ref.dit, ref.autoencoder, ref.numbers, ref.text), str(tmp_path / "model.safetensors"))
     res = CliRunner().invoke(main, ["convert-saos", str(tmp_path / "model_config.json"),
                                     str(tmp_path / "model.safetensors"), str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
-    assert "unused SAOS keys (2)" in res.output
+    assert "unused SAOS keys (1)" in res.output
     m = load_model(tmp_path / "out")
     assert m.dit.cfg.input_adds == {"context": 65} and m.text.cfg.kind == "t5"
     g = torch.Generator().manual_seed(2)
