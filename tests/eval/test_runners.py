@@ -127,3 +127,25 @@ def test_cli_quick_and_clear_errors(build, tmp_path):
     assert bad.exit_code != 0 and "no 'heldout' renders" in bad.output
     bad = runner.invoke(main, ["eval", "--data", str(build), "--out", str(tmp_path), "--parts", "vibes"])
     assert bad.exit_code != 0 and "unknown parts" in bad.output
+
+
+def test_the_evaluation_runs_at_the_block_size_asked(build, tmp_path):
+    """--block-size short streams every generation in the short blocks (recorded in eval.json); a model trained for
+    one block size refuses it with a clear error."""
+    m = tiny_model()
+    m.meta["blocks"] = [8, 4]                      # as a model trained with --blocks 8,4
+    cfg = EvalConfig(build, tmp_path / "short", works=1, parts=("drift",), block_size="short", progress=False,
+                     **SHORT)
+    r = evaluate(cfg, model=m)
+    assert r["stream"]["block_size"] == "short" and r["stream"]["block_frames"] == 4
+    assert r["drift"]["settings"]["block_size"] == "short"
+    saved = json.loads((tmp_path / "short" / "eval.json").read_text())
+    assert saved["stream"]["block_frames"] == 4
+    long = evaluate(EvalConfig(build, tmp_path / "long", works=1, parts=("drift",), progress=False, **SHORT), model=m)
+    assert long["stream"]["block_frames"] == 8
+    # the two block sizes really stream differently (same seed, same weights)
+    a, b = (x["drift"]["text_only"]["methods"]["generated"] for x in (r, long))
+    assert a != b
+    with pytest.raises(ValueError, match="block size 'short'"):
+        evaluate(EvalConfig(build, tmp_path / "no", works=1, parts=("drift",), block_size="short", progress=False,
+                            **SHORT), model=tiny_model())
