@@ -68,10 +68,14 @@ def next_blocks(gens: list[StreamingGenerator], extras: list[dict[str, torch.Ten
     return out
 
 
+def _cat_kv(kvs: list) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per-layer (K, V) lists of several members stacked on the batch, layer by layer."""
+    return [(torch.cat([kv[i][0] for kv in kvs]), torch.cat([kv[i][1] for kv in kvs])) for i in range(len(kvs[0]))]
+
+
 def _cat_cross(crosses: list[CrossKV]) -> CrossKV:
-    kv = [(torch.cat([c.kv[i][0] for c in crosses]), torch.cat([c.kv[i][1] for c in crosses]))
-          for i in range(len(crosses[0].kv))]
-    return CrossKV(kv, torch.cat([c.mask for c in crosses]), torch.cat([c.gate for c in crosses]))
+    return CrossKV(_cat_kv([c.kv for c in crosses]), torch.cat([c.mask for c in crosses]),
+                   torch.cat([c.gate for c in crosses]))
 
 
 @torch.inference_mode()
@@ -87,8 +91,7 @@ def _stacked(gens: list[StreamingGenerator], extras: list[dict[str, torch.Tensor
                          Rows(n, lead.batch, lead.guidance))
     cache = lead.batch_cache()
     if lead.kv is not None:
-        cache.kv = [(torch.cat([g.kv[i][0] for g in gens]), torch.cat([g.kv[i][1] for g in gens]))
-                    for i in range(len(lead.kv))]
+        cache.kv = _cat_kv([g.kv for g in gens])
     noise = torch.cat([g.draw_noise() for g in gens], dim=1).to(lead.device)
     b, c, blk = lead.block_shape
     scale = None                  # each member guides with its own scale (rows of one member share it)

@@ -256,9 +256,9 @@ class StreamingGenerator:
         bc = self._bc if cache is None else cache
 
         def velocity(x: torch.Tensor, t: float, step: int) -> torch.Tensor:
-            tt = torch.full((rows.members * rows.batch * (2 if rows.guided else 1),), t, device=self.device,
-                            dtype=self.dtype)
-            h_t = torch.cat([model.embed(rows.model_batch(x), rows.model_batch(inputs.target_add)),
+            xb = rows.model_batch(x)
+            tt = torch.full((xb.shape[0],), t, device=self.device, dtype=self.dtype)
+            h_t = torch.cat([model.embed(xb, rows.model_batch(inputs.target_add)),
                              model.global_token(tt, inputs.global_vec)], dim=1)
             if self.mode == "block_causal" and step == 0:
                 add = rows.model_batch(inputs.pending_add)
