@@ -18,6 +18,7 @@ LayerNorm zeros) are rebuilt from the config. The data RNG always travels, so `e
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import torch
 from torch import nn
 
 from lmdm_core.checkpoint import section
+from lmdm_core.config import DiTConfig, from_dict
 from lmdm_core.training.state import STATE_JSON, load_optimizer, load_sharded, optimizer_tensors, save_sharded
 
 FORMATS = ("exact", "compact", "small", "ema", "ema8")
@@ -71,7 +73,7 @@ def load_dit_state(folder: str | Path, modules: dict[str, nn.Module], opt: torch
     t, doc = load_sharded(folder)
     if doc.get("format") != KIND:
         raise ValueError(f"{folder}: not a DiT training state")
-    if doc.get("dit") != json.loads(json.dumps(dit_cfg)):
+    if _filled(doc.get("dit")) != json.loads(json.dumps(dit_cfg)):
         raise ValueError(f"{folder}: state was trained with DiT {doc.get('dit')}, not {dit_cfg}")
     enc = doc["encodings"]
     for live in LIVE:
@@ -85,6 +87,17 @@ def load_dit_state(folder: str | Path, modules: dict[str, nn.Module], opt: torch
     elif int(doc["step"]) > 0:
         doc["rewarm_from"] = int(doc["step"])     # fresh moments: ramp the learning rate again from here
     return doc
+
+
+def _filled(saved: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A saved DiT config with the fields added since it was written at their defaults (whose behaviour it was
+    trained with), so a newer config class still matches it."""
+    if saved is None:
+        return None
+    try:
+        return json.loads(json.dumps(asdict(from_dict(DiTConfig, saved))))
+    except (TypeError, ValueError):
+        return saved
 
 
 def _params(m: nn.Module) -> dict[str, torch.Tensor]:

@@ -159,3 +159,19 @@ def test_the_state_keeps_its_vocabulary_and_refuses_another_dit(latents, tmp_pat
     wider = dataclasses.replace(tiny_dit(), embed_dim=48, num_heads=3)
     with pytest.raises(ValueError, match="state was trained with DiT"):
         train_dit(wider, tiny_stream(), latents, tmp_path, _cfg(), VOCAB, progress=False)
+
+
+def test_state_from_before_a_config_field_was_added_still_loads(latents, tmp_path):
+    """A state written before DiTConfig gained a field (cross_attn_mask) loads when the live config holds that field's
+    default, and is refused when it sets it otherwise."""
+    train_dit(tiny_dit(), tiny_stream(), latents, tmp_path, _cfg(), VOCAB, progress=False)
+    doc_path = tmp_path / "state" / "state.json"
+    doc = json.loads(doc_path.read_text())
+    del doc["dit"]["cross_attn_mask"]
+    doc_path.write_text(json.dumps(doc))
+    assert _load(tmp_path / "state")[2]["step"] == 4
+    m = _fresh()
+    opt = torch.optim.AdamW(list(m["dit"].parameters()) + list(m["text"].parameters()))
+    other = dataclasses.replace(tiny_dit(), cross_attn_mask=not tiny_dit().cross_attn_mask)
+    with pytest.raises(ValueError, match="state was trained with DiT"):
+        load_dit_state(tmp_path / "state", m, opt, torch.Generator(), dataclasses.asdict(other))
