@@ -7,12 +7,12 @@ Not collected by `make test` (the arm64 root takes about a minute to make and th
 from __future__ import annotations
 
 import os
-import re
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from pdrun import ROOT, check_loopback, recording_patch, reported, run_pd
+from pdrun import ROOT, build_deken, check_loopback, errors_in, loaded_from, quitter, recording_patch, reported, run_pd
 
 SECONDS = 10.0
 ARM64_ROOT = Path(os.environ.get("LMDM_ARM64_ROOT", ROOT / "build" / "arm64-root"))
@@ -44,9 +44,20 @@ def test_arm64_pd_loopback_exact_latency_no_underruns(arm64_pd, serve, tmp_path)
     # Only the arm64 build's folder is searched, and -verbose names the file Pd loaded.
     out = run_pd(patch, timeout=SECONDS + 40, paths=False, pd=arm64_pd,
                  flags=("-nostdpath", "-verbose", "-path", str(EXTERNAL.parent)))
-    loaded = re.findall(r"tried (\S+) and succeeded", out)
-    assert str(EXTERNAL) in loaded, out
+    assert str(EXTERNAL) in loaded_from(out), out
     check_loopback(out, wav_in, wav_out, block, SECONDS)
     lead = reported(out, "lead")
     print(f"\narm64 Pd under qemu-user: latency {block}, {int(44100 * SECONDS)} samples compared, underruns 0, "
           f"lead min/avg/max {lead[-1][:3] if lead else '?'} samples")
+
+
+def test_full_deken_package_opens_in_arm64_pd(arm64_pd, tmp_path):
+    """`make deken`'s two-arch archive: unpacked as arm64 Pd's only search path, the help patch loads lmdm~.l_arm64."""
+    dek = build_deken("amd64 arm64", tmp_path / "deken")
+    assert dek.name.endswith("(Linux-amd64-32)(Linux-arm64-32)(Sources).dek"), dek.name
+    where = tmp_path / "externals"
+    zipfile.ZipFile(dek).extractall(where)
+    out = run_pd(where / "lmdm" / "lmdm~-help.pd", timeout=40, extra_open=(quitter(tmp_path),), paths=False,
+                 pd=arm64_pd, flags=("-nostdpath", "-verbose", "-path", str(where)))
+    assert str(where / "lmdm" / "lmdm~.l_arm64") in loaded_from(out), out
+    assert "lmdm~ 0.1: Live Music Diffusion Models for Pd" in out and not errors_in(out), out

@@ -113,6 +113,29 @@ class Serve:
             os.unlink(self.log.name)
 
 
+def quitter(tmp_path: Path) -> Path:
+    """A second patch that turns DSP on and quits 1.5 s later (before lmdm~ would report a missing worker at 3 s)."""
+    path = tmp_path / "quit.pd"
+    path.write_text("#N canvas 0 0 300 200 12;\n#X obj 10 10 loadbang;\n#X msg 10 40 \\; pd dsp 1;\n"
+                    "#X obj 10 70 delay 1500;\n#X msg 10 100 \\; pd quit;\n"
+                    "#X connect 0 0 1 0;\n#X connect 0 0 2 0;\n#X connect 2 0 3 0;\n")
+    return path
+
+
+def build_deken(archs: str, out: Path) -> Path:
+    """`make -C bridge/pd deken DEKEN_ARCHS=<archs> dekdir=<out>` (Debian's deken tool): the .dek it wrote."""
+    subprocess.run(["make", "-s", "-C", str(PD_DIR), "deken", f"DEKEN_ARCHS={archs}", f"dekdir={out}"], check=True,
+                   capture_output=True, timeout=300)
+    deks = list(out.glob("*.dek"))
+    assert len(deks) == 1, deks
+    return deks[0]
+
+
+def loaded_from(output: str) -> list[str]:
+    """The files Pd opened or loaded, from its -verbose output."""
+    return re.findall(r"tried (\S+) and succeeded", output)
+
+
 def errors_in(output: str) -> list[str]:
     """Lines of Pd output that report an error or a failed object."""
     return [line for line in output.splitlines()
