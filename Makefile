@@ -1,5 +1,5 @@
 # The two set-up commands of the README. Each installs what it needs, then runs.
-.PHONY: serve test
+.PHONY: serve test deken test-arm64
 
 serve:
 	./scripts/install.sh
@@ -8,3 +8,16 @@ serve:
 test:
 	./scripts/install.sh --test
 	.venv/bin/python -m pytest -q
+
+# The deken package of lmdm~ for Linux amd64 and arm64 (build/deken/, docs/pd.md "Prebuilt packages").
+deken:
+	./scripts/install.sh --arm64
+	$(MAKE) -C bridge/pd deken
+
+# lmdm~.l_arm64 in real arm64 Pd under qemu-user against the x86 worker (not in `make test`: the arm64 root is made
+# with debootstrap, about a minute, then cached in build/arm64-root).
+test-arm64:
+	./scripts/install.sh --arm64
+	$(MAKE) -C bridge/pd arch=arm64
+	./scripts/arm64_root.sh build/arm64-root
+	.venv/bin/python -m pytest -q -s tests/pd/arm64_loopback.py

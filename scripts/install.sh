@@ -12,7 +12,9 @@ py=${PYTHON:-python3}
 # without PortAudio headers, hence --no-deps.
 .venv/bin/python -c 'import tinysoundfont' 2>/dev/null || .venv/bin/pip install -q --no-deps tinysoundfont==0.3.7
 
-[ "${1:-}" = "--test" ] || exit 0
+mode=${1:-}
+# --arm64 (make deken, make test-arm64) is --test plus lmdm~'s Linux arm64 cross build and its arm64 Pd (below).
+[ "$mode" = "--test" ] || [ "$mode" = "--arm64" ] || exit 0
 
 # The packages of one pyproject extra, space-separated. tomllib is Python >= 3.11; on 3.10 (pyproject allows it) pip's
 # vendored tomli reads the same file.
@@ -45,6 +47,7 @@ fi
 
 apt_pkgs="puredata-core puredata-dev pd-lib-builder libzmq3-dev libmsgpack-dev liblo-tools jackd2 libportaudio2
   fluidsynth timgm6mb-soundfont musescore-general-soundfont-small pkg-config"
+apt_pkgs="$apt_pkgs deken"   # make -C bridge/pd deken (tests/pd/test_pd_deken.py)
 missing=""
 for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -52,6 +55,24 @@ if [ -n "$missing" ]; then
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends $missing
+fi
+
+# Debian's deken installs its own Python dependencies (hy) into ~/.local/share/deken-debian on its first run.
+[ -d "$HOME/.local/share/deken-debian/virtualenv" ] || DEKEN_ROOT=yes deken -h >/dev/null
+
+# --arm64: the aarch64 cross compiler and arm64 multiarch libraries (about 80 MB to download, mostly arm64 libc and
+# the boost headers libmsgpack-dev pulls in), debootstrap and qemu-user for the arm64 root of scripts/arm64_root.sh.
+# Not in --test: the suite's deken test builds the amd64 package only.
+if [ "$mode" = "--arm64" ]; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $sudo_cmd dpkg --add-architecture arm64 && $sudo_cmd apt-get update -q
+  fi
+  arm64_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libzmq3-dev:arm64 libmsgpack-dev:arm64 debootstrap qemu-user"
+  missing=""
+  for p in $arm64_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  # shellcheck disable=SC2086
+  [ -z "$missing" ] || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends $missing
 fi
 
 # The Pd external (pd-lib-builder) and the Max bridge's npm packages.

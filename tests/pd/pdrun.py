@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
 PD_DIR = ROOT / "bridge" / "pd"
@@ -30,11 +31,12 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 
 def start_pd(patch: Path, sends: tuple[str, ...] = (), extra_open: tuple[Path, ...] = (),
-             paths: bool = True) -> subprocess.Popen:
+             paths: bool = True, pd: tuple[str, ...] = ("pd",), flags: tuple[str, ...] = ()) -> subprocess.Popen:
     """Open `patch` in headless real-time Pd (sockets polled, DSP paced by the system clock).
 
-    `paths`: put bridge/pd and patches/pd on Pd's search path (False: the patch must find lmdm~ by itself)."""
-    cmd = ["pd", "-nogui", "-nosound", "-nrt", "-noprefs", "-stderr"]
+    `paths`: put bridge/pd and patches/pd on Pd's search path (False: the patch must find lmdm~ by itself).
+    `pd`: the Pd command (e.g. an arm64 Pd under qemu-user); `flags`: more Pd flags (`-nostdpath`, `-path DIR`)."""
+    cmd = [*pd, "-nogui", "-nosound", "-nrt", "-noprefs", "-stderr", *flags]
     if paths:
         cmd += ["-path", str(PD_DIR), "-path", str(PATCHES)]
     cmd += ["-open", str(patch)]
@@ -57,8 +59,8 @@ def finish_pd(proc: subprocess.Popen, timeout: float) -> str:
 
 
 def run_pd(patch: Path, timeout: float, sends: tuple[str, ...] = (), extra_open: tuple[Path, ...] = (),
-           paths: bool = True) -> str:
-    return finish_pd(start_pd(patch, sends, extra_open, paths), timeout)
+           paths: bool = True, pd: tuple[str, ...] = ("pd",), flags: tuple[str, ...] = ()) -> str:
+    return finish_pd(start_pd(patch, sends, extra_open, paths, pd, flags), timeout)
 
 
 class Serve:
@@ -109,6 +111,29 @@ class Serve:
         if not self.log.closed:
             self.log.close()
             os.unlink(self.log.name)
+
+
+def quitter(tmp_path: Path) -> Path:
+    """A second patch that turns DSP on and quits 1.5 s later (before lmdm~ would report a missing worker at 3 s)."""
+    path = tmp_path / "quit.pd"
+    path.write_text("#N canvas 0 0 300 200 12;\n#X obj 10 10 loadbang;\n#X msg 10 40 \\; pd dsp 1;\n"
+                    "#X obj 10 70 delay 1500;\n#X msg 10 100 \\; pd quit;\n"
+                    "#X connect 0 0 1 0;\n#X connect 0 0 2 0;\n#X connect 2 0 3 0;\n")
+    return path
+
+
+def build_deken(archs: str, out: Path) -> Path:
+    """`make -C bridge/pd deken DEKEN_ARCHS=<archs> dekdir=<out>` (Debian's deken tool): the .dek it wrote."""
+    subprocess.run(["make", "-s", "-C", str(PD_DIR), "deken", f"DEKEN_ARCHS={archs}", f"dekdir={out}"], check=True,
+                   capture_output=True, timeout=300)
+    deks = list(out.glob("*.dek"))
+    assert len(deks) == 1, deks
+    return deks[0]
+
+
+def loaded_from(output: str) -> list[str]:
+    """The files Pd opened or loaded, from its -verbose output."""
+    return re.findall(r"tried (\S+) and succeeded", output)
 
 
 def errors_in(output: str) -> list[str]:
@@ -173,3 +198,26 @@ def dropouts(y: np.ndarray, x: np.ndarray, start: int, lag: int) -> str:
     bad = np.flatnonzero(y[start:] != x[start - lag:len(x) - lag]) + start
     runs = np.split(bad, np.flatnonzero(np.diff(bad) != 1) + 1) if bad.size else []
     return ", ".join(f"{len(r)} samples at {r[0]}" for r in runs[:10])
+
+
+def check_loopback(out: str, wav_in: Path, wav_out: Path, block: int, seconds: float) -> None:
+    """A recording_patch run against `lmdm serve --model loopback --block block`: the input is found again at exactly
+    the reported latency, from the first output sample on, with no sample missing and no underrun."""
+    assert not errors_in(out), out
+    latency = reported(out, "latency")
+    assert latency and latency[-1][0] == block, out
+    x, rate = sf.read(wav_in, dtype="float32")
+    y, _ = sf.read(wav_out, dtype="float32")
+    assert rate == 44100 and len(x) == len(y) == int(44100 * seconds)
+    lag = int(latency[-1][0])
+    # The output starts once the session is open (before recording here); from its first sample on, every sample
+    # must be the input exactly `lag` samples earlier: a dropout would be a run of zeros, a slip a shifted match.
+    live = np.flatnonzero(y)
+    assert live.size, "no output at all"
+    start = max(int(live[0]), lag)
+    assert start < 2 * 44100, f"output began only at sample {start}"
+    missing = dropouts(y, x, start, lag)
+    assert not missing, f"output differs from the input {lag} samples earlier: {missing}\n{out}"
+    assert len(y) - start >= 44100 * (seconds - 1)
+    underruns = reported(out, "underruns")
+    assert underruns and underruns[-1][0] == 0, out

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pdrun import PATCHES, PD_DIR, Serve, errors_in, run_pd
+from pdrun import PATCHES, PD_DIR, Serve, errors_in, quitter, run_pd
 
 SHIPPED = sorted(PATCHES.glob("*.pd")) + sorted(PD_DIR.glob("*.pd"))
 EXPECTED = {"lmdm~-help.pd", "generative-delay.pd", "text-to-music.pd", "jam.pd", "sensors.pd", "lmdm-meta.pd"}
@@ -14,15 +14,6 @@ EXPECTED = {"lmdm~-help.pd", "generative-delay.pd", "text-to-music.pd", "jam.pd"
 
 def test_all_patches_are_shipped():
     assert EXPECTED <= {p.name for p in SHIPPED}
-
-
-def quitter(tmp_path: Path) -> Path:
-    """A second patch that turns DSP on and quits 1.5 s later (before lmdm~ would report a missing worker at 3 s)."""
-    path = tmp_path / "quit.pd"
-    path.write_text("#N canvas 0 0 300 200 12;\n#X obj 10 10 loadbang;\n#X msg 10 40 \\; pd dsp 1;\n"
-                    "#X obj 10 70 delay 1500;\n#X msg 10 100 \\; pd quit;\n"
-                    "#X connect 0 0 1 0;\n#X connect 0 0 2 0;\n#X connect 2 0 3 0;\n")
-    return path
 
 
 @pytest.mark.parametrize("patch", SHIPPED, ids=lambda p: p.name)
