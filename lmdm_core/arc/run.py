@@ -75,16 +75,10 @@ def post_train(a: SimpleNamespace) -> dict:
     data = LatentSet.load(a.latents) if a.latents else training_latents(Path(a.data), model, Path(a.work), d)
     batches = latent_batches(data, model.text, model.stream.context + arc.blocks * model.stream.block)
     t0, work = time.time(), Path(a.work)
-    gen, steps_run = model.dit, None
-    if a.seconds is not None:   # step 1 warms up (CUDA context, allocator, autotuning); steps 2-3 set the pace
-        gen, _, _ = train_arc(gen, batches, model.stream, arc, work, d, model.autoencoder, progress=False, steps=1)
-        t1 = time.time()
-        gen, _, _ = train_arc(gen, batches, model.stream, arc, work, d, model.autoencoder, progress=False, steps=2)
-        pace = (time.time() - t1) / 2
-        steps_run = max(0, int(ddp.mean(max(0.0, a.seconds - (time.time() - t0)) / pace, d)))
-        arc.train_steps = min(arc.train_steps, 3 + steps_run)
-    gen, _, history = train_arc(gen, batches, model.stream, arc, work, d, model.autoencoder,
-                                progress=not a.no_progress)
+    until = None if a.seconds is None else t0 + a.seconds
+    gen, _, history = train_arc(model.dit, batches, model.stream, arc, work, d, model.autoencoder,
+                                progress=not a.no_progress, until=until)
+    arc.train_steps = history["loss_g"][-1][0] if history["loss_g"] else 0   # the steps the budget allowed
     report = {"arc": asdict(arc), "seconds": round(time.time() - t0, 1), "world": d.world,
               "final": {k: v[-1][1] for k, v in history.items() if v}}
     if d.main and a.export:

@@ -125,9 +125,11 @@ def _plot(history: dict[str, list], out: Path) -> None:
 
 def train_arc(gen: DiT, batches: Batches, stream: StreamConfig, arc: ARCConfig, out_dir: str | Path,
               d: ddp.Dist | None = None, autoencoder=None, disc: Discriminator | None = None,
-              progress: bool = True, steps: int | None = None) -> tuple[DiT, Discriminator, dict[str, list]]:
+              progress: bool = True, steps: int | None = None, until: float | None = None,
+              ) -> tuple[DiT, Discriminator, dict[str, list]]:
     """Post-train `gen` in place (resuming from out_dir/state.pt when present) for arc.train_steps steps (or stop
-    after `steps` more, for tests and time budgets). The discriminator starts as a copy of `gen`'s trunk."""
+    after `steps` more, for tests, or at the wall-clock time `until`, for time budgets: every rank stops at the same
+    step). The discriminator starts as a copy of `gen`'s trunk."""
     d = d or ddp.Dist()
     out = Path(out_dir)
     gen.train().requires_grad_(True)
@@ -151,6 +153,8 @@ def train_arc(gen: DiT, batches: Batches, stream: StreamConfig, arc: ARCConfig, 
                                  d)
         step += 1
         bar.update(1)
+        if until is not None and ddp.mean(float(time.time() >= until), d) > 0:
+            stop = step                      # the budget is spent: log, sample and save this step as the last
         if step % arc.log_every == 0 or step == stop:
             for k in SERIES:
                 history[k].append((step, ddp.mean(stats[k], d)))
