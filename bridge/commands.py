@@ -8,6 +8,8 @@ import sys
 
 import click
 
+OSC_MAP_HELP = ("sensor map (TOML, docs/installations.md): OSC addresses outside /lmdm/ drive stream parameters, "
+                "scaled, clipped and smoothed; unknown ones are ignored and counted in status")
 MODEL_HELP = "checkpoint path, `loopback` (input back one block later), or nothing for the embedded default"
 
 
@@ -56,10 +58,13 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
               help="OSC senders taken (repeatable); default: loopback only. Others are dropped unanswered")
 @click.option("--insecure", is_flag=True, help="accept a network bind without --curve-keys (or OSC without "
               "--osc-allow); warns at start")
+@click.option("--osc-map", "osc_map", type=click.Path(dir_okay=False), default=None, metavar="MAP.toml",
+              help=OSC_MAP_HELP)
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, t5: str | None, block: int,
           block_size: str, margin_ms: float | None, heartbeat_ms: int, batch: int | None, client_timeout: float | None,
-          curve_keys: str | None, osc_allow: tuple[str, ...], insecure: bool, verbose: bool) -> None:
+          curve_keys: str | None, osc_allow: tuple[str, ...], insecure: bool, osc_map: str | None,
+          verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
@@ -69,12 +74,14 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
       lmdm serve --model ckpt/lmdm.safetensors --device cuda
       lmdm serve --zmq tcp://0.0.0.0:5555 --curve-keys keys --osc 0.0.0.0:9000 --osc-allow 192.168.1.0/24
       lmdm serve --zmq tcp://127.0.0.1:0 --osc 127.0.0.1:0     # free ports (printed on start)
+      lmdm serve --osc 0.0.0.0:9000 --osc-allow 192.168.1.23 --osc-map sensors.toml   # docs/installations.md
     """
     from bridge import security
     from bridge.server import BATCH, ServerConfig, Worker
 
     _setup_logging(verbose)
     osc = _hostport(osc_addr)
+    sensors = _load_map(osc_map, osc is not None)
     try:  # docs/security.md: a network bind needs keys (or --insecure), OSC from the network an allow-list
         exposure = security.check_exposure(zmq_addr, osc[0] if osc else None, curve_keys, insecure, osc_allow)
     except security.SecurityError as exc:
@@ -93,7 +100,7 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     if getattr(engine, "untrained", False):
         click.secho("WARNING: no trained weights: the embedded model is UNTRAINED (random weights) and makes noise. "
                     "Pass --model PATH for a trained checkpoint.", fg="yellow", err=True)
-    worker = Worker(engine, cfg)
+    worker = Worker(engine, cfg, sensors)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     # One parseable line for scripts and tests: where to connect.
@@ -102,6 +109,22 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     click.echo(f"lmdm serve: model {engine.name} zmq {worker.endpoint} osc {osc_at} reply {reply_at}")
     sys.stdout.flush()
     worker.serve()
+
+
+def _load_map(path: str | None, osc_on: bool):
+    """The OSC map, checked before the model loads: a bad file is one line naming its line and why."""
+    if path is None:
+        return None
+    from bridge.oscmap import MapError, load
+
+    if not osc_on:
+        raise click.BadParameter("the map needs OSC: drop `--osc none`", param_hint="--osc-map")
+    try:
+        sensors = load(path)
+    except MapError as exc:
+        raise click.ClickException(f"--osc-map {exc}") from None
+    click.echo(f"osc map {path}: {len(sensors.mappings)} entries", err=True)
+    return sensors
 
 
 def _values(settings: tuple[str, ...]) -> dict:
