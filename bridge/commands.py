@@ -127,6 +127,25 @@ def _load_map(path: str | None, osc_on: bool):
     return sensors
 
 
+def _map_listener(sensors, osc_addr: str, osc_allow: tuple[str, ...], insecure: bool):
+    """`lmdm live`'s OSC socket for the map, under the rules of docs/security.md (loopback unless allowed)."""
+    from bridge import security
+    from bridge.oscmap import Listener
+
+    host, port = _hostport(osc_addr) or ("127.0.0.1", 9000)
+    try:
+        exposure = security.check_exposure("inproc://lmdm-live", host, None, insecure, osc_allow)
+    except security.SecurityError as exc:
+        raise click.ClickException(str(exc)) from None
+    for warning in exposure.warnings:
+        click.secho(f"WARNING: {warning}", fg="yellow", err=True)
+    guard = security.Guard(None, None, None, exposure.osc_allow)  # no ZeroMQ here: its OSC allow-list only
+    try:
+        return Listener(sensors, host, port, guard.admit)
+    except OSError as exc:
+        raise click.ClickException(f"--osc {osc_addr}: {exc}") from None
+
+
 def _values(settings: tuple[str, ...]) -> dict:
     """`--set name=value` pairs -> validated parameter values (numbers parsed, strings kept)."""
     from bridge.params import SPECS, ParamError, defaults, validate
@@ -251,9 +270,17 @@ def generate(input_path: str | None, output_path: str, seconds: float, rate: int
 @click.option("--set", "settings", multiple=True, help=SET_HELP)
 @click.option("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
 @click.option("--record", type=click.Path(dir_okay=False), default=None, help="also write what was played to a WAV")
+@click.option("--osc-map", "osc_map", type=click.Path(dir_okay=False), default=None, metavar="MAP.toml",
+              help=OSC_MAP_HELP + " (`lmdm live`: entries for stream \"*\" or \"live\")")
+@click.option("--osc", "osc_addr", default="127.0.0.1:9000", show_default=True,
+              help="HOST:PORT the map listens on (with --osc-map)")
+@click.option("--osc-allow", multiple=True, metavar="ADDR[/MASK]",
+              help="OSC senders taken (repeatable); default: loopback only")
+@click.option("--insecure", is_flag=True, help="take OSC from any sender when --osc is not loopback")
 def live(input_device: str | None, output_device: str | None, host_api: str | None, input_kind: str,
          rate: int | None, blocksize: int, channels: int, model: str | None, device: str, block: int,
-         margin_ms: float | None, settings: tuple[str, ...], seconds: float | None, record: str | None) -> None:
+         margin_ms: float | None, settings: tuple[str, ...], seconds: float | None, record: str | None,
+         osc_map: str | None, osc_addr: str, osc_allow: tuple[str, ...], insecure: bool) -> None:
     """Input device -> engine -> output device, with no patcher: a generative delay on its own.
 
     \b
@@ -261,6 +288,7 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
       lmdm live --set mix=0.5 --set feedback=0.3 --set prompt="tape echo"
       lmdm live --model loopback --input tone --seconds 5     # hear the routing: a tone, one block late
       lmdm live --host-api JACK --input-device system --output-device system
+      lmdm live --osc-map sensors.toml --set prompt="rain on a tin roof"    # a Pi with sensors, no patcher
     """
     import time
 
@@ -271,6 +299,8 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
     from bridge.offline import prompt_report
 
     values = _values(settings)
+    sensors = _load_map(osc_map, True)
+    listener = _map_listener(sensors, osc_addr, osc_allow, insecure) if sensors is not None else None
     try:
         dev_in = None if input_kind == "tone" else find_device(input_device, host_api, "input")
         dev_out = find_device(output_device, host_api, "output")
@@ -278,7 +308,8 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
     except (ValueError, sd.PortAudioError) as exc:
         raise click.ClickException(f"{exc} (see `lmdm devices`)") from None
     engine = _engine(model, block, device, margin_ms)
-    runner = Live(engine, rate, channels, channels, values, use_tone=input_kind == "tone", record=bool(record))
+    runner = Live(engine, rate, channels, channels, values, use_tone=input_kind == "tone", record=bool(record),
+                  osc_map=sensors)
     if input_kind == "tone":
         stream = sd.OutputStream(samplerate=rate, blocksize=blocksize, device=dev_out, channels=channels,
                                  dtype="float32", callback=lambda o, f, t, s: runner.callback(None, o, f))
@@ -290,6 +321,9 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
     for line in prompt_report(runner.session, values):
         click.echo(line)
     runner.start()
+    if listener is not None:
+        listener.start()
+        click.echo(f"osc map listening on {osc_addr.rpartition(':')[0]}:{listener.port}")
     t0 = time.monotonic()
     try:
         with stream:
@@ -302,6 +336,8 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
         pass
     finally:
         runner.stop()
+        if listener is not None:
+            listener.stop()
     if runner.first_underrun is not None:
         click.echo(f"first underrun at sample {runner.first_underrun} (latency {runner.latency})")
     if record:

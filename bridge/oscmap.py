@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import math
 import re
+import socket
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message import OscMessage
+from pythonosc.osc_packet import OscPacket
 
 from bridge import params as P
 from bridge.protocol import STREAM_ID
@@ -89,11 +93,12 @@ class _State:
 
 
 class OscMap:
-    def __init__(self, mappings: list[Mapping], tick_ms: float = TICK_MS, path: str = ""):
-        self.mappings, self.tick_ms, self.path = mappings, tick_ms, path
+    def __init__(self, mappings: list[Mapping], tick_ms: float = TICK_MS, path: str = "",
+                 clock: Callable[[], float] = time.monotonic):
+        self.mappings, self.tick_ms, self.path, self.clock = mappings, tick_ms, path, clock
         self.counters = Counters()
         self.states = [_State() for _ in mappings]
-        self.now = 0.0  # the clock of the latest message or tick (seconds, monotonic)
+        self.lock = threading.Lock()  # `lmdm live` receives on its own thread and ticks on the engine's
         self.dispatcher = Dispatcher()
         for i, m in enumerate(mappings):
             self.dispatcher.map(m.address, self._receive, i)
@@ -101,11 +106,11 @@ class OscMap:
 
     # --- messages -------------------------------------------------------------------------------------------------
 
-    def handle(self, message: OscMessage, now: float) -> None:
+    def handle(self, message: OscMessage) -> None:
         """One incoming message (any address): the dispatcher calls the entries that name it, or counts it."""
-        self.now = now
-        for handler in self.dispatcher.handlers_for_address(message.address):
-            handler.invoke(("", 0), message)
+        with self.lock:
+            for handler in self.dispatcher.handlers_for_address(message.address):
+                handler.invoke(("", 0), message)
 
     def _receive(self, address: str, fixed: list, *args: Any) -> None:
         i = fixed[0]
@@ -117,11 +122,12 @@ class OscMap:
         self.counters.received += 1
         target, clipped = m.scale(float(x))
         self.counters.clipped += clipped
+        now = self.clock()
         if st.target is None or m.smooth_ms <= 0:  # the first reading sets the value; smoothing follows changes
             st.value = target
         else:
-            st.value = self._smoothed(m, st, self.now)
-        st.target, st.t = target, self.now
+            st.value = self._smoothed(m, st, now)
+        st.target, st.t = target, now
 
     def _unknown(self, address: str, *args: Any) -> None:
         self.counters.unknown += 1
@@ -142,18 +148,19 @@ class OscMap:
     def tick(self, now: float) -> list[tuple[str | None, str, Any]]:
         """(stream, param, value) to apply now: values that changed since last sent, and every value once per
         HOLD_S. Values come out of params.validate (clamped to the parameter's range, ints rounded)."""
-        self.now = now
-        out = []
-        for m, st in zip(self.mappings, self.states):
-            if st.target is None:
-                continue
-            st.value, st.t = self._smoothed(m, st, now), now
-            raw = round(st.value) if P.SPECS[m.param].kind == "bool" else st.value
-            value = P.validate(m.param, raw)
-            if value != st.sent or now - st.sent_t >= HOLD_S:
-                st.sent, st.sent_t = value, now
-                out.append((m.stream, m.param, value))
-        return out
+        with self.lock:
+            return [x for m, st in zip(self.mappings, self.states) if (x := self._tick_one(m, st, now))]
+
+    def _tick_one(self, m: Mapping, st: _State, now: float) -> tuple[str | None, str, Any] | None:
+        if st.target is None:
+            return None
+        st.value, st.t = self._smoothed(m, st, now), now
+        raw = round(st.value) if P.SPECS[m.param].kind == "bool" else st.value
+        value = P.validate(m.param, raw)
+        if value == st.sent and now - st.sent_t < HOLD_S:
+            return None
+        st.sent, st.sent_t = value, now
+        return m.stream, m.param, value
 
     def moving(self) -> bool:
         """A smoothed value has not reached its target yet: tick at `tick_ms` until it has."""
@@ -177,7 +184,7 @@ def load(path: str | Path) -> OscMap:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or _line_of_decode_error(str(exc))
+        line = getattr(exc, "lineno", None) or _line_of_decode_error(str(exc), text)
         raise MapError(name, line, f"not valid TOML: {exc}") from None
     lines = _Lines(text)
     unknown = set(doc) - {"map", "tick_ms"}
@@ -266,9 +273,10 @@ def _range(v: Any, ordered: bool = True) -> tuple[float, float] | None:
     return lo, hi
 
 
-def _line_of_decode_error(text: str) -> int:
-    m = re.search(r"line (\d+)", text)
-    return int(m.group(1)) if m else 0
+def _line_of_decode_error(message: str, text: str) -> int:
+    """tomllib (< 3.14) says `(at line N, column M)` or `(at end of document)` in its message only."""
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else len(text.splitlines())
 
 
 class _Lines:
@@ -295,3 +303,37 @@ class _Lines:
             if pattern.match(self.text[n - 1]):
                 return n
         return start
+
+
+class Listener(threading.Thread):
+    """`lmdm live --osc-map`: the map's own UDP socket (there is no worker socket), senders checked by `admit`."""
+
+    def __init__(self, osc_map: OscMap, host: str, port: int, admit: Callable[[str], bool]):
+        super().__init__(name="lmdm-osc-map", daemon=True)
+        self.osc_map, self.admit = osc_map, admit
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+
+    def run(self) -> None:
+        while not self.stopping:
+            try:
+                dgram, (host, _port) = self.sock.recvfrom(65536)
+            except (socket.timeout, OSError):
+                continue
+            if not self.admit(host):
+                continue
+            try:
+                messages = [tm.message for tm in OscPacket(dgram).messages]
+            except Exception:  # python-osc raises several types on garbage: count it, keep listening
+                self.osc_map.counters.bad += 1
+                continue
+            for message in messages:
+                self.osc_map.handle(message)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.join(timeout=2)
+        self.sock.close()

@@ -303,7 +303,7 @@ class Worker:
                 self._osc_command(cmd)
 
     def _sensor(self, message: Any) -> None:
-        self.osc_map.handle(message, time.monotonic())
+        self.osc_map.handle(message)
 
     def _control(self, now: float) -> None:
         """The OSC map's values at `now` (smoothed), as parameter changes nobody is answered for."""
