@@ -1,5 +1,5 @@
-"""The worker's subcommands: `lmdm serve`, `lmdm generate`, `lmdm live`, `lmdm devices`, `lmdm doctor`,
-`lmdm keys`, and the worker benchmarks `lmdm bench bridge`, `lmdm bench soak`, `lmdm bench serve`."""
+"""The worker's subcommands: `lmdm serve`, `lmdm generate`, `lmdm live`, `lmdm monitor`, `lmdm devices`,
+`lmdm doctor`, `lmdm keys`, and the worker benchmarks `lmdm bench bridge`, `lmdm bench soak`, `lmdm bench serve`."""
 from __future__ import annotations
 
 import logging
@@ -343,6 +343,54 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
     if record:
         sf.write(record, runner.recording(), rate, subtype="FLOAT")
         click.echo(f"wrote {record}")
+
+
+@click.command()
+@click.option("--zmq", "zmq_addr", default="tcp://127.0.0.1:5555", show_default=True,
+              help="the worker's ZeroMQ endpoint; a remote worker: tcp://HOST:5555")
+@click.option("--curve-keys", type=click.Path(file_okay=False, exists=True), default=None,
+              help="this machine's client folder (`lmdm keys new DIR --client NAME`) for a worker with --curve-keys")
+@click.option("--every", type=click.FloatRange(0.1), default=1.0, show_default=True, help="seconds between updates")
+@click.option("--once", is_flag=True, help="print one view and exit (status 1 when the worker does not answer)")
+def monitor(zmq_addr: str, curve_keys: str | None, every: float, once: bool) -> None:
+    """A live view of a running worker: its streams (mode, prompt, latency, compute per block, underruns, gaps),
+    queue, memory and OSC map counters. Watching needs no session and changes nothing.
+
+    \b
+    Examples:
+      lmdm monitor                                        # the worker on this machine
+      lmdm monitor --zmq tcp://studio.local:5555 --curve-keys keys/clients/laptop
+      lmdm monitor --once                                 # one view, e.g. from cron or ssh
+    """
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from bridge.monitor import Probe, view
+    from bridge.security import CurveKeys, SecurityError
+
+    try:
+        probe = Probe(zmq_addr, CurveKeys.load(curve_keys) if curve_keys else None, timeout=max(2.0, every))
+    except SecurityError as exc:
+        raise click.ClickException(str(exc)) from None
+    heard = time.monotonic()
+    if once:
+        st = probe.ask()
+        Console().print(view(st, zmq_addr, probe.timeout))
+        raise SystemExit(0 if st is not None else 1)
+    try:
+        with Live(view(None, zmq_addr), refresh_per_second=4, screen=False) as screen:
+            while True:
+                t0 = time.monotonic()
+                st = probe.ask()
+                heard = t0 if st is not None else heard
+                screen.update(view(st, zmq_addr, time.monotonic() - heard))
+                time.sleep(max(0.0, every - (time.monotonic() - t0)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        probe.close()
 
 
 @click.command()

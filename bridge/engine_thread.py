@@ -255,9 +255,9 @@ class EngineThread(threading.Thread):
 
     def _worker_status(self, worker: dict) -> W.Status:
         """The worker-wide `status` (stream "*"): counters summed over the streams, each stream's own status in
-        `sessions` (the first MAX_LISTED by id), and the I/O thread's figures (uptime_s, rss_mib, osc_map)."""
+        `sessions` (the first MAX_LISTED by id, with the stream's `rate`), and the I/O thread's figures (uptime_s, rss_mib, osc_map)."""
         q = self.q.qsize()
-        rows = [self.sessions[sid].status(q) for sid in sorted(self.sessions)]
+        rows = [dict(self.sessions[sid].status(q), rate=self.sessions[sid].rate) for sid in sorted(self.sessions)]
         blocks = sum(r["blocks"] for r in rows)
         return W.Status(stream="*", compute_ms=max((r["compute_ms"] for r in rows), default=0.0),
                         compute_ms_avg=round(sum(r["compute_ms_avg"] * r["blocks"] for r in rows) / blocks, 3)
