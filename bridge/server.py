@@ -95,6 +95,7 @@ class Worker:
                                           heartbeat_ms=cfg.heartbeat_ms, block_size=cfg.block_size,
                                           batch=cfg.batch)
         self.running = False
+        self.stopped = False  # stop() before serve() (a SIGTERM while starting) must not be lost
 
     # --- loop -----------------------------------------------------------------------------------------------------
 
@@ -106,7 +107,7 @@ class Worker:
         poller.register(self.pull, zmq.POLLIN)
         if self.udp is not None:
             poller.register(self.udp, zmq.POLLIN)
-        self.running = True
+        self.running = not self.stopped
         next_sweep = time.monotonic()
         idle_ms = max(10, self.cfg.heartbeat_ms // 4)
         try:
@@ -129,7 +130,7 @@ class Worker:
             self._shutdown()
 
     def stop(self) -> None:
-        self.running = False
+        self.running, self.stopped = False, True
 
     def _shutdown(self) -> None:
         for ident in list(self.conns):
