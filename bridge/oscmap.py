@@ -35,8 +35,9 @@ else:  # pyproject: tomli on Python 3.10
     import tomli as tomllib
 
 TICK_MS = 20.0     # default control period while a smoothed value moves (50 Hz; a model block reads a value once)
-HOLD_S = 1.0       # a value is sent again this often, so a stream opened later gets it too
+HOLD_S = 1.0       # an entry naming a stream sends its value again this often, so that stream gets it once it opens
 NUMERIC = ("float", "int", "bool")
+UNMAPPED = {"seed": "setting it restarts the noise sequence", "bar": "it is a clock position, sent by the patch"}
 KEYS = {"address", "param", "input", "output", "curve", "smooth_ms", "stream", "arg"}
 
 
@@ -146,8 +147,8 @@ class OscMap:
         return st.target if abs(value - st.target) <= 1e-4 * span else value
 
     def tick(self, now: float) -> list[tuple[str | None, str, Any]]:
-        """(stream, param, value) to apply now: values that changed since last sent, and every value once per
-        HOLD_S. Values come out of params.validate (clamped to the parameter's range, ints rounded)."""
+        """(stream, param, value) to apply now: values that changed since last sent, and those of entries naming a
+        stream once per HOLD_S. Values come out of params.validate (clamped to the parameter's range, ints rounded)."""
         with self.lock:
             return [x for m, st in zip(self.mappings, self.states) if (x := self._tick_one(m, st, now))]
 
@@ -157,7 +158,7 @@ class OscMap:
         st.value, st.t = self._smoothed(m, st, now), now
         raw = round(st.value) if P.SPECS[m.param].kind == "bool" else st.value
         value = P.validate(m.param, raw)
-        if value == st.sent and now - st.sent_t < HOLD_S:
+        if value == st.sent and (m.stream is None or now - st.sent_t < HOLD_S):  # "*" sets later streams' default
             return None
         st.sent, st.sent_t = value, now
         return m.stream, m.param, value
@@ -227,6 +228,8 @@ def _mapping(e: dict, path: str, lines: "_Lines", i: int) -> Mapping:
         raise fail("param", f"unknown parameter {param!r}; the table is in docs/osc.md")
     if spec.kind not in NUMERIC:
         raise fail("param", f"{param} is a {spec.kind} parameter; a map drives numbers (float, int, bool)")
+    if param in UNMAPPED:
+        raise fail("param", f"{param} cannot be mapped: {UNMAPPED[param]}")
     lo_hi = _range(e["input"])
     if lo_hi is None:
         raise fail("input", f"input must be [min, max] with min < max, got {e['input']!r}")

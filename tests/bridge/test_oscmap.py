@@ -97,6 +97,16 @@ def test_values_are_scaled_and_clipped_to_both_ranges_on_the_stream_named(mapped
     assert after["entries"] == 4
 
 
+def test_a_stream_opened_later_gets_the_values(mapped):
+    w, osc = mapped
+    osc.send_message("/pi/acc", [0.0, 12.0, 0.0])             # stream "mapped" is not open: (0.2)^2 waits for it
+    osc.send_message("/pi/steps", 0.0)                        # every stream: beats 1, the default of later ones
+    time.sleep(0.2)
+    with Client(w.address, stream="mapped", rate=48000, channels=1) as c:
+        assert c.status().params["beats"] == 1                # at once: a "*" entry sets the default
+        assert until(c, "mix", lambda v: v != 1.0) == pytest.approx(0.04)  # within HOLD_S (1 s)
+
+
 def test_values_glide_with_the_time_constant(mapped):
     w, osc = mapped
     with Client(w.address, stream="glide", rate=48000, channels=1) as c:
@@ -155,6 +165,7 @@ BAD = [  # (the file, the line it fails on, words of the reason)
      'input = [0, 1]\n', 5, "driven by the entry at line 1"),
     ('[[map]]\naddress = "/a"\nparam = "mix"\ninput = [0, 1]\nsmooth = 100\n', 5, "unknown key 'smooth'"),
     ('tick_ms = 10\n', 1, "at least one [[map]]"),
+    ('[[map]]\naddress = "/a"\nparam = "seed"\ninput = [0, 1]\n', 3, "restarts the noise"),
 ]
 
 
