@@ -2,9 +2,11 @@
 worker, the values read back from the sessions' parameter state (ZeroMQ `status`) and the worker-wide status."""
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,7 +91,7 @@ def test_values_are_scaled_and_clipped_to_both_ranges_on_the_stream_named(mapped
         osc.send_message("/pi/knob", 1.0)                     # 1000 asked, bpm stops at 300
         assert until(c, "bpm", lambda v: v != 120.0) == 300.0
         assert until(other, "bpm", lambda v: v != 120.0) == 300.0  # stream "*": every stream
-        osc.send_message("/pi/steps", 0.4)                    # 1 + 15 * 0.4 = 7
+        osc.send_message("/pi/steps", 0.43)                   # 1 + 15 * 0.43 = 7.45, rounded
         assert until(c, "beats", lambda v: v != 4) == 7
         after = worker_status(c).osc_map
     assert after["received"] - before["received"] == 5
@@ -245,3 +247,13 @@ def _msg(address: str, *args: float) -> OscMessage:
     for a in args:
         b.add_arg(a)
     return b.build()
+
+
+def test_the_map_of_docs_installations_loads(tmp_path):
+    doc = (Path(__file__).parents[2] / "docs" / "installations.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    assert blocks
+    for i, text in enumerate(blocks):
+        (tmp_path / f"{i}.toml").write_text(text)
+        m = oscmap.load(tmp_path / f"{i}.toml")
+        assert {e.param for e in m.mappings} == {"gain", "mix", "bpm"}
