@@ -330,8 +330,11 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
             while seconds is None or time.monotonic() - t0 < seconds:
                 time.sleep(min(1.0, seconds or 1.0))
                 st = runner.session.status(0)
+                m = sensors.status() if sensors is not None else None
                 click.echo(f"  {runner.clock / rate:7.1f} s  underruns {runner.underruns}  "
-                           f"compute {st['compute_ms']:.1f} ms")
+                           f"compute {st['compute_ms']:.1f} ms"
+                           + (f"  map: received {m['received']} unknown {m['unknown']}"
+                              + (f" ({m['last_unknown']})" if m["last_unknown"] else "") if m else ""))
     except KeyboardInterrupt:
         pass
     finally:
