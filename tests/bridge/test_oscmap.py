@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from pythonosc.osc_message import OscMessage
 from pythonosc.udp_client import SimpleUDPClient
 
@@ -20,6 +21,7 @@ from bridge.client import Client
 from bridge.engines import LoopbackEngine
 from bridge.live import Live, tone
 from tests.bridge.conftest import LMDM, WorkerProc
+from tests.bridge.test_live import jack_server  # noqa: F401  (the fixture: a real JACK server, dummy driver)
 
 MAP = """\
 tick_ms = 10
@@ -238,6 +240,30 @@ def test_lmdm_live_applies_the_map_once_per_audio_callback(tmp_path):
     played = runner.recording()[-frames:]
     t = runner.clock - frames - runner.latency
     np.testing.assert_allclose(played, tone(t, frames, rate, 1) * 0.5, atol=1e-6)
+
+
+def test_lmdm_live_with_a_map_through_jack(jack_server, tmp_path):
+    """The command itself: `lmdm live --osc-map` through a real JACK server takes the sensor's value mid-run."""
+    (tmp_path / "m.toml").write_text(MAP)
+    out = tmp_path / "played.wav"
+    live = subprocess.Popen([LMDM, "live", "--host-api", "JACK", "--model", "loopback", "--block", "1024", "--input",
+                             "tone", "--seconds", "3", "--record", str(out), "--osc-map", str(tmp_path / "m.toml"),
+                             "--osc", "127.0.0.1:0"], env=jack_server, stdout=subprocess.PIPE, text=True)
+    try:
+        port = next(int(m.group(1)) for line in live.stdout
+                    if (m := re.search(r"osc map listening on 127\.0\.0\.1:(\d+)", line)))
+        SimpleUDPClient("127.0.0.1", port).send_message("/pi/light", 25.0)  # gain 0.5 from about now on
+        rest = live.communicate(timeout=60)[0]
+    finally:
+        live.kill()
+    assert live.returncode == 0
+    assert "map: received 1 unknown 0" in rest
+    y, rate = sf.read(out, dtype="float32", always_2d=True)
+    expect = np.concatenate([np.zeros((1024, y.shape[1]), np.float32), tone(0, len(y), rate, y.shape[1])[:-1024]])
+    tail = slice(len(y) - rate // 2, len(y))   # the last half second: long after the message
+    played = np.abs(y[tail]).max(axis=1) > 0
+    assert played.mean() > 0.5
+    np.testing.assert_allclose(y[tail][played], expect[tail][played] * 0.5, atol=1e-6)
 
 
 def _msg(address: str, *args: float) -> OscMessage:
