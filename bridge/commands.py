@@ -377,18 +377,18 @@ def monitor(zmq_addr: str, curve_keys: str | None, every: float, once: bool) -> 
         probe = Probe(zmq_addr, CurveKeys.load(curve_keys) if curve_keys else None, timeout=max(2.0, every))
     except SecurityError as exc:
         raise click.ClickException(str(exc)) from None
-    heard = time.monotonic()
+    heard, console = time.monotonic(), Console()
     if once:
         st = probe.ask()
-        Console().print(view(st, zmq_addr, probe.timeout))
+        console.print(view(st, zmq_addr, probe.timeout, console.width))
         raise SystemExit(0 if st is not None else 1)
     try:
-        with Live(view(None, zmq_addr), refresh_per_second=4, screen=False) as screen:
+        with Live(view(None, zmq_addr), console=console, refresh_per_second=4, screen=False) as screen:
             while True:
                 t0 = time.monotonic()
                 st = probe.ask()
                 heard = t0 if st is not None else heard
-                screen.update(view(st, zmq_addr, time.monotonic() - heard))
+                screen.update(view(st, zmq_addr, time.monotonic() - heard, console.width))
                 time.sleep(max(0.0, every - (time.monotonic() - t0)))
     except KeyboardInterrupt:
         pass

@@ -136,7 +136,7 @@ class EngineThread(threading.Thread):
 
     def _error(self, reply: ReplyTo | None, code: str, text: str, ref: str | None) -> None:
         if isinstance(reply, ToOsc):
-            self._osc("/lmdm/error", code, text, reply.address)
+            self._osc("/lmdm/error", code, text, reply.address, to=reply.to)
         elif isinstance(reply, ToClient):
             self._send(reply.ident, W.Error(code=code, text=text, ref=ref))
 

@@ -62,21 +62,34 @@ def _ms(samples: int, rate: int | None) -> str:
     return f"{1000 * samples / rate:.0f}" if rate else f"{samples} smp"
 
 
-def streams_table(st: W.Status) -> Table:
-    t = Table(expand=False, header_style="bold", caption="latency and compute (last block / mean) in ms; under: "
-              "requests answered late; late: frames late", caption_justify="left")
-    for name, justify in (("stream", "left"), ("mode", "left"), ("prompt", "left"), ("latency", "right"),
-                          ("compute", "right"), ("mean", "right"), ("blocks", "right"), ("under", "right"),
-                          ("late", "right"), ("gaps", "right"), ("batch", "right")):
-        t.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis",
-                     min_width=6 if name == "stream" else None, max_width=PROMPT_CHARS if name == "prompt" else None)
+COLUMNS = ("stream", "mode", "prompt", "latency", "compute", "mean", "blocks", "under", "late", "gaps", "batch")
+NARROW = 100            # below this many columns the table leaves out NARROW_DROPS
+NARROW_DROPS = ("mean", "late", "batch")
+
+
+def streams_table(st: W.Status, width: int = 120) -> Table:
+    shown = [c for c in COLUMNS if width >= NARROW or c not in NARROW_DROPS]
+    t = Table(expand=False, header_style="bold", caption_justify="left",
+              caption="latency, compute" + (" (last block), mean" if "mean" in shown else "") + " in ms; under: "
+                      "requests answered late" + ("; late: frames late" if "late" in shown else ""))
+    for name in shown:
+        t.add_column(name, justify="left" if name in ("stream", "mode", "prompt") else "right", no_wrap=True,
+                     overflow="ellipsis", min_width=6 if name == "stream" else None,
+                     max_width=(PROMPT_CHARS if width >= NARROW else 14) if name == "prompt" else None)
     for row in st.sessions or []:
-        p = row.get("params", {})
-        late = row.get("underruns", 0)
-        t.add_row(row["stream"], str(p.get("mode", "")), str(p.get("prompt", "")), _ms(row["latency"], row.get("rate")), f"{row['compute_ms']:.1f}", f"{row['compute_ms_avg']:.1f}",
-                  str(row["blocks"]), Text(str(late), style="bold red" if late else ""),
-                  str(row.get("late_frames", 0)), str(row["gaps"]), str(row.get("batch", 0)))
+        cells = _cells(row)
+        t.add_row(*(cells[c] for c in shown))
     return t
+
+
+def _cells(row: dict) -> dict[str, Any]:
+    p = row.get("params", {})
+    late = row.get("underruns", 0)
+    return dict(stream=row["stream"], mode=str(p.get("mode", "")), prompt=str(p.get("prompt", "")),
+                latency=_ms(row["latency"], row.get("rate")), compute=f"{row['compute_ms']:.1f}",
+                mean=f"{row['compute_ms_avg']:.1f}", blocks=str(row["blocks"]),
+                under=Text(str(late), style="bold red" if late else ""), late=str(row.get("late_frames", 0)),
+                gaps=str(row["gaps"]), batch=str(row.get("batch", 0)))
 
 
 def header(st: W.Status, address: str) -> Text:
@@ -92,14 +105,15 @@ def header(st: W.Status, address: str) -> Text:
     return line
 
 
-def view(st: W.Status | None, address: str, silent_s: float = 0.0) -> Any:
+def view(st: W.Status | None, address: str, silent_s: float = 0.0, width: int = 120) -> Any:
     """What the screen shows: the worker's figures, or how long it has been silent."""
     if st is None:
         return Text(f"lmdm worker {address}: no answer for {silent_s:.0f} s (not running, wrong address, or keys "
                     "needed: --curve-keys)", style="bold red")
+    parts = [header(st, address), streams_table(st, width)]
     if len(st.sessions or []) < (st.streams or 0):
-        return Group(header(st, address), streams_table(st), Text(f"(first {len(st.sessions)} of {st.streams})"))
-    return Group(header(st, address), streams_table(st))
+        parts.append(Text(f"(first {len(st.sessions)} of {st.streams})"))
+    return Group(*parts)
 
 
 def _uptime(s: float) -> str:
