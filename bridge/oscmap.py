@@ -75,7 +75,7 @@ class Mapping:
 class Counters:
     """What the map has seen since start (in `status`: docs/protocol.md `osc_map`, docs/osc.md `/lmdm/worker`)."""
 
-    received: int = 0          # messages an entry took
+    received: int = 0          # values taken (a message driving three entries counts three)
     unknown: int = 0           # messages to an address no entry names (ignored)
     clipped: int = 0           # values outside their entry's input range (clipped to it)
     bad: int = 0               # messages whose argument is missing or not a number (ignored)
