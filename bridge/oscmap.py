@@ -132,7 +132,7 @@ class OscMap:
 
     def _unknown(self, address: str, *args: Any) -> None:
         self.counters.unknown += 1
-        self.counters.last_unknown = address
+        self.counters.last_unknown = address[:200]  # enough to recognise a sensor; a status stays small
 
     # --- control ticks --------------------------------------------------------------------------------------------
 
