@@ -254,8 +254,9 @@ class EngineThread(threading.Thread):
                           *(m.get(k, 0) for k in osc.WORKER_MAP_ARGS), to=to)
 
     def _worker_status(self, worker: dict) -> W.Status:
-        """The worker-wide `status` (stream "*"): counters summed over the streams, each stream's own status in
-        `sessions` (the first MAX_LISTED by id, with the stream's `rate`), and the I/O thread's figures (uptime_s, rss_mib, osc_map)."""
+        """The worker-wide `status` (stream "*"): counters summed over the streams, each stream's own status with
+        its `rate` in `sessions` (the first MAX_LISTED by id), and the I/O thread's figures (uptime_s, rss_mib,
+        osc_map)."""
         q = self.q.qsize()
         rows = [dict(self.sessions[sid].status(q), rate=self.sessions[sid].rate) for sid in sorted(self.sessions)]
         blocks = sum(r["blocks"] for r in rows)

@@ -108,7 +108,7 @@ class Worker:
         if self.udp is not None:
             poller.register(self.udp, zmq.POLLIN)
         self.running = not self.stopped
-        next_sweep = time.monotonic()
+        next_sweep = next_tick = time.monotonic()
         idle_ms = max(10, self.cfg.heartbeat_ms // 4)
         try:
             while self.running:
@@ -121,8 +121,9 @@ class Worker:
                 if self.udp is not None and self.udp.fileno() in ready:
                     self._drain_udp()
                 now = time.monotonic()
-                if self.osc_map is not None:
+                if self.osc_map is not None and now >= next_tick:  # at most once per tick_ms, however busy
                     self._control(now)
+                    next_tick = now + self.osc_map.tick_ms / 1000
                 if now >= next_sweep:
                     self._sweep(now)
                     next_sweep = now + self.cfg.heartbeat_ms / 4000

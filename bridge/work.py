@@ -21,7 +21,8 @@ class ToClient:
 @dataclass(frozen=True)
 class ToOsc:
     address: str              # the OSC address the command came in on
-    to: tuple[str, int] | None = None  # this answer only goes to host:port (`/lmdm/status PORT`); None: the reply address
+    to: tuple[str, int] | None = None  # this answer goes to host:port only (`/lmdm/status PORT`); None: the reply
+                                       # address
 
 
 ReplyTo = Union[ToClient, ToOsc]
