@@ -31,6 +31,8 @@ from bridge import commands as _bridge  # noqa: E402  (the worker: serve, genera
 main.add_command(_bridge.serve)
 main.add_command(_bridge.generate)
 main.add_command(_bridge.live)
+main.add_command(_bridge.monitor)
+main.add_command(__import__("bridge.service", fromlist=["service"]).service)  # lmdm service install|uninstall|status
 main.add_command(_bridge.devices)
 main.add_command(_bridge.doctor)
 main.add_command(_bridge.keys)  # lmdm keys new|add|list

@@ -1,5 +1,5 @@
-"""The worker's subcommands: `lmdm serve`, `lmdm generate`, `lmdm live`, `lmdm devices`, `lmdm doctor`,
-`lmdm keys`, and the worker benchmarks `lmdm bench bridge`, `lmdm bench soak`, `lmdm bench serve`."""
+"""The worker's subcommands: `lmdm serve`, `lmdm generate`, `lmdm live`, `lmdm monitor`, `lmdm devices`,
+`lmdm doctor`, `lmdm keys`, and the worker benchmarks `lmdm bench bridge`, `lmdm bench soak`, `lmdm bench serve`."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,8 @@ import sys
 
 import click
 
+OSC_MAP_HELP = ("sensor map (TOML, docs/installations.md): OSC addresses outside /lmdm/ drive stream parameters, "
+                "scaled, clipped and smoothed; unknown ones are ignored and counted in status")
 MODEL_HELP = "checkpoint path, `loopback` (input back one block later), or nothing for the embedded default"
 
 
@@ -56,10 +58,13 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
               help="OSC senders taken (repeatable); default: loopback only. Others are dropped unanswered")
 @click.option("--insecure", is_flag=True, help="accept a network bind without --curve-keys (or OSC without "
               "--osc-allow); warns at start")
+@click.option("--osc-map", "osc_map", type=click.Path(dir_okay=False), default=None, metavar="MAP.toml",
+              help=OSC_MAP_HELP)
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, t5: str | None, block: int,
           block_size: str, margin_ms: float | None, heartbeat_ms: int, batch: int | None, client_timeout: float | None,
-          curve_keys: str | None, osc_allow: tuple[str, ...], insecure: bool, verbose: bool) -> None:
+          curve_keys: str | None, osc_allow: tuple[str, ...], insecure: bool, osc_map: str | None,
+          verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
@@ -69,12 +74,14 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
       lmdm serve --model ckpt/lmdm.safetensors --device cuda
       lmdm serve --zmq tcp://0.0.0.0:5555 --curve-keys keys --osc 0.0.0.0:9000 --osc-allow 192.168.1.0/24
       lmdm serve --zmq tcp://127.0.0.1:0 --osc 127.0.0.1:0     # free ports (printed on start)
+      lmdm serve --osc 0.0.0.0:9000 --osc-allow 192.168.1.23 --osc-map sensors.toml   # docs/installations.md
     """
     from bridge import security
     from bridge.server import BATCH, ServerConfig, Worker
 
     _setup_logging(verbose)
     osc = _hostport(osc_addr)
+    sensors = _load_map(osc_map, osc is not None)
     try:  # docs/security.md: a network bind needs keys (or --insecure), OSC from the network an allow-list
         exposure = security.check_exposure(zmq_addr, osc[0] if osc else None, curve_keys, insecure, osc_allow)
     except security.SecurityError as exc:
@@ -93,7 +100,7 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     if getattr(engine, "untrained", False):
         click.secho("WARNING: no trained weights: the embedded model is UNTRAINED (random weights) and makes noise. "
                     "Pass --model PATH for a trained checkpoint.", fg="yellow", err=True)
-    worker = Worker(engine, cfg)
+    worker = Worker(engine, cfg, sensors)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     # One parseable line for scripts and tests: where to connect.
@@ -102,6 +109,41 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     click.echo(f"lmdm serve: model {engine.name} zmq {worker.endpoint} osc {osc_at} reply {reply_at}")
     sys.stdout.flush()
     worker.serve()
+
+
+def _load_map(path: str | None, osc_on: bool):
+    """The OSC map, checked before the model loads: a bad file is one line naming its line and why."""
+    if path is None:
+        return None
+    from bridge.oscmap import MapError, load
+
+    if not osc_on:
+        raise click.BadParameter("the map needs OSC: drop `--osc none`", param_hint="--osc-map")
+    try:
+        sensors = load(path)
+    except MapError as exc:
+        raise click.ClickException(f"--osc-map {exc}") from None
+    click.echo(f"osc map {path}: {len(sensors.mappings)} entries", err=True)
+    return sensors
+
+
+def _map_listener(sensors, osc_addr: str, osc_allow: tuple[str, ...], insecure: bool):
+    """`lmdm live`'s OSC socket for the map, under the rules of docs/security.md (loopback unless allowed)."""
+    from bridge import security
+    from bridge.oscmap import Listener
+
+    host, port = _hostport(osc_addr) or ("127.0.0.1", 9000)
+    try:
+        exposure = security.check_exposure("inproc://lmdm-live", host, None, insecure, osc_allow)
+    except security.SecurityError as exc:
+        raise click.ClickException(str(exc)) from None
+    for warning in exposure.warnings:
+        click.secho(f"WARNING: {warning}", fg="yellow", err=True)
+    guard = security.Guard(None, None, None, exposure.osc_allow)  # no ZeroMQ here: its OSC allow-list only
+    try:
+        return Listener(sensors, host, port, guard.admit)
+    except OSError as exc:
+        raise click.ClickException(f"--osc {osc_addr}: {exc}") from None
 
 
 def _values(settings: tuple[str, ...]) -> dict:
@@ -228,9 +270,17 @@ def generate(input_path: str | None, output_path: str, seconds: float, rate: int
 @click.option("--set", "settings", multiple=True, help=SET_HELP)
 @click.option("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
 @click.option("--record", type=click.Path(dir_okay=False), default=None, help="also write what was played to a WAV")
+@click.option("--osc-map", "osc_map", type=click.Path(dir_okay=False), default=None, metavar="MAP.toml",
+              help=OSC_MAP_HELP + " (`lmdm live`: entries for stream \"*\" or \"live\")")
+@click.option("--osc", "osc_addr", default="127.0.0.1:9000", show_default=True,
+              help="HOST:PORT the map listens on (with --osc-map)")
+@click.option("--osc-allow", multiple=True, metavar="ADDR[/MASK]",
+              help="OSC senders taken (repeatable); default: loopback only")
+@click.option("--insecure", is_flag=True, help="take OSC from any sender when --osc is not loopback")
 def live(input_device: str | None, output_device: str | None, host_api: str | None, input_kind: str,
          rate: int | None, blocksize: int, channels: int, model: str | None, device: str, block: int,
-         margin_ms: float | None, settings: tuple[str, ...], seconds: float | None, record: str | None) -> None:
+         margin_ms: float | None, settings: tuple[str, ...], seconds: float | None, record: str | None,
+         osc_map: str | None, osc_addr: str, osc_allow: tuple[str, ...], insecure: bool) -> None:
     """Input device -> engine -> output device, with no patcher: a generative delay on its own.
 
     \b
@@ -238,6 +288,7 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
       lmdm live --set mix=0.5 --set feedback=0.3 --set prompt="tape echo"
       lmdm live --model loopback --input tone --seconds 5     # hear the routing: a tone, one block late
       lmdm live --host-api JACK --input-device system --output-device system
+      lmdm live --osc-map sensors.toml --set prompt="rain on a tin roof"    # a Pi with sensors, no patcher
     """
     import time
 
@@ -248,6 +299,8 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
     from bridge.offline import prompt_report
 
     values = _values(settings)
+    sensors = _load_map(osc_map, True)
+    listener = _map_listener(sensors, osc_addr, osc_allow, insecure) if sensors is not None else None
     try:
         dev_in = None if input_kind == "tone" else find_device(input_device, host_api, "input")
         dev_out = find_device(output_device, host_api, "output")
@@ -255,7 +308,8 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
     except (ValueError, sd.PortAudioError) as exc:
         raise click.ClickException(f"{exc} (see `lmdm devices`)") from None
     engine = _engine(model, block, device, margin_ms)
-    runner = Live(engine, rate, channels, channels, values, use_tone=input_kind == "tone", record=bool(record))
+    runner = Live(engine, rate, channels, channels, values, use_tone=input_kind == "tone", record=bool(record),
+                  osc_map=sensors)
     if input_kind == "tone":
         stream = sd.OutputStream(samplerate=rate, blocksize=blocksize, device=dev_out, channels=channels,
                                  dtype="float32", callback=lambda o, f, t, s: runner.callback(None, o, f))
@@ -267,23 +321,79 @@ def live(input_device: str | None, output_device: str | None, host_api: str | No
     for line in prompt_report(runner.session, values):
         click.echo(line)
     runner.start()
+    if listener is not None:
+        listener.start()
+        click.echo(f"osc map listening on {osc_addr.rpartition(':')[0]}:{listener.port}")
     t0 = time.monotonic()
     try:
         with stream:
             while seconds is None or time.monotonic() - t0 < seconds:
                 time.sleep(min(1.0, seconds or 1.0))
                 st = runner.session.status(0)
+                m = sensors.status() if sensors is not None else None
                 click.echo(f"  {runner.clock / rate:7.1f} s  underruns {runner.underruns}  "
-                           f"compute {st['compute_ms']:.1f} ms")
+                           f"compute {st['compute_ms']:.1f} ms"
+                           + (f"  map: received {m['received']} unknown {m['unknown']}"
+                              + (f" ({m['last_unknown']})" if m["last_unknown"] else "") if m else ""))
     except KeyboardInterrupt:
         pass
     finally:
         runner.stop()
+        if listener is not None:
+            listener.stop()
     if runner.first_underrun is not None:
         click.echo(f"first underrun at sample {runner.first_underrun} (latency {runner.latency})")
     if record:
         sf.write(record, runner.recording(), rate, subtype="FLOAT")
         click.echo(f"wrote {record}")
+
+
+@click.command()
+@click.option("--zmq", "zmq_addr", default="tcp://127.0.0.1:5555", show_default=True,
+              help="the worker's ZeroMQ endpoint; a remote worker: tcp://HOST:5555")
+@click.option("--curve-keys", type=click.Path(file_okay=False, exists=True), default=None,
+              help="this machine's client folder (`lmdm keys new DIR --client NAME`) for a worker with --curve-keys")
+@click.option("--every", type=click.FloatRange(0.1), default=1.0, show_default=True, help="seconds between updates")
+@click.option("--once", is_flag=True, help="print one view and exit (status 1 when the worker does not answer)")
+def monitor(zmq_addr: str, curve_keys: str | None, every: float, once: bool) -> None:
+    """A live view of a running worker: its streams (mode, prompt, latency, compute per block, underruns, gaps),
+    queue, memory and OSC map counters. Watching needs no session and changes nothing.
+
+    \b
+    Examples:
+      lmdm monitor                                        # the worker on this machine
+      lmdm monitor --zmq tcp://studio.local:5555 --curve-keys keys/clients/laptop
+      lmdm monitor --once                                 # one view, e.g. from cron or ssh
+    """
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from bridge.monitor import Probe, view
+    from bridge.security import CurveKeys, SecurityError
+
+    try:
+        probe = Probe(zmq_addr, CurveKeys.load(curve_keys) if curve_keys else None, timeout=max(2.0, every))
+    except SecurityError as exc:
+        raise click.ClickException(str(exc)) from None
+    heard, console = time.monotonic(), Console()
+    if once:
+        st = probe.ask()
+        console.print(view(st, zmq_addr, probe.timeout, console.width))
+        raise SystemExit(0 if st is not None else 1)
+    try:
+        with Live(view(None, zmq_addr), console=console, refresh_per_second=4, screen=False) as screen:
+            while True:
+                t0 = time.monotonic()
+                st = probe.ask()
+                heard = t0 if st is not None else heard
+                screen.update(view(st, zmq_addr, time.monotonic() - heard, console.width))
+                time.sleep(max(0.0, every - (time.monotonic() - t0)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        probe.close()
 
 
 @click.command()

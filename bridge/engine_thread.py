@@ -131,16 +131,18 @@ class EngineThread(threading.Thread):
     def _send(self, ident: bytes, msg: Any) -> None:
         self.push.send_multipart([b"z", ident, W.encode(msg)], copy=False)
 
-    def _osc(self, address: str, *args: Any) -> None:
-        self.push.send_multipart([b"o", msgpack.packb([address, list(args)], use_bin_type=True)])
+    def _osc(self, address: str, *args: Any, to: tuple[str, int] | None = None) -> None:
+        self.push.send_multipart([b"o", msgpack.packb([address, list(args), to], use_bin_type=True)])
 
     def _error(self, reply: ReplyTo | None, code: str, text: str, ref: str | None) -> None:
         if isinstance(reply, ToOsc):
-            self._osc("/lmdm/error", code, text, reply.address)
+            self._osc("/lmdm/error", code, text, reply.address, to=reply.to)
         elif isinstance(reply, ToClient):
             self._send(reply.ident, W.Error(code=code, text=text, ref=ref))
 
-    def _ack(self, reply: ReplyTo, stream: str, name: str, value: Any, understood: list | None) -> None:
+    def _ack(self, reply: ReplyTo | None, stream: str, name: str, value: Any, understood: list | None) -> None:
+        if reply is None:  # an OSC map's value: nobody to answer
+            return
         if isinstance(reply, ToOsc):
             self._osc("/lmdm/ack", stream, name, value)
             if understood is not None:
@@ -230,18 +232,41 @@ class EngineThread(threading.Thread):
             self._ack(item.reply, "*", "reset", 1, None)
 
     def _status(self, item: work.QueryStatus) -> None:
+        if isinstance(item.reply, ToClient) and item.worker is not None:
+            return self._send(item.reply.ident, self._worker_status(item.worker))
+        to = item.reply.to if isinstance(item.reply, ToOsc) else None
         for sid in self._targets(item.stream):
             s = self.sessions.get(sid)
             if s is None:
                 return self._no_session(item.reply, sid, "status")
             st = s.status(self.q.qsize())
             if isinstance(item.reply, ToOsc):
-                self._osc("/lmdm/status", *(st[k] for k in osc.STATUS_ARGS))
-                self._osc("/lmdm/health", *(st[k] for k in osc.HEALTH_ARGS))
+                self._osc("/lmdm/status", *(st[k] for k in osc.STATUS_ARGS), to=to)
+                self._osc("/lmdm/health", *(st[k] for k in osc.HEALTH_ARGS), to=to)
             else:
                 self._send(item.reply.ident, W.Status(**st))
         if isinstance(item.reply, ToOsc):
-            self._osc("/lmdm/streams", *sorted(self.sessions))
+            self._osc("/lmdm/streams", *sorted(self.sessions), to=to)
+            if item.worker is not None:
+                w = self._worker_status(item.worker)
+                m = w.osc_map or {}
+                self._osc("/lmdm/worker", w.uptime_s, len(self.sessions), w.underruns, w.gaps, w.rss_mib or 0.0,
+                          *(m.get(k, 0) for k in osc.WORKER_MAP_ARGS), to=to)
+
+    def _worker_status(self, worker: dict) -> W.Status:
+        """The worker-wide `status` (stream "*"): counters summed over the streams, each stream's own status with
+        its `rate` in `sessions` (the first MAX_LISTED by id), and the I/O thread's figures (uptime_s, rss_mib,
+        osc_map)."""
+        q = self.q.qsize()
+        rows = [dict(self.sessions[sid].status(q), rate=self.sessions[sid].rate) for sid in sorted(self.sessions)]
+        blocks = sum(r["blocks"] for r in rows)
+        return W.Status(stream="*", compute_ms=max((r["compute_ms"] for r in rows), default=0.0),
+                        compute_ms_avg=round(sum(r["compute_ms_avg"] * r["blocks"] for r in rows) / blocks, 3)
+                        if blocks else 0.0, queue=q, blocks=blocks,
+                        latency=max((r["latency"] for r in rows), default=0),
+                        batch=max((r["batch"] for r in rows), default=0),
+                        **{k: sum(r[k] for r in rows) for k in W.SUMMED},
+                        streams=len(rows), sessions=rows[:W.MAX_LISTED], **worker)
 
 
 # The message type an item answers, for the `ref` of an error reply.

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any
 
 import numpy as np
 
+from bridge.oscmap import OscMap
 from bridge.protocol import Hello
 from bridge.session import Session
 
@@ -25,9 +27,10 @@ def tone(start: int, frames: int, rate: int, channels: int, freq: float = 440.0)
 
 class Live:
     def __init__(self, engine: Any, rate: int, in_ch: int, out_ch: int, values: dict[str, Any],
-                 use_tone: bool = False, record: bool = False):
+                 use_tone: bool = False, record: bool = False, osc_map: OscMap | None = None):
         hello = Hello(stream="live", rate=rate, channels=in_ch, out_channels=out_ch, client="lmdm live")
         self.session = Session(hello, engine, values, max_frames=65536)
+        self.osc_map = osc_map  # sensor values applied once per audio callback: the control rate of `lmdm live`
         self.rate, self.in_ch, self.use_tone = rate, in_ch, use_tone
         self.latency = self.session.latency
         size = 1 << int(np.ceil(np.log2(2 * (self.latency + 16384))))
@@ -73,11 +76,19 @@ class Live:
             if item is None or self.stopping:
                 return
             t, x = item
+            if self.osc_map is not None:
+                self._control()
             s.audio(t, x)
             s.request(t + self.latency, len(x))
             for g in s.pump():
                 ring[np.arange(g.index, g.index + g.frames) % len(ring)] = g.data
                 self.written = g.index + g.frames
+
+    def _control(self) -> None:
+        """The map's values now; entries for another stream id than `live` drive nothing here."""
+        for stream, name, value in self.osc_map.tick(time.monotonic()):
+            if stream in (None, self.session.stream):
+                self.session.set_param(name, value)
 
     def recording(self) -> np.ndarray:
         return np.concatenate(self.recorded) if self.recorded else np.zeros((0, self.ring.shape[1]), np.float32)

@@ -11,10 +11,11 @@ import logging
 import time
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import pythonosc
 
+from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
@@ -26,6 +27,9 @@ PREFIX = "/lmdm/"
 # Arguments of the /lmdm/status and /lmdm/health replies, in order (docs/osc.md).
 STATUS_ARGS = ("stream", "compute_ms", "compute_ms_avg", "queue", "underruns", "gaps", "blocks", "latency")
 HEALTH_ARGS = ("stream", "late_frames", "recoveries", "clipped")
+# /lmdm/worker: uptime_s, sessions, underruns, gaps, rss_mib, then these counters of the OSC map (0 without one)
+WORKER_ARGS = ("uptime_s", "sessions", "underruns", "gaps", "rss_mib")
+WORKER_MAP_ARGS = ("entries", "received", "unknown", "clipped", "bad")
 LOG_EVERY_S = 10.0  # python-osc's own warnings (one per malformed datagram) pass at most once per this period
 
 
@@ -54,13 +58,20 @@ class Refused:
 Command = Union[SetParam, Reset, QueryStatus, Ping, ReplyAddress, Refused]
 
 
-def commands(dgram: bytes, sender_host: str) -> list[Command]:
-    """One UDP datagram (a message or a bundle) -> commands for the worker."""
+def commands(dgram: bytes, sender_host: str, sensors: Callable[[OscMessage], None] | None = None) -> list[Command]:
+    """One UDP datagram (a message or a bundle) -> commands for the worker. With `sensors` (an OSC map's handler,
+    bridge/oscmap.py), messages outside /lmdm/ go there and answer nothing."""
     try:
         messages = [tm.message for tm in OscPacket(dgram).messages]
     except Exception as exc:  # python-osc raises ParseError and others on garbage
         return [Refused("bad_osc", f"the datagram is not OSC ({type(exc).__name__})", "")]
-    return [route(m.address, list(m.params), sender_host) for m in messages]
+    out = []
+    for m in messages:
+        if sensors is not None and not m.address.startswith(PREFIX):
+            sensors(m)
+        else:
+            out.append(route(m.address, list(m.params), sender_host))
+    return out
 
 
 def route(address: str, args: list[Any], sender_host: str = "127.0.0.1") -> Command:
@@ -78,7 +89,7 @@ def route(address: str, args: list[Any], sender_host: str = "127.0.0.1") -> Comm
     if name == "reset":
         return Reset(stream, reply)
     if name == "status":
-        return QueryStatus(stream, reply)
+        return _status(stream, args, sender_host, address)
     if stream is None and name == "ping":
         return Ping()
     if stream is None and name == "reply_to":
@@ -100,6 +111,17 @@ def _value(spec: P.Param, args: list[Any]) -> Any:
         raise P.ParamError(f"{spec.name} takes one value, got {len(args)}")
     value = args[0]
     return int(value) if isinstance(value, bool) else value
+
+
+def _status(stream: str | None, args: list[Any], sender_host: str, address: str) -> QueryStatus | Refused:
+    """`/lmdm/status [PORT]`: with a port, this answer goes to the sender's host at that port (a health check
+    listening on its own port leaves the patch's reply address alone)."""
+    if not args:
+        return QueryStatus(stream, ToOsc(address))
+    port = args[0]
+    if len(args) != 1 or not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        return Refused("bad_param", "status takes nothing, or the port (int 1..65535) to answer to", address)
+    return QueryStatus(stream, ToOsc(address, (sender_host, port)))
 
 
 def _reply_to(args: list[Any], sender_host: str, address: str) -> ReplyAddress | Refused:

@@ -101,6 +101,7 @@ class Reset:
 @dataclass
 class StatusQuery:
     TYPE: ClassVar[str] = "status"
+    stream: str | None = None   # "*": the worker-wide status (any connection may ask, with or without a session)
 
 
 @dataclass
@@ -150,6 +151,16 @@ class Status:
     clipped: int = 0
     batch: int = 0          # streams that shared this stream's last model batch (0: no block computed yet)
     params: dict = field(default_factory=dict)  # extra field (ignored by clients that do not know it)
+    # The worker-wide status (stream "*") only; counters above are summed over the streams (SUMMED):
+    uptime_s: float | None = None      # seconds since the worker started
+    rss_mib: float | None = None       # the worker's resident memory (None where the OS does not say)
+    streams: int | None = None         # open streams
+    sessions: list | None = None       # each stream's own status map, the first MAX_LISTED by id
+    osc_map: dict | None = None        # the OSC map's counters (`lmdm serve --osc-map`), absent without a map
+
+
+SUMMED = ("underruns", "gaps", "late_frames", "recoveries", "clipped")  # summed in the worker-wide status
+MAX_LISTED = 512                   # streams listed in `sessions` (each map counts towards MAX_ARRAY and MAX_PAYLOAD)
 
 
 @dataclass
@@ -314,6 +325,14 @@ def _decode_param(cls: type, raw: dict) -> Param:
     return Param(name=_get(raw, "name", str), value=_get(raw, "value", (str, int, float, bool), finite=False))
 
 
+def _decode_status(cls: type, raw: dict) -> StatusQuery:
+    stream = _get(raw, "stream", str, default=None)
+    if stream not in (None, "*"):
+        raise ProtocolError("bad_field", "field `stream` of `status` is \"*\" (the worker) or absent (this stream)",
+                            "status")
+    return StatusQuery(stream=stream)
+
+
 def _decode_ping(cls: type, raw: dict) -> Ping:
     return Ping(t=float(_get(raw, "t", (int, float))))
 
@@ -330,7 +349,7 @@ def _decode_plain(cls: type, raw: dict) -> Any:
 
 
 _DECODERS = {Hello: _decode_hello, Audio: _decode_audio, Generated: _decode_audio, Request: _decode_request,
-             Param: _decode_param, Ping: _decode_ping}
+             Param: _decode_param, Ping: _decode_ping, StatusQuery: _decode_status}
 
 
 def bound_input(data: np.ndarray) -> tuple[np.ndarray, int]:

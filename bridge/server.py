@@ -5,7 +5,9 @@ thread; it never waits on the model. Replies from the engine arrive on an inproc
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -16,9 +18,11 @@ import numpy as np
 import zmq
 
 from bridge import osc, security, work
+from bridge.bench import process_sample
 from bridge import protocol as W
 from bridge.engine_thread import EngineThread
 from bridge.engines import Engine
+from bridge.oscmap import OscMap
 from bridge.params import ParamError, validate
 from bridge.session import PlayPosition
 from bridge.work import ToClient
@@ -61,8 +65,9 @@ class Conn:
 
 
 class Worker:
-    def __init__(self, engine: Engine, cfg: ServerConfig):
-        self.engine, self.cfg = engine, cfg
+    def __init__(self, engine: Engine, cfg: ServerConfig, osc_map: OscMap | None = None):
+        self.engine, self.cfg, self.osc_map = engine, cfg, osc_map
+        self.started = time.monotonic()
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
@@ -90,6 +95,7 @@ class Worker:
                                           heartbeat_ms=cfg.heartbeat_ms, block_size=cfg.block_size,
                                           batch=cfg.batch)
         self.running = False
+        self.stopped = False  # stop() before serve() (a SIGTERM while starting) must not be lost
 
     # --- loop -----------------------------------------------------------------------------------------------------
 
@@ -101,11 +107,13 @@ class Worker:
         poller.register(self.pull, zmq.POLLIN)
         if self.udp is not None:
             poller.register(self.udp, zmq.POLLIN)
-        self.running = True
-        next_sweep = time.monotonic()
+        self.running = not self.stopped
+        next_sweep = next_tick = time.monotonic()
+        idle_ms = max(10, self.cfg.heartbeat_ms // 4)
         try:
             while self.running:
-                ready = dict(poller.poll(timeout=max(10, self.cfg.heartbeat_ms // 4)))
+                moving = self.osc_map is not None and self.osc_map.moving()
+                ready = dict(poller.poll(timeout=min(idle_ms, self.osc_map.tick_ms) if moving else idle_ms))
                 if self.pull in ready:
                     self._drain_outbox()
                 if self.router in ready:
@@ -113,6 +121,9 @@ class Worker:
                 if self.udp is not None and self.udp.fileno() in ready:
                     self._drain_udp()
                 now = time.monotonic()
+                if self.osc_map is not None and now >= next_tick:  # at most once per tick_ms, however busy
+                    self._control(now)
+                    next_tick = now + self.osc_map.tick_ms / 1000
                 if now >= next_sweep:
                     self._sweep(now)
                     next_sweep = now + self.cfg.heartbeat_ms / 4000
@@ -120,7 +131,7 @@ class Worker:
             self._shutdown()
 
     def stop(self) -> None:
-        self.running = False
+        self.running, self.stopped = False, True
 
     def _shutdown(self) -> None:
         for ident in list(self.conns):
@@ -146,8 +157,8 @@ class Worker:
             elif kind == b"x":  # the engine could not open the stream this connection asked for
                 self._drop(parts[1].bytes, stream=parts[2].bytes.decode())
             else:
-                address, args = msgpack.unpackb(parts[1].bytes, raw=False)
-                self._osc_send(address, args)
+                address, args, to = msgpack.unpackb(parts[1].bytes, raw=False)
+                self._osc_send(address, args, to)
 
     def _drain_router(self) -> None:
         for _ in range(1000):  # bounded so replies and OSC get their turn
@@ -193,6 +204,10 @@ class Worker:
         if isinstance(msg, W.Hello):
             return self._hello(ident, msg)
         conn = self.conns.get(ident)
+        if isinstance(msg, W.StatusQuery) and msg.stream == "*":  # a monitor or health check: no session needed
+            if conn is not None:
+                conn.last_seen = time.monotonic()
+            return self.engine_thread.submit(work.QueryStatus(None, ToClient(ident), self.worker_figures()))
         if conn is None:
             if not isinstance(msg, W.Bye):
                 raise W.ProtocolError("no_session", "this connection has no session (did the worker restart?): "
@@ -286,8 +301,25 @@ class Worker:
                 continue
             if not self.guard.admit(host):
                 continue
-            for cmd in osc.commands(dgram, host):
+            for cmd in osc.commands(dgram, host, self._sensor if self.osc_map is not None else None):
                 self._osc_command(cmd)
+
+    def _sensor(self, message: Any) -> None:
+        self.osc_map.handle(message)
+
+    def _control(self, now: float) -> None:
+        """The OSC map's values at `now` (smoothed), as parameter changes nobody is answered for."""
+        for stream, name, value in self.osc_map.tick(now):
+            self.engine_thread.submit(work.SetParam(stream, name, value, None))
+
+    def worker_figures(self) -> dict:
+        """What the I/O thread knows for the worker-wide status: uptime, memory, the OSC map's counters."""
+        try:
+            rss = round(process_sample(os.getpid())["rss_mib"], 1)
+        except OSError:  # no /proc (macOS): the figure is left out
+            rss = None
+        return dict(uptime_s=round(time.monotonic() - self.started, 3), rss_mib=rss,
+                    osc_map=self.osc_map.status() if self.osc_map is not None else None)
 
     def _osc_command(self, cmd: osc.Command) -> None:
         """Answer what needs no model here; the rest is a work item for the engine thread."""
@@ -298,13 +330,16 @@ class Worker:
         elif isinstance(cmd, osc.ReplyAddress):
             self.osc_reply = (cmd.host, cmd.port)
             self._osc_send("/lmdm/ack", ["*", "reply_to", f"{cmd.host}:{cmd.port}"])
+        elif isinstance(cmd, work.QueryStatus) and cmd.stream is None:
+            self.engine_thread.submit(dataclasses.replace(cmd, worker=self.worker_figures()))
         else:
             self.engine_thread.submit(cmd)
 
-    def _osc_send(self, address: str, args: list) -> None:
-        if self.udp is None or self.osc_reply is None:
+    def _osc_send(self, address: str, args: list, to: tuple[str, int] | None = None) -> None:
+        to = to or self.osc_reply
+        if self.udp is None or to is None:
             return
         try:
-            self.udp.sendto(osc.message(address, args), self.osc_reply)
+            self.udp.sendto(osc.message(address, args), tuple(to))
         except OSError as exc:
-            log.debug("OSC reply to %s failed: %s", self.osc_reply, exc)
+            log.debug("OSC reply to %s failed: %s", to, exc)

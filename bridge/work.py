@@ -21,6 +21,8 @@ class ToClient:
 @dataclass(frozen=True)
 class ToOsc:
     address: str              # the OSC address the command came in on
+    to: tuple[str, int] | None = None  # this answer goes to host:port only (`/lmdm/status PORT`); None: the reply
+                                       # address
 
 
 ReplyTo = Union[ToClient, ToOsc]
@@ -61,12 +63,13 @@ class RequestIn:
 
 @dataclass(frozen=True)
 class SetParam:
-    """A validated value; `stream` None: every stream, and the default for streams opened later."""
+    """A validated value; `stream` None: every stream, and the default for streams opened later. `reply` None: an
+    OSC map's value (bridge/oscmap.py), applied without an answer (a sensor listens to none)."""
 
     stream: str | None
     name: str
     value: Any
-    reply: ReplyTo
+    reply: ReplyTo | None
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,12 @@ class Reset:
 
 @dataclass(frozen=True)
 class QueryStatus:
+    """`stream` None: every stream. `worker` (the I/O thread's figures: uptime_s, rss_mib, osc_map) asks for the
+    worker-wide answer too: `/lmdm/worker` over OSC, one `status` with stream "*" over ZeroMQ."""
+
     stream: str | None
     reply: ReplyTo
+    worker: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,9 @@ fi
 apt_pkgs="puredata-core puredata-dev pd-lib-builder libzmq3-dev libmsgpack-dev liblo-tools jackd2 libportaudio2
   fluidsynth timgm6mb-soundfont musescore-general-soundfont-small pkg-config"
 apt_pkgs="$apt_pkgs deken"   # make -C bridge/pd deken (tests/pd/test_pd_deken.py)
+# `lmdm monitor` runs in a real tmux pane; `systemd-analyze verify` checks the unit of `lmdm service` (systemd's tools
+# only: no running systemd is needed, tests/bridge/test_service.py).
+apt_pkgs="$apt_pkgs tmux systemd"
 missing=""
 for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

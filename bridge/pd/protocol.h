@@ -63,7 +63,8 @@ typedef struct {
     int64_t index, frames;
     const char *data;
     size_t data_len;
-    /* status */
+    /* status (lmdm~ asks its own stream's; the worker-wide one, stream "*" with uptime_s, rss_mib, streams,
+       sessions and osc_map, is for `lmdm monitor` and health checks: docs/protocol.md) */
     double compute_ms, compute_ms_avg;
     int64_t queue, underruns, gaps, blocks;
     int64_t late_frames, recoveries, clipped;   /* 0 from workers that do not send them */

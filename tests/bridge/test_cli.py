@@ -46,7 +46,8 @@ def test_generate_refuses_bad_settings_clearly(tmp_path):
     assert r.returncode != 0 and "cannot load model" in r.stderr
 
 
-@pytest.mark.parametrize("cmd", ["serve", "generate", "live", "devices", "doctor", "bench bridge", "bench soak"])
+@pytest.mark.parametrize("cmd", ["serve", "generate", "live", "devices", "doctor", "bench bridge", "bench soak",
+                                 "monitor", "service", "service install", "service uninstall", "service status"])
 def test_every_command_has_help_with_examples(cmd):
     from click.testing import CliRunner
 

@@ -22,6 +22,7 @@ if (process.argv[2] === "codes") {
     P.param("cfg", 2.5),
     P.reset(),
     P.status(),
+    P.status("*"),
     P.ping(1000),
     P.bye(),
   ];

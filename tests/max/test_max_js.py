@@ -98,6 +98,7 @@ def test_js_client_messages_decode_in_python() -> None:
     assert isinstance(ping["t"], float), "ping.t travels as a msgpack float even for a whole number"
     for kind in ("reset", "status", "bye"):
         assert pyproto.decode(frames[kind]).TYPE == kind
+    assert pyproto.decode(frames["status"]).stream == "*"  # the last status built: the worker-wide one
 
 
 def test_python_worker_messages_decode_in_js() -> None:

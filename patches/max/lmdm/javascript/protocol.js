@@ -57,7 +57,10 @@ function audio(index, channels, rate, samples, play) {
 const request = (index, frames, play) => withPlay({ v: VERSION, type: "request", index, frames }, play);
 const param = (name, value) => ({ v: VERSION, type: "param", name, value });
 const reset = () => ({ v: VERSION, type: "reset" });
-const status = () => ({ v: VERSION, type: "status" });
+// `status("*")`: the worker-wide status (docs/protocol.md: `uptime_s`, `rss_mib`, `streams`, `sessions`, `osc_map`
+// besides the summed counters); the bridge asks its own stream's (no argument).
+const status = (stream) => (stream === undefined ? { v: VERSION, type: "status" }
+  : { v: VERSION, type: "status", stream });
 // `t` must travel as a msgpack float: nudge a whole number off the integer grid.
 const ping = (t) => ({ v: VERSION, type: "ping", t: Number.isInteger(t) ? t + 1e-6 : t });
 const bye = () => ({ v: VERSION, type: "bye" });
