@@ -18,6 +18,8 @@ async function connectedBridge() {
   bridge.send("connect", shared.port);
   bridge.send("rate", RATE);
   await waitFor(() => bridge.status("connected") === 1, 10000, "status connected 1");
+  // the welcome's status lines (connected, then latency, block...) can reach the harness in separate reads
+  await waitFor(() => bridge.status("block") !== undefined, 2000, "the welcome's status lines");
   return bridge;
 }
 
