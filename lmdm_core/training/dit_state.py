@@ -18,7 +18,6 @@ LayerNorm zeros) are rebuilt from the config. The data RNG always travels, so `e
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import torch
 from torch import nn
 
 from lmdm_core.checkpoint import section
-from lmdm_core.config import DiTConfig, from_dict
+from lmdm_core.config import DiTConfig, from_dict, to_dict
 from lmdm_core.training.state import STATE_JSON, load_optimizer, load_sharded, optimizer_tensors, save_sharded
 
 FORMATS = ("exact", "compact", "small", "ema", "ema8")
@@ -95,7 +94,7 @@ def _filled(saved: dict[str, Any] | None) -> dict[str, Any] | None:
     if saved is None:
         return None
     try:
-        return json.loads(json.dumps(asdict(from_dict(DiTConfig, saved))))
+        return json.loads(json.dumps(to_dict(from_dict(DiTConfig, saved))))
     except (TypeError, ValueError):
         return saved
 
