@@ -94,8 +94,7 @@ class Worker:
         self.engine_thread = EngineThread(engine, self.ctx, outbox, max_frames=cfg.max_frames,
                                           heartbeat_ms=cfg.heartbeat_ms, block_size=cfg.block_size,
                                           batch=cfg.batch)
-        self.running = False
-        self.stopped = False  # stop() before serve() (a SIGTERM while starting) must not be lost
+        self.running = True   # set before serve(): a stop() while starting (a SIGTERM) must not be lost
 
     # --- loop -----------------------------------------------------------------------------------------------------
 
@@ -107,7 +106,6 @@ class Worker:
         poller.register(self.pull, zmq.POLLIN)
         if self.udp is not None:
             poller.register(self.udp, zmq.POLLIN)
-        self.running = not self.stopped
         next_sweep = next_tick = time.monotonic()
         idle_ms = max(10, self.cfg.heartbeat_ms // 4)
         try:
@@ -131,7 +129,7 @@ class Worker:
             self._shutdown()
 
     def stop(self) -> None:
-        self.running, self.stopped = False, True
+        self.running = False
 
     def _shutdown(self) -> None:
         for ident in list(self.conns):
@@ -301,11 +299,8 @@ class Worker:
                 continue
             if not self.guard.admit(host):
                 continue
-            for cmd in osc.commands(dgram, host, self._sensor if self.osc_map is not None else None):
+            for cmd in osc.commands(dgram, host, self.osc_map.handle if self.osc_map is not None else None):
                 self._osc_command(cmd)
-
-    def _sensor(self, message: Any) -> None:
-        self.osc_map.handle(message)
 
     def _control(self, now: float) -> None:
         """The OSC map's values at `now` (smoothed), as parameter changes nobody is answered for."""
