@@ -32,9 +32,21 @@ def test_v2_preset_geometry_and_snake_only_in_the_decoder():
     assert any(isinstance(x, torch.nn.ELU) for x in ae.encoder.modules())
 
 
-def test_v1_shipped_autoencoder_still_loads_with_elu_everywhere():
-    from lmdm_core.pipeline import load_model
-    ae = load_model(None).autoencoder          # strict load: any key or shape change would raise
+def test_a_v1_checkpoint_still_loads_with_elu_everywhere(tmp_path):
+    """v1 (no longer shipped) wrote no `decoder_snake` key: such a checkpoint loads strictly, ELU everywhere."""
+    import json
+    import lmdm_core.pipeline as pipeline
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "WEIGHTS_DIR", tmp_path / "no-weights")
+        m = pipeline.load_model(None)
+    torch.manual_seed(0)
+    m.autoencoder = Autoencoder(autoencoder_preset("embedded")).eval()     # v1's geometry
+    m.save(tmp_path / "v1")
+    cfg = json.loads((tmp_path / "v1" / "config.json").read_text())
+    del cfg["autoencoder"]["decoder_snake"]
+    (tmp_path / "v1" / "config.json").write_text(json.dumps(cfg))
+    ae = pipeline.load_model(str(tmp_path / "v1")).autoencoder     # strict load: any key or shape change would raise
     assert ae.cfg.decoder_snake is None and _snakes(ae) == 0
     assert (ae.sample_rate, ae.hop, ae.latent_dim) == (22050, 1024, 32)
     with torch.no_grad():
