@@ -167,10 +167,10 @@ def main(model: str | None, tiny: bool) -> None:
     silent = np.zeros(n, np.float32)
     half = (n // 2) // 2048 * 2048
     y, L = play(engine, silent, rate, {"mode": "text", "prompt": "piano", "seed": 1},
-                {half: [("prompt", "string orchestra")]})
+                {half: [("prompt", "strings")]})
     write("text-out", y, rate, L)
     fig, ax = plt.subplots(1, 1, figsize=(9, 3))
-    spectrogram(ax, y, rate, "text: prompt 'piano', then 'string orchestra' (dashed: where the change was asked)")
+    spectrogram(ax, y, rate, "text: prompt 'piano', then 'strings' (dashed: where the change was asked)")
     ax.axvline(half / rate, color="w", ls="--")
     fig.tight_layout()
     fig.savefig(HERE / "text.png", dpi=60)
