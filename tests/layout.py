@@ -49,10 +49,12 @@ class Rect:
 
 @dataclass(frozen=True)
 class Box:
-    """One box of a patch as drawn: `key` identifies it (Pd tag, Max id), `label` is what a person reads in it."""
+    """One box of a patch as drawn: `key` identifies it (Pd tag, Max id), `label` is what a person reads in it, `comment`
+    whether it is a comment (text only, no border)."""
     key: str
     label: str
     rect: Rect
+    comment: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,12 @@ def bounds(boxes: list[Box]) -> Rect:
 
 
 def crossings(boxes: list[Box], cords: list[Cord], inset: float = 2.0) -> list[tuple[Cord, Box]]:
-    """Cords that run through a box other than the two they join. Boxes are shrunk by `inset` so a cord grazing an
-    edge or leaving from an outlet at a box's corner does not count."""
+    """Cords that run across a comment's text (boxes are crossed by fan-ins as in any Pd or Max patch; text crossed
+    by a line is hard to read). Comments are shrunk by `inset` so a cord grazing an edge does not count."""
     out = []
     for cord in cords:
         for box in boxes:
-            if box.key in (cord.source, cord.sink):
+            if not box.comment or box.key in (cord.source, cord.sink):
                 continue
             r = box.rect
             shrunk = Rect(r.x1 + inset, r.y1 + inset, r.x2 - inset, r.y2 - inset)

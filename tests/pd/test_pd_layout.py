@@ -1,5 +1,5 @@
 """Every shipped Pd patch as the real Pd GUI draws it (Debian puredata-gui under Xvfb, DejaVu Sans Mono as a Linux
-user has it): no two boxes or comments overlap, no cord runs through a box it does not join, and the saved window shows
+user has it): no two boxes or comments overlap, no cord runs across a comment, and the saved window shows
 the whole patch at 100 % without scrollbars and fits a 1440x900 screen. Bounding boxes come from Tk's own canvas
 (tests/pd/gui/lmdm-layout-plugin.tcl), not from estimates of text width."""
 from __future__ import annotations
@@ -46,9 +46,9 @@ def test_no_box_or_comment_overlaps_another(drawn, name: str):
 
 
 @pytest.mark.parametrize("name", [p.name for p in SHIPPED])
-def test_no_cord_runs_through_a_box(drawn, name: str):
+def test_no_cord_runs_across_a_comment(drawn, name: str):
     crossed = crossings(drawn[name].boxes, drawn[name].cords)
-    assert not crossed, f"{len(crossed)} cords through boxes in {name}:\n" + "\n".join(
+    assert not crossed, f"{len(crossed)} cords across comments in {name}:\n" + "\n".join(
         f"  {c.a} -> {c.b} through {b.label!r}" for c, b in crossed)
 
 

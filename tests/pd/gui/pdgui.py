@@ -98,7 +98,8 @@ def parse(text: str) -> Drawn:
         for _, r, _, _ in items[1:]:
             rect = rect.union(r)
         label = next((t for k, _, t, _ in items if k == "text"), key)
-        drawn.boxes.append(Box(key, label.replace("\\n", " "), rect))
+        comment = any(k == "text" and tags.split()[:1] == ["text"] for k, _, _, tags in items)
+        drawn.boxes.append(Box(key, label.replace("\\n", " "), rect, comment))
     for xy in lines:
         a, b = (xy[0], xy[1]), (xy[-2], xy[-1])
         drawn.cords.append(Cord(_box_at(drawn.boxes, a), _box_at(drawn.boxes, b), a, b))
