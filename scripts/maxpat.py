@@ -19,6 +19,7 @@ class MaxBox:
     presentation: tuple[float, float, float, float] | None   # presentation_rect when the box is in presentation
     inlets: int
     outlets: int
+    fontsize: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ def read_patcher(doc: dict, where: str) -> MaxPatcher:
         text = b.get("text", "")
         pres = b.get("presentation_rect") if b.get("presentation") else None
         pat.boxes.append(MaxBox(b["id"], b["maxclass"], text, _quad(b["patching_rect"]),
-                                _quad(pres) if pres else None, b.get("numinlets", 0), b.get("numoutlets", 0)))
+                                _quad(pres) if pres else None, b.get("numinlets", 0), b.get("numoutlets", 0),
+                                float(b.get("fontsize", 12.0))))
         if "patcher" in b:
             pat.children.append(read_patcher(b["patcher"], f"{where}/{text or b['id']}"))
     for entry in doc["lines"]:
