@@ -99,6 +99,18 @@ def test_comment_text_fits_its_box(where: str):
                 assert need <= rect[3] + 4, f"{where} {b.id} {b.text!r}: {rect[2]}x{rect[3]} holds less than {need:.0f} px"
 
 
+@pytest.mark.parametrize("where", IDS)
+def test_object_and_message_text_fits_its_width(where: str):
+    """Object and message boxes hold one line: a narrower rect than the text makes Max wrap it into a taller box."""
+    p = next(q for q in patchers() if q.where == where)
+    for b in p.boxes:
+        if b.maxclass in ("newobj", "message"):
+            need = len(b.text) * 0.5 * b.fontsize + 8
+            for rect in (b.rect, b.presentation):
+                if rect is not None:
+                    assert need <= rect[2] + 2, f"{where} {b.id} {b.text!r}: {rect[2]} px wide, needs {need:.0f}"
+
+
 def test_examples_open_in_presentation_with_their_controls():
     for f in FILES:
         if "examples" not in f.parts:

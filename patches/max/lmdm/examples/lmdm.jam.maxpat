@@ -358,7 +358,7 @@
 					"patching_rect": [
 						640,
 						250,
-						240,
+						252,
 						22
 					],
 					"text": "param prompt groovy electric bass drums",
@@ -366,7 +366,7 @@
 					"presentation_rect": [
 						540,
 						190,
-						240,
+						252,
 						22
 					]
 				}
