@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")   # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
+from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.maxpat import MaxBox, MaxPatcher, package_files, read  # noqa: E402
@@ -53,6 +54,8 @@ def draw(p: MaxPatcher, out: Path, presentation: bool = False) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=DPI, facecolor="white")
     plt.close(fig)
+    # a few grey levels are all a line drawing has: a palette PNG is a fifth of the size in git
+    Image.open(out).convert("L").quantize(32).save(out, optimize=True)
     return out
 
 

@@ -252,7 +252,7 @@
 						180,
 						35
 					],
-					"text": "wet fed back in, 0..0.95",
+					"text": "feedback: wet fed back in, 0..0.95",
 					"presentation": 1,
 					"presentation_rect": [
 						220,
@@ -326,7 +326,7 @@
 						180,
 						20.5
 					],
-					"text": "0 dry .. 1 wet",
+					"text": "mix: 0 dry .. 1 wet",
 					"presentation": 1,
 					"presentation_rect": [
 						20,
