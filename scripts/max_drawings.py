@@ -16,19 +16,13 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.maxpat import MaxBox, MaxPatcher, package_files, read  # noqa: E402
+from scripts.maxpat import MaxBox, MaxPatcher, package_files, port_xy, read  # noqa: E402
 
 FILL = {"message": "#e8e8e8", "newobj": "#f7f7f7", "comment": "none", "inlet": "#c8d8f0", "outlet": "#c8d8f0",
         "panel": "#f0f0f0"}
 DPI = 100
 FONT_PT = 12 * 72 / DPI * 0.92   # Max's 12 px text at one image pixel per Max pixel (DejaVu runs wider than Arial)
 CHAR_PX = 6.2
-
-
-def _port(rect, k: int, n: int, bottom: bool) -> tuple[float, float]:
-    x, y, w, h = rect
-    px = x + 4 if n <= 1 else x + 4 + k * (w - 8) / (n - 1)
-    return px, y + h if bottom else y
 
 
 def draw(p: MaxPatcher, out: Path, presentation: bool = False) -> Path:
@@ -48,8 +42,8 @@ def draw(p: MaxPatcher, out: Path, presentation: bool = False) -> Path:
     if not presentation:
         for line in p.lines:
             src, dst = p.box(line.source[0]), p.box(line.sink[0])
-            a = _port(src.rect, line.source[1], src.outlets, bottom=True)
-            z = _port(dst.rect, line.sink[1], dst.inlets, bottom=False)
+            a = port_xy(src.rect, line.source[1], src.outlets, bottom=True)
+            z = port_xy(dst.rect, line.sink[1], dst.inlets, bottom=False)
             ax.plot([a[0], z[0]], [a[1], z[1]], color="#333333", linewidth=0.8, zorder=1)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=DPI, facecolor="white")

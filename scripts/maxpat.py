@@ -47,6 +47,13 @@ class MaxPatcher:
         return next(b for b in self.boxes if b.id == box_id)
 
 
+def port_xy(rect: tuple[float, float, float, float], k: int, n: int, bottom: bool) -> tuple[float, float]:
+    """Where Max draws a patchline's end: outlet (bottom) or inlet (top) `k` of `n`, spread over the box's width."""
+    x, y, w, h = rect
+    px = x + 4 if n <= 1 else x + 4 + k * (w - 8) / (n - 1)
+    return px, y + h if bottom else y
+
+
 def _quad(v) -> tuple[float, float, float, float]:
     x, y, w, h = (float(a) for a in v)
     return x, y, w, h

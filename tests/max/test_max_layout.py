@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from scripts.maxpat import MaxPatcher, package_files, read
+from scripts.maxpat import MaxPatcher, package_files, port_xy, read
 from tests.layout import Box, Cord, Rect, bounds, crossings, describe, overlapping
 
 FILES = package_files()
@@ -33,15 +33,9 @@ def cords(p: MaxPatcher) -> list[Cord]:
     out = []
     for line in p.lines:
         src, dst = p.box(line.source[0]), p.box(line.sink[0])
-        out.append(Cord(src.id, dst.id, _port(src.rect, line.source[1], src.outlets, bottom=True),
-                        _port(dst.rect, line.sink[1], dst.inlets, bottom=False)))
+        out.append(Cord(src.id, dst.id, port_xy(src.rect, line.source[1], src.outlets, bottom=True),
+                        port_xy(dst.rect, line.sink[1], dst.inlets, bottom=False)))
     return out
-
-
-def _port(rect, k: int, n: int, bottom: bool) -> tuple[float, float]:
-    x, y, w, h = rect
-    px = x + 4 if n <= 1 else x + 4 + k * (w - 8) / (n - 1)
-    return px, y + h if bottom else y
 
 
 IDS = [p.where for p in patchers()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections import defaultdict
@@ -62,8 +63,15 @@ def run_gui(patch: Path, dump: Path, shots: Path | None = None, timeout: float =
     cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {SCREEN[0]}x{SCREEN[1]}x24",
            "pd", "-noprefs", "-nosound", "-nrt", "-stderr", "-path", str(ROOT / "bridge/pd"), "-path", str(HERE),
            "-open", str(patch)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-    out = proc.stdout + proc.stderr
+    # its own session: on a timeout xvfb-run, Xvfb, pd and pd-gui all go, not only xvfb-run
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        raise RuntimeError(f"pd with its GUI did not quit within {timeout} s:\n{out}") from None
     if Path(f"{dump}.error").is_file():
         raise RuntimeError(f"layout plugin failed: {Path(f'{dump}.error').read_text()}\n{out}")
     if not dump.is_file():
