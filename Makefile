@@ -1,5 +1,5 @@
 # The two set-up commands of the README. Each installs what it needs, then runs.
-.PHONY: serve test deken test-arm64
+.PHONY: serve test deken test-arm64 pd-screenshots max-drawings
 
 serve:
 	./scripts/install.sh
@@ -21,3 +21,12 @@ test-arm64:
 	$(MAKE) -C bridge/pd arch=arm64
 	./scripts/arm64_root.sh build/arm64-root
 	.venv/bin/python -m pytest -q -s tests/pd/arm64_loopback.py
+
+# docs/pd/*.png: each Pd patch as the real Pd GUI draws it (Tk under Xvfb, the layout test's plugin grabs the window;
+# needs ImageMagick's `import` besides what install.sh --test installs).
+pd-screenshots:
+	.venv/bin/python tests/pd/gui/pdgui.py docs/pd patches/pd/*.pd
+
+# docs/max/*.png: each Max patcher drawn from its JSON (Max cannot run here), patching and presentation views.
+max-drawings:
+	.venv/bin/python scripts/max_drawings.py docs/max

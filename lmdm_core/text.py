@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 import torch
 from torch import nn
@@ -45,6 +45,16 @@ major minor chord chords melody bassline riff sub deep high low
 def tokenize(prompt: str) -> list[str]:
     """Lower-case words (letters, digits, inner ' or -, a trailing # for sharp keys) in order."""
     return _WORD.findall(prompt.lower())
+
+
+def word_parts(word: str, vocab: Container[str]) -> list[str]:
+    """What a prompt word stands for in `vocab`: itself when known, else its hyphenated parts ("hip-hop" -> hip, hop)."""
+    return [word] if word in vocab else word.split("-")
+
+
+def not_understood(prompt: str, vocab: Container[str]) -> list[str]:
+    """Words of `prompt` a words encoder over `vocab` skips, in order: a patch can check what it offers."""
+    return [p for w in tokenize(prompt) for p in word_parts(w, vocab) if p not in vocab]
 
 
 def build_vocab(captions: Iterable[str], min_count: int = 1, max_size: int | None = None,
@@ -78,7 +88,7 @@ class WordEncoder(nn.Module):
         """Known words in order; an unknown hyphenated word falls back to its known parts ("hip-hop" -> hip, hop)."""
         out = []
         for w in tokenize(prompt):
-            out += [w] if w in self.index else [p for p in w.split("-") if p in self.index]
+            out += [p for p in word_parts(w, self.index) if p in self.index]
         return out
 
     def known(self, prompt: str) -> list[str]:

@@ -51,6 +51,9 @@ apt_pkgs="$apt_pkgs deken"   # make -C bridge/pd deken (tests/pd/test_pd_deken.p
 # `lmdm monitor` runs in a real tmux pane; `systemd-analyze verify` checks the unit of `lmdm service` (systemd's tools
 # only: no running systemd is needed, tests/bridge/test_service.py).
 apt_pkgs="$apt_pkgs tmux systemd"
+# The layout test opens every patch in Pd's real Tk GUI on an Xvfb screen, in the font Pd picks on Linux
+# (tests/pd/test_pd_layout.py).
+apt_pkgs="$apt_pkgs puredata-gui xvfb xauth fonts-dejavu-core"
 missing=""
 for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -12,8 +12,8 @@
 		"rect": [
 			80,
 			80,
-			1000,
-			560
+			1120,
+			540
 		],
 		"gridsize": [
 			15.0,
@@ -29,11 +29,18 @@
 					"patching_rect": [
 						20,
 						10,
-						600,
-						25.6
+						800,
+						26
 					],
 					"text": "Generative delay: what you play comes back transformed, `latency` samples later.",
-					"fontsize": 16
+					"fontsize": 16,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						10,
+						800,
+						26
+					]
 				}
 			},
 			{
@@ -44,9 +51,9 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						20,
-						40,
-						600,
-						35.0
+						42,
+						800,
+						35
 					],
 					"text": "Start the worker first:  lmdm serve  (or  lmdm serve --model loopback  to hear your input back)",
 					"linecount": 2
@@ -60,13 +67,20 @@
 					"numoutlets": 2,
 					"patching_rect": [
 						20,
-						110,
+						155,
 						45,
 						45
 					],
 					"outlettype": [
 						"signal",
 						"signal"
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						100,
+						45,
+						45
 					]
 				}
 			},
@@ -78,11 +92,18 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						20,
-						88,
+						130,
 						160,
 						20.5
 					],
-					"text": "input (audio in)"
+					"text": "input (audio in)",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						150,
+						160,
+						20.5
+					]
 				}
 			},
 			{
@@ -97,10 +118,10 @@
 						""
 					],
 					"patching_rect": [
-						180,
-						220,
+						20,
+						330,
 						150,
-						22.0
+						22
 					],
 					"text": "lmdm.bridge"
 				}
@@ -112,8 +133,15 @@
 					"numinlets": 2,
 					"numoutlets": 0,
 					"patching_rect": [
-						180,
-						300,
+						20,
+						380,
+						45,
+						45
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						200,
+						100,
 						45,
 						45
 					]
@@ -126,13 +154,20 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						235,
-						310,
+						75,
+						390,
 						200,
-						35.0
+						35
 					],
 					"text": "output: the worker's audio, at the sample it stated",
-					"linecount": 2
+					"linecount": 2,
+					"presentation": 1,
+					"presentation_rect": [
+						255,
+						105,
+						200,
+						35
+					]
 				}
 			},
 			{
@@ -145,10 +180,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						110,
-						135.7,
-						22.0
+						20,
+						270,
+						130,
+						22
 					],
 					"text": "loadmess mode delay"
 				}
@@ -160,8 +195,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						400,
-						150,
+						440,
+						175,
 						60,
 						22
 					],
@@ -170,7 +205,14 @@
 						"bang"
 					],
 					"parameter_enable": 0,
-					"format": 6
+					"format": 6,
+					"presentation": 1,
+					"presentation_rect": [
+						220,
+						230,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -183,12 +225,19 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						175,
+						440,
+						200,
 						123.1,
-						22.0
+						22
 					],
-					"text": "param feedback $1"
+					"text": "param feedback $1",
+					"presentation": 1,
+					"presentation_rect": [
+						290,
+						230,
+						123.1,
+						22
+					]
 				}
 			},
 			{
@@ -198,12 +247,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						500,
-						175,
-						200,
-						20.5
+						440,
+						130,
+						180,
+						35
 					],
-					"text": "wet fed back in, 0..0.95"
+					"text": "feedback: wet fed back in, 0..0.95",
+					"presentation": 1,
+					"presentation_rect": [
+						220,
+						190,
+						180,
+						35
+					]
 				}
 			},
 			{
@@ -213,8 +269,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						400,
-						210,
+						220,
+						200,
 						60,
 						22
 					],
@@ -223,7 +279,14 @@
 						"bang"
 					],
 					"parameter_enable": 0,
-					"format": 6
+					"format": 6,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						215,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -236,12 +299,19 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						235,
+						220,
+						225,
 						91.6,
-						22.0
+						22
 					],
-					"text": "param mix $1"
+					"text": "param mix $1",
+					"presentation": 1,
+					"presentation_rect": [
+						90,
+						215,
+						91.6,
+						22
+					]
 				}
 			},
 			{
@@ -251,12 +321,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						500,
-						235,
-						200,
+						220,
+						165,
+						180,
 						20.5
 					],
-					"text": "0 dry .. 1 wet"
+					"text": "mix: 0 dry .. 1 wet",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						190,
+						180,
+						20.5
+					]
 				}
 			},
 			{
@@ -272,10 +349,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						330,
+						320,
+						380,
 						154.6,
-						22.0
+						22
 					],
 					"text": "route status ack error"
 				}
@@ -294,10 +371,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						365,
-						268.0,
-						22.0
+						320,
+						415,
+						268,
+						22
 					],
 					"text": "route connected latency underruns rtt_ms"
 				}
@@ -309,8 +386,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						400,
-						405,
+						320,
+						455,
 						60,
 						22
 					],
@@ -318,7 +395,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -328,12 +412,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						400,
-						430,
+						320,
+						480,
 						90,
 						20.5
 					],
-					"text": "connected"
+					"text": "connected",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -343,8 +434,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						495,
-						405,
+						415,
+						455,
 						60,
 						22
 					],
@@ -352,7 +443,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						115,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -362,12 +460,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						495,
-						430,
+						415,
+						480,
 						90,
 						20.5
 					],
-					"text": "latency"
+					"text": "latency",
+					"presentation": 1,
+					"presentation_rect": [
+						115,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -377,8 +482,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						590,
-						405,
+						510,
+						455,
 						60,
 						22
 					],
@@ -386,7 +491,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						210,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -396,12 +508,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						590,
-						430,
+						510,
+						480,
 						90,
 						20.5
 					],
-					"text": "underruns"
+					"text": "underruns",
+					"presentation": 1,
+					"presentation_rect": [
+						210,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -411,8 +530,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						685,
-						405,
+						605,
+						455,
 						60,
 						22
 					],
@@ -421,7 +540,14 @@
 						"bang"
 					],
 					"parameter_enable": 0,
-					"format": 6
+					"format": 6,
+					"presentation": 1,
+					"presentation_rect": [
+						305,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -431,12 +557,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						685,
-						430,
+						605,
+						480,
 						90,
 						20.5
 					],
-					"text": "rtt ms"
+					"text": "rtt ms",
+					"presentation": 1,
+					"presentation_rect": [
+						305,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -446,10 +579,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						600,
-						330,
-						79.0,
-						22.0
+						620,
+						415,
+						79,
+						22
 					],
 					"text": "print lmdm"
 				}
@@ -461,12 +594,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						720,
-						110,
+						640,
+						130,
 						170,
 						50
 					],
-					"text": "tempo: the echo returns on the beat (latency = whole beats)"
+					"text": "tempo: the echo returns on the beat (latency = whole beats)",
+					"presentation": 1,
+					"presentation_rect": [
+						440,
+						190,
+						170,
+						50
+					]
 				}
 			},
 			{
@@ -476,8 +616,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						720,
-						165,
+						640,
+						185,
 						60,
 						22
 					],
@@ -485,7 +625,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						440,
+						245,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -495,15 +642,22 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"patching_rect": [
-						720,
-						190,
+						640,
+						210,
 						90,
-						22.0
+						22
 					],
 					"outlettype": [
 						""
 					],
-					"text": "param bpm $1"
+					"text": "param bpm $1",
+					"presentation": 1,
+					"presentation_rect": [
+						510,
+						245,
+						90,
+						22
+					]
 				}
 			},
 			{
@@ -513,15 +667,22 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"patching_rect": [
-						720,
-						215,
+						640,
+						235,
 						100,
-						22.0
+						22
 					],
 					"outlettype": [
 						""
 					],
-					"text": "param sync beat"
+					"text": "param sync beat",
+					"presentation": 1,
+					"presentation_rect": [
+						440,
+						275,
+						100,
+						22
+					]
 				}
 			},
 			{
@@ -531,15 +692,22 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"patching_rect": [
-						720,
-						240,
+						640,
+						260,
 						100,
-						22.0
+						22
 					],
 					"outlettype": [
 						""
 					],
-					"text": "param sync off"
+					"text": "param sync off",
+					"presentation": 1,
+					"presentation_rect": [
+						550,
+						275,
+						100,
+						22
+					]
 				}
 			},
 			{
@@ -549,12 +717,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						720,
-						270,
+						840,
+						130,
 						250,
-						35.0
+						50
 					],
-					"text": "block size: short = lower latency, needs a model trained for it (a new hello)"
+					"text": "block size: short = lower latency, needs a model trained for it (a new hello)",
+					"presentation": 1,
+					"presentation_rect": [
+						680,
+						190,
+						250,
+						50
+					]
 				}
 			},
 			{
@@ -564,15 +739,22 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"patching_rect": [
-						720,
-						310,
+						840,
+						185,
 						105,
-						22.0
+						22
 					],
 					"outlettype": [
 						""
 					],
-					"text": "block_size short"
+					"text": "block_size short",
+					"presentation": 1,
+					"presentation_rect": [
+						680,
+						245,
+						105,
+						22
+					]
 				}
 			},
 			{
@@ -583,14 +765,43 @@
 					"numoutlets": 1,
 					"patching_rect": [
 						840,
-						310,
+						210,
 						100,
-						22.0
+						22
 					],
 					"outlettype": [
 						""
 					],
-					"text": "block_size long"
+					"text": "block_size long",
+					"presentation": 1,
+					"presentation_rect": [
+						795,
+						245,
+						100,
+						22
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-40",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						20,
+						80,
+						800,
+						35
+					],
+					"text": "You hear what you play come back one latency later, turned into new material by the model; mix sets how much of it you hear, feedback lets it build on itself.",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						42,
+						800,
+						35
+					]
 				}
 			}
 		],
@@ -871,6 +1082,7 @@
 					]
 				}
 			}
-		]
+		],
+		"openinpresentation": 1
 	}
 }

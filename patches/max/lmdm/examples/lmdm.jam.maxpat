@@ -12,8 +12,8 @@
 		"rect": [
 			80,
 			80,
-			1040,
-			560
+			1120,
+			540
 		],
 		"gridsize": [
 			15.0,
@@ -29,11 +29,18 @@
 					"patching_rect": [
 						20,
 						10,
-						600,
-						25.6
+						800,
+						26
 					],
 					"text": "Jam: the model accompanies what you play, on your bar grid.",
-					"fontsize": 16
+					"fontsize": 16,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						10,
+						800,
+						26
+					]
 				}
 			},
 			{
@@ -44,13 +51,20 @@
 					"numoutlets": 2,
 					"patching_rect": [
 						20,
-						110,
+						155,
 						45,
 						45
 					],
 					"outlettype": [
 						"signal",
 						"signal"
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						100,
+						45,
+						45
 					]
 				}
 			},
@@ -62,11 +76,18 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						20,
-						88,
+						130,
 						160,
 						20.5
 					],
-					"text": "input (audio in)"
+					"text": "input (audio in)",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						150,
+						160,
+						20.5
+					]
 				}
 			},
 			{
@@ -81,10 +102,10 @@
 						""
 					],
 					"patching_rect": [
-						180,
-						220,
+						20,
+						330,
 						150,
-						22.0
+						22
 					],
 					"text": "lmdm.bridge"
 				}
@@ -96,8 +117,15 @@
 					"numinlets": 2,
 					"numoutlets": 0,
 					"patching_rect": [
-						180,
-						300,
+						20,
+						380,
+						45,
+						45
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						200,
+						100,
 						45,
 						45
 					]
@@ -110,13 +138,20 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						235,
-						310,
+						75,
+						390,
 						200,
-						35.0
+						35
 					],
 					"text": "output: the worker's audio, at the sample it stated",
-					"linecount": 2
+					"linecount": 2,
+					"presentation": 1,
+					"presentation_rect": [
+						255,
+						105,
+						200,
+						35
+					]
 				}
 			},
 			{
@@ -129,10 +164,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						90,
-						123.1,
-						22.0
+						20,
+						270,
+						130,
+						22
 					],
 					"text": "loadmess mode jam"
 				}
@@ -144,8 +179,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						400,
-						130,
+						220,
+						180,
 						50,
 						22
 					],
@@ -153,7 +188,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						215,
+						50,
+						22
+					]
 				}
 			},
 			{
@@ -166,12 +208,19 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						155,
+						220,
+						205,
 						91.6,
-						22.0
+						22
 					],
-					"text": "param bpm $1"
+					"text": "param bpm $1",
+					"presentation": 1,
+					"presentation_rect": [
+						80,
+						215,
+						91.6,
+						22
+					]
 				}
 			},
 			{
@@ -181,8 +230,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						520,
-						130,
+						340,
+						180,
 						50,
 						22
 					],
@@ -190,7 +239,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						245,
+						50,
+						22
+					]
 				}
 			},
 			{
@@ -203,12 +259,19 @@
 						""
 					],
 					"patching_rect": [
-						520,
-						155,
+						340,
+						205,
 						104.2,
-						22.0
+						22
 					],
-					"text": "param beats $1"
+					"text": "param beats $1",
+					"presentation": 1,
+					"presentation_rect": [
+						80,
+						245,
+						104.2,
+						22
+					]
 				}
 			},
 			{
@@ -218,13 +281,20 @@
 					"numinlets": 1,
 					"numoutlets": 1,
 					"patching_rect": [
-						400,
-						200,
+						480,
+						185,
 						24,
 						24
 					],
 					"outlettype": [
 						"bang"
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						220,
+						245,
+						24,
+						24
 					]
 				}
 			},
@@ -238,12 +308,19 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						230,
+						480,
+						215,
 						66.4,
-						22.0
+						22
 					],
-					"text": "downbeat"
+					"text": "downbeat",
+					"presentation": 1,
+					"presentation_rect": [
+						250,
+						245,
+						66.4,
+						22
+					]
 				}
 			},
 			{
@@ -253,13 +330,20 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						440,
-						200,
+						480,
+						130,
 						300,
-						49.5
+						50
 					],
 					"text": "click on a downbeat: the bridge sends the clock position of that bar start (`param bar`), so the worker knows the whole grid",
-					"linecount": 3
+					"linecount": 3,
+					"presentation": 1,
+					"presentation_rect": [
+						220,
+						190,
+						300,
+						50
+					]
 				}
 			},
 			{
@@ -272,12 +356,19 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						280,
-						217.6,
-						22.0
+						640,
+						250,
+						252,
+						22
 					],
-					"text": "param prompt funk bass and drums"
+					"text": "param prompt groovy electric bass drums",
+					"presentation": 1,
+					"presentation_rect": [
+						540,
+						190,
+						252,
+						22
+					]
 				}
 			},
 			{
@@ -293,10 +384,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						330,
+						320,
+						380,
 						154.6,
-						22.0
+						22
 					],
 					"text": "route status ack error"
 				}
@@ -315,10 +406,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						365,
-						268.0,
-						22.0
+						320,
+						415,
+						268,
+						22
 					],
 					"text": "route connected latency underruns rtt_ms"
 				}
@@ -330,8 +421,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						400,
-						405,
+						320,
+						455,
 						60,
 						22
 					],
@@ -339,7 +430,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -349,12 +447,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						400,
-						430,
+						320,
+						480,
 						90,
 						20.5
 					],
-					"text": "connected"
+					"text": "connected",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -364,8 +469,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						495,
-						405,
+						415,
+						455,
 						60,
 						22
 					],
@@ -373,7 +478,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						115,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -383,12 +495,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						495,
-						430,
+						415,
+						480,
 						90,
 						20.5
 					],
-					"text": "latency"
+					"text": "latency",
+					"presentation": 1,
+					"presentation_rect": [
+						115,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -398,8 +517,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						590,
-						405,
+						510,
+						455,
 						60,
 						22
 					],
@@ -407,7 +526,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						210,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -417,12 +543,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						590,
-						430,
+						510,
+						480,
 						90,
 						20.5
 					],
-					"text": "underruns"
+					"text": "underruns",
+					"presentation": 1,
+					"presentation_rect": [
+						210,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -432,8 +565,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						685,
-						405,
+						605,
+						455,
 						60,
 						22
 					],
@@ -442,7 +575,14 @@
 						"bang"
 					],
 					"parameter_enable": 0,
-					"format": 6
+					"format": 6,
+					"presentation": 1,
+					"presentation_rect": [
+						305,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -452,12 +592,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						685,
-						430,
+						605,
+						480,
 						90,
 						20.5
 					],
-					"text": "rtt ms"
+					"text": "rtt ms",
+					"presentation": 1,
+					"presentation_rect": [
+						305,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -467,10 +614,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						600,
-						330,
-						79.0,
-						22.0
+						620,
+						415,
+						79,
+						22
 					],
 					"text": "print lmdm"
 				}
@@ -482,12 +629,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						760,
-						90,
+						840,
+						130,
 						250,
-						35.0
+						50
 					],
-					"text": "block size: short = lower latency, needs a model trained for it (a new hello)"
+					"text": "block size: short = lower latency, needs a model trained for it (a new hello)",
+					"presentation": 1,
+					"presentation_rect": [
+						540,
+						225,
+						250,
+						50
+					]
 				}
 			},
 			{
@@ -497,15 +651,22 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"patching_rect": [
-						760,
-						130,
+						840,
+						185,
 						105,
-						22.0
+						22
 					],
 					"outlettype": [
 						""
 					],
-					"text": "block_size short"
+					"text": "block_size short",
+					"presentation": 1,
+					"presentation_rect": [
+						540,
+						280,
+						105,
+						22
+					]
 				}
 			},
 			{
@@ -515,15 +676,66 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"patching_rect": [
-						880,
-						130,
+						840,
+						210,
 						100,
-						22.0
+						22
 					],
 					"outlettype": [
 						""
 					],
-					"text": "block_size long"
+					"text": "block_size long",
+					"presentation": 1,
+					"presentation_rect": [
+						655,
+						280,
+						100,
+						22
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-40",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						20,
+						42,
+						800,
+						35
+					],
+					"text": "You hear what you play with the model's accompaniment on your bar grid, in the prompt's style: a groovy electric bass with drums.",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						42,
+						800,
+						35
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-41",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						220,
+						155,
+						220,
+						20.5
+					],
+					"text": "tempo (bpm) and beats per bar",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						190,
+						200,
+						20.5
+					]
 				}
 			}
 		],
@@ -792,6 +1004,7 @@
 					]
 				}
 			}
-		]
+		],
+		"openinpresentation": 1
 	}
 }

@@ -13,7 +13,7 @@
 			80,
 			80,
 			1120,
-			600
+			520
 		],
 		"gridsize": [
 			15.0,
@@ -29,11 +29,18 @@
 					"patching_rect": [
 						20,
 						10,
-						700,
-						25.6
+						1000,
+						26
 					],
 					"text": "Sensors: OSC from a phone or board (e.g. /accxyz x y z from an accelerometer app) steers the model.",
-					"fontsize": 16
+					"fontsize": 16,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						10,
+						1000,
+						26
+					]
 				}
 			},
 			{
@@ -44,9 +51,9 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						20,
-						40,
-						700,
-						35.0
+						42,
+						860,
+						35
 					],
 					"text": "udpreceive -> pick the axis -> scale to the parameter's range -> slide (smooth) -> OSC to the worker (lmdm serve listens on 9000; /lmdm/<name> sets every stream)",
 					"linecount": 2
@@ -63,9 +70,9 @@
 					],
 					"patching_rect": [
 						20,
-						90,
+						130,
 						110.5,
-						22.0
+						22
 					],
 					"text": "udpreceive 8000"
 				}
@@ -82,9 +89,9 @@
 					],
 					"patching_rect": [
 						20,
-						125,
-						97.89999999999999,
-						22.0
+						165,
+						97.9,
+						22
 					],
 					"text": "route /accxyz"
 				}
@@ -102,9 +109,9 @@
 					],
 					"patching_rect": [
 						20,
-						160,
+						200,
 						110.5,
-						22.0
+						22
 					],
 					"text": "unpack 0. 0. 0."
 				}
@@ -119,7 +126,7 @@
 						20,
 						420,
 						154.6,
-						22.0
+						22
 					],
 					"text": "udpsend 127.0.0.1 9000"
 				}
@@ -135,9 +142,9 @@
 					],
 					"patching_rect": [
 						20,
-						220,
-						129.39999999999998,
-						22.0
+						260,
+						129.4,
+						22
 					],
 					"text": "scale -1. 1. 0. 1."
 				}
@@ -153,9 +160,9 @@
 					],
 					"patching_rect": [
 						20,
-						260,
+						300,
 						85.3,
-						22.0
+						22
 					],
 					"text": "slide 10 10"
 				}
@@ -171,9 +178,9 @@
 					],
 					"patching_rect": [
 						20,
-						300,
+						340,
 						135.7,
-						22.0
+						22
 					],
 					"text": "prepend /lmdm/blend"
 				}
@@ -189,9 +196,9 @@
 					],
 					"patching_rect": [
 						190,
-						220,
-						142.0,
-						22.0
+						260,
+						142,
+						22
 					],
 					"text": "scale -1. 1. 0. 0.95"
 				}
@@ -207,9 +214,9 @@
 					],
 					"patching_rect": [
 						190,
-						260,
+						300,
 						85.3,
-						22.0
+						22
 					],
 					"text": "slide 10 10"
 				}
@@ -225,9 +232,9 @@
 					],
 					"patching_rect": [
 						190,
-						300,
+						340,
 						154.6,
-						22.0
+						22
 					],
 					"text": "prepend /lmdm/feedback"
 				}
@@ -243,9 +250,9 @@
 					],
 					"patching_rect": [
 						360,
-						220,
-						129.39999999999998,
-						22.0
+						260,
+						129.4,
+						22
 					],
 					"text": "scale -1. 1. 1. 4."
 				}
@@ -261,9 +268,9 @@
 					],
 					"patching_rect": [
 						360,
-						260,
+						300,
 						85.3,
-						22.0
+						22
 					],
 					"text": "slide 10 10"
 				}
@@ -279,9 +286,9 @@
 					],
 					"patching_rect": [
 						360,
-						300,
+						340,
 						123.1,
-						22.0
+						22
 					],
 					"text": "prepend /lmdm/cfg"
 				}
@@ -293,12 +300,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
+						520,
+						260,
+						180,
+						35
+					],
+					"text": "x -> blend, y -> feedback, z -> cfg",
+					"presentation": 1,
+					"presentation_rect": [
 						20,
-						340,
+						130,
 						300,
 						20.5
-					],
-					"text": "x -> blend, y -> feedback, z -> cfg"
+					]
 				}
 			},
 			{
@@ -314,7 +328,7 @@
 						300,
 						420,
 						110.5,
-						22.0
+						22
 					],
 					"text": "udpreceive 9001"
 				}
@@ -329,7 +343,7 @@
 						300,
 						455,
 						104.2,
-						22.0
+						22
 					],
 					"text": "print lmdm-osc"
 				}
@@ -357,13 +371,20 @@
 					"numoutlets": 2,
 					"patching_rect": [
 						720,
-						110,
+						155,
 						45,
 						45
 					],
 					"outlettype": [
 						"signal",
 						"signal"
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						190,
+						45,
+						45
 					]
 				}
 			},
@@ -375,11 +396,18 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						720,
-						88,
+						130,
 						160,
 						20.5
 					],
-					"text": "input (audio in)"
+					"text": "input (audio in)",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						240,
+						160,
+						20.5
+					]
 				}
 			},
 			{
@@ -395,9 +423,9 @@
 					],
 					"patching_rect": [
 						880,
-						220,
+						260,
 						150,
-						22.0
+						22
 					],
 					"text": "lmdm.bridge"
 				}
@@ -410,7 +438,14 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						880,
-						300,
+						310,
+						45,
+						45
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						200,
+						190,
 						45,
 						45
 					]
@@ -424,12 +459,19 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						935,
-						310,
-						200,
-						35.0
+						320,
+						170,
+						50
 					],
 					"text": "output: the worker's audio, at the sample it stated",
-					"linecount": 2
+					"linecount": 2,
+					"presentation": 1,
+					"presentation_rect": [
+						255,
+						195,
+						170,
+						50
+					]
 				}
 			},
 			{
@@ -443,11 +485,80 @@
 					],
 					"patching_rect": [
 						880,
-						170,
+						130,
 						135.7,
-						22.0
+						22
 					],
 					"text": "loadmess mode delay"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-40",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						20,
+						80,
+						860,
+						35
+					],
+					"text": "You hear your input through the model (mode delay) change as you move the phone: x moves blend, y the feedback, z how closely it follows the prompt (cfg).",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						42,
+						860,
+						35
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-41",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						150,
+						130,
+						140,
+						22
+					],
+					"text": "/accxyz 0.5 0. 1.",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						160,
+						140,
+						22
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-42",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						300,
+						130,
+						200,
+						35
+					],
+					"text": "try it without a phone: a tilt as the app sends it",
+					"presentation": 1,
+					"presentation_rect": [
+						170,
+						155,
+						200,
+						35
+					]
 				}
 			}
 		],
@@ -691,7 +802,20 @@
 						2
 					]
 				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						0
+					],
+					"destination": [
+						"obj-4",
+						0
+					]
+				}
 			}
-		]
+		],
+		"openinpresentation": 1
 	}
 }

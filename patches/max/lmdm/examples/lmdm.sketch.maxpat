@@ -12,8 +12,8 @@
 		"rect": [
 			80,
 			80,
-			900,
-			560
+			1000,
+			540
 		],
 		"gridsize": [
 			15.0,
@@ -29,11 +29,18 @@
 					"patching_rect": [
 						20,
 						10,
-						600,
-						25.6
+						940,
+						26
 					],
 					"text": "Sketch: hum, sing or play; the model follows your pitch, loudness and brightness in the prompt's timbre.",
-					"fontsize": 16
+					"fontsize": 16,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						10,
+						940,
+						26
+					]
 				}
 			},
 			{
@@ -44,9 +51,9 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						20,
-						40,
-						600,
-						35.0
+						42,
+						800,
+						35
 					],
 					"text": "Start the worker first:  lmdm serve  (a model with a curves input; the embedded one has it)",
 					"linecount": 2
@@ -60,13 +67,20 @@
 					"numoutlets": 2,
 					"patching_rect": [
 						20,
-						110,
+						155,
 						45,
 						45
 					],
 					"outlettype": [
 						"signal",
 						"signal"
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						100,
+						45,
+						45
 					]
 				}
 			},
@@ -78,11 +92,18 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						20,
-						88,
+						130,
 						160,
 						20.5
 					],
-					"text": "input (audio in)"
+					"text": "input (audio in)",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						150,
+						160,
+						20.5
+					]
 				}
 			},
 			{
@@ -97,10 +118,10 @@
 						""
 					],
 					"patching_rect": [
-						180,
-						220,
+						20,
+						330,
 						150,
-						22.0
+						22
 					],
 					"text": "lmdm.bridge"
 				}
@@ -112,8 +133,15 @@
 					"numinlets": 2,
 					"numoutlets": 0,
 					"patching_rect": [
-						180,
-						300,
+						20,
+						380,
+						45,
+						45
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						200,
+						100,
 						45,
 						45
 					]
@@ -126,13 +154,20 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						235,
-						310,
+						75,
+						390,
 						200,
-						35.0
+						35
 					],
 					"text": "output: the worker's audio, at the sample it stated",
-					"linecount": 2
+					"linecount": 2,
+					"presentation": 1,
+					"presentation_rect": [
+						255,
+						105,
+						200,
+						35
+					]
 				}
 			},
 			{
@@ -145,10 +180,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						110,
+						20,
+						270,
 						135.7,
-						22.0
+						22
 					],
 					"text": "loadmess mode sketch"
 				}
@@ -160,8 +195,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						400,
-						210,
+						220,
+						160,
 						60,
 						22
 					],
@@ -170,7 +205,14 @@
 						"bang"
 					],
 					"parameter_enable": 0,
-					"format": 6
+					"format": 6,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						215,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -183,12 +225,19 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						235,
+						220,
+						185,
 						91.6,
-						22.0
+						22
 					],
-					"text": "param mix $1"
+					"text": "param mix $1",
+					"presentation": 1,
+					"presentation_rect": [
+						90,
+						215,
+						91.6,
+						22
+					]
 				}
 			},
 			{
@@ -198,12 +247,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						500,
-						235,
-						200,
+						220,
+						130,
+						160,
 						20.5
 					],
-					"text": "0 dry .. 1 wet"
+					"text": "mix: 0 dry .. 1 wet",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						190,
+						160,
+						20.5
+					]
 				}
 			},
 			{
@@ -219,10 +275,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						330,
+						320,
+						380,
 						154.6,
-						22.0
+						22
 					],
 					"text": "route status ack error"
 				}
@@ -241,10 +297,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						365,
-						268.0,
-						22.0
+						320,
+						415,
+						268,
+						22
 					],
 					"text": "route connected latency underruns rtt_ms"
 				}
@@ -256,8 +312,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						400,
-						405,
+						320,
+						455,
 						60,
 						22
 					],
@@ -265,7 +321,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -275,12 +338,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						400,
-						430,
+						320,
+						480,
 						90,
 						20.5
 					],
-					"text": "connected"
+					"text": "connected",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -290,8 +360,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						495,
-						405,
+						415,
+						455,
 						60,
 						22
 					],
@@ -299,7 +369,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						115,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -309,12 +386,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						495,
-						430,
+						415,
+						480,
 						90,
 						20.5
 					],
-					"text": "latency"
+					"text": "latency",
+					"presentation": 1,
+					"presentation_rect": [
+						115,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -324,8 +408,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						590,
-						405,
+						510,
+						455,
 						60,
 						22
 					],
@@ -333,7 +417,14 @@
 						"",
 						"bang"
 					],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						210,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -343,12 +434,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						590,
-						430,
+						510,
+						480,
 						90,
 						20.5
 					],
-					"text": "underruns"
+					"text": "underruns",
+					"presentation": 1,
+					"presentation_rect": [
+						210,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -358,8 +456,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						685,
-						405,
+						605,
+						455,
 						60,
 						22
 					],
@@ -368,7 +466,14 @@
 						"bang"
 					],
 					"parameter_enable": 0,
-					"format": 6
+					"format": 6,
+					"presentation": 1,
+					"presentation_rect": [
+						305,
+						330,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -378,12 +483,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						685,
-						430,
+						605,
+						480,
 						90,
 						20.5
 					],
-					"text": "rtt ms"
+					"text": "rtt ms",
+					"presentation": 1,
+					"presentation_rect": [
+						305,
+						355,
+						90,
+						20.5
+					]
 				}
 			},
 			{
@@ -393,10 +505,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						600,
-						330,
-						79.0,
-						22.0
+						620,
+						415,
+						79,
+						22
 					],
 					"text": "print lmdm"
 				}
@@ -412,11 +524,18 @@
 					],
 					"patching_rect": [
 						400,
-						150,
-						230,
-						22.0
+						160,
+						250,
+						22
 					],
-					"text": "param curves pitch loudness brightness"
+					"text": "param curves pitch loudness brightness",
+					"presentation": 1,
+					"presentation_rect": [
+						220,
+						215,
+						250,
+						22
+					]
 				}
 			},
 			{
@@ -430,11 +549,18 @@
 					],
 					"patching_rect": [
 						400,
-						178,
+						188,
 						140,
-						22.0
+						22
 					],
-					"text": "param curves loudness"
+					"text": "param curves loudness",
+					"presentation": 1,
+					"presentation_rect": [
+						220,
+						243,
+						140,
+						22
+					]
 				}
 			},
 			{
@@ -444,12 +570,19 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						640,
-						150,
-						200,
+						400,
+						130,
+						220,
 						20.5
 					],
-					"text": "the curves the output follows"
+					"text": "the curves the output follows",
+					"presentation": 1,
+					"presentation_rect": [
+						220,
+						190,
+						220,
+						20.5
+					]
 				}
 			},
 			{
@@ -462,12 +595,19 @@
 						""
 					],
 					"patching_rect": [
-						640,
-						178,
+						680,
+						160,
 						150,
-						22.0
+						22
 					],
-					"text": "param prompt solo cello"
+					"text": "param prompt cello",
+					"presentation": 1,
+					"presentation_rect": [
+						500,
+						215,
+						150,
+						22
+					]
 				}
 			},
 			{
@@ -480,12 +620,88 @@
 						""
 					],
 					"patching_rect": [
-						640,
-						206,
+						680,
+						188,
 						210,
-						22.0
+						22
 					],
-					"text": "param prompt warm analog synth lead"
+					"text": "param prompt warm synth lead",
+					"presentation": 1,
+					"presentation_rect": [
+						500,
+						243,
+						210,
+						22
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-40",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						20,
+						80,
+						800,
+						35
+					],
+					"text": "You hear your voice or instrument sung again one latency later: your pitch, loudness and brightness in the prompt's timbre (a cello, a warm synth lead, a choir).",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						42,
+						800,
+						35
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-41",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						680,
+						130,
+						220,
+						20.5
+					],
+					"text": "prompt: the timbre it sings in",
+					"presentation": 1,
+					"presentation_rect": [
+						500,
+						190,
+						220,
+						20.5
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-42",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						680,
+						216,
+						140,
+						22
+					],
+					"text": "param prompt choir",
+					"presentation": 1,
+					"presentation_rect": [
+						500,
+						271,
+						140,
+						22
+					]
 				}
 			}
 		],
@@ -717,7 +933,20 @@
 						2
 					]
 				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-42",
+						0
+					],
+					"destination": [
+						"obj-5",
+						2
+					]
+				}
 			}
-		]
+		],
+		"openinpresentation": 1
 	}
 }

@@ -13,7 +13,7 @@
 			80,
 			80,
 			900,
-			560
+			480
 		],
 		"gridsize": [
 			15.0,
@@ -29,11 +29,18 @@
 					"patching_rect": [
 						20,
 						10,
-						600,
-						25.6
+						800,
+						26
 					],
 					"text": "Text to music: no input needed; pick a prompt, the model plays it.",
-					"fontsize": 16
+					"fontsize": 16,
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						10,
+						800,
+						26
+					]
 				}
 			},
 			{
@@ -48,10 +55,10 @@
 						""
 					],
 					"patching_rect": [
-						180,
-						300,
+						20,
+						330,
 						150,
-						22.0
+						22
 					],
 					"text": "lmdm.bridge"
 				}
@@ -67,9 +74,9 @@
 					],
 					"patching_rect": [
 						20,
-						60,
-						129.39999999999998,
-						22.0
+						270,
+						129.4,
+						22
 					],
 					"text": "loadmess mode text"
 				}
@@ -85,11 +92,18 @@
 					],
 					"patching_rect": [
 						20,
-						100,
+						115,
 						198.7,
-						22.0
+						22
 					],
-					"text": "param prompt warm analog pads"
+					"text": "param prompt soft ambient piano",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						115,
+						198.7,
+						22
+					]
 				}
 			},
 			{
@@ -103,11 +117,18 @@
 					],
 					"patching_rect": [
 						20,
-						130,
-						223.9,
-						22.0
+						145,
+						262,
+						22
 					],
-					"text": "param prompt dusty boom bap drums"
+					"text": "param prompt driving techno beat 128 bpm",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						145,
+						262,
+						22
+					]
 				}
 			},
 			{
@@ -121,11 +142,18 @@
 					],
 					"patching_rect": [
 						20,
-						160,
+						175,
 						198.7,
-						22.0
+						22
 					],
-					"text": "param prompt solo cello, slow"
+					"text": "param prompt slow dark cello",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						175,
+						198.7,
+						22
+					]
 				}
 			},
 			{
@@ -138,12 +166,19 @@
 						""
 					],
 					"patching_rect": [
-						300,
-						100,
+						320,
+						115,
 						198.7,
-						22.0
+						22
 					],
-					"text": "param prompt_b bright marimba"
+					"text": "param prompt_b string quartet",
+					"presentation": 1,
+					"presentation_rect": [
+						320,
+						115,
+						198.7,
+						22
+					]
 				}
 			},
 			{
@@ -153,8 +188,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						300,
-						140,
+						320,
+						150,
 						60,
 						22
 					],
@@ -163,7 +198,14 @@
 						"bang"
 					],
 					"parameter_enable": 0,
-					"format": 6
+					"format": 6,
+					"presentation": 1,
+					"presentation_rect": [
+						320,
+						150,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -176,12 +218,19 @@
 						""
 					],
 					"patching_rect": [
-						300,
-						165,
+						320,
+						175,
 						104.2,
-						22.0
+						22
 					],
-					"text": "param blend $1"
+					"text": "param blend $1",
+					"presentation": 1,
+					"presentation_rect": [
+						390,
+						150,
+						104.2,
+						22
+					]
 				}
 			},
 			{
@@ -191,13 +240,20 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						400,
-						165,
-						200,
-						35.0
+						320,
+						90,
+						220,
+						20.5
 					],
 					"text": "blend 0 = prompt, 1 = prompt_b",
-					"linecount": 2
+					"linecount": 2,
+					"presentation": 1,
+					"presentation_rect": [
+						320,
+						90,
+						220,
+						20.5
+					]
 				}
 			},
 			{
@@ -207,8 +263,8 @@
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
-						300,
-						205,
+						580,
+						130,
 						60,
 						22
 					],
@@ -217,7 +273,14 @@
 						"bang"
 					],
 					"parameter_enable": 0,
-					"format": 6
+					"format": 6,
+					"presentation": 1,
+					"presentation_rect": [
+						580,
+						130,
+						60,
+						22
+					]
 				}
 			},
 			{
@@ -230,12 +293,19 @@
 						""
 					],
 					"patching_rect": [
-						300,
-						230,
+						580,
+						155,
 						91.6,
-						22.0
+						22
 					],
-					"text": "param cfg $1"
+					"text": "param cfg $1",
+					"presentation": 1,
+					"presentation_rect": [
+						650,
+						130,
+						91.6,
+						22
+					]
 				}
 			},
 			{
@@ -245,13 +315,20 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						400,
-						230,
+						580,
+						90,
 						220,
-						35.0
+						35
 					],
 					"text": "guidance: higher follows the prompt more",
-					"linecount": 2
+					"linecount": 2,
+					"presentation": 1,
+					"presentation_rect": [
+						580,
+						90,
+						220,
+						35
+					]
 				}
 			},
 			{
@@ -261,8 +338,15 @@
 					"numinlets": 2,
 					"numoutlets": 0,
 					"patching_rect": [
-						180,
-						360,
+						20,
+						380,
+						45,
+						45
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						230,
 						45,
 						45
 					]
@@ -280,10 +364,10 @@
 						""
 					],
 					"patching_rect": [
-						400,
-						330,
+						320,
+						380,
 						110.5,
-						22.0
+						22
 					],
 					"text": "route ack error"
 				}
@@ -295,10 +379,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						400,
-						365,
-						79.0,
-						22.0
+						320,
+						415,
+						79,
+						22
 					],
 					"text": "print lmdm"
 				}
@@ -310,13 +394,57 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						500,
-						365,
+						420,
+						415,
 						250,
-						35.0
+						35
 					],
 					"text": "the ack for a prompt lists what the worker applied",
 					"linecount": 2
+				}
+			},
+			{
+				"box": {
+					"id": "obj-40",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						20,
+						42,
+						800,
+						35
+					],
+					"text": "You hear music made from the prompt alone: soft ambient piano, a driving techno beat or a slow dark cello; blend moves it toward prompt_b, cfg how closely it follows.",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						42,
+						800,
+						35
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-41",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						20,
+						90,
+						200,
+						20.5
+					],
+					"text": "prompt (pick one)",
+					"presentation": 1,
+					"presentation_rect": [
+						20,
+						90,
+						200,
+						20.5
+					]
 				}
 			}
 		],
@@ -489,6 +617,7 @@
 					]
 				}
 			}
-		]
+		],
+		"openinpresentation": 1
 	}
 }

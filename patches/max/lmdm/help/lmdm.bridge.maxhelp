@@ -67,10 +67,17 @@
 										20,
 										10,
 										300,
-										38.400000000000006
+										38.4
 									],
 									"text": "lmdm.bridge",
-									"fontsize": 24
+									"fontsize": 24,
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										10,
+										300,
+										38.4
+									]
 								}
 							},
 							{
@@ -85,8 +92,7 @@
 										560,
 										49.5
 									],
-									"text": "Plays a Live Music Diffusion Model from Max. The worker (`lmdm serve`) runs the model; this abstraction streams your audio to it and plays its answer at the exact sample position the worker stated.",
-									"linecount": 3
+									"text": "Plays a Live Music Diffusion Model from Max. The worker (`lmdm serve`) runs the model; this abstraction streams your audio to it and plays its answer at the exact sample position the worker stated."
 								}
 							},
 							{
@@ -97,12 +103,11 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										20,
-										95,
+										105,
 										560,
 										49.5
 									],
-									"text": "1. start the worker in a terminal:  lmdm serve --model loopback   (loopback: your input comes back one block later, to check the routing)\n2. turn audio on (click the speaker)",
-									"linecount": 3
+									"text": "1. start the worker in a terminal:  lmdm serve --model loopback   (loopback: your input comes back one block later, to check the routing)\n2. turn audio on (click the speaker)"
 								}
 							},
 							{
@@ -113,13 +118,20 @@
 									"numoutlets": 2,
 									"patching_rect": [
 										20,
-										170,
+										190,
 										45,
 										45
 									],
 									"outlettype": [
 										"signal",
 										"signal"
+									],
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										60,
+										45,
+										45
 									]
 								}
 							},
@@ -131,11 +143,18 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										20,
-										148,
+										165,
 										160,
 										20.5
 									],
-									"text": "input (audio in)"
+									"text": "input (audio in)",
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										110,
+										160,
+										20.5
+									]
 								}
 							},
 							{
@@ -150,10 +169,10 @@
 										""
 									],
 									"patching_rect": [
-										180,
-										280,
+										20,
+										360,
 										150,
-										22.0
+										22
 									],
 									"text": "lmdm.bridge"
 								}
@@ -165,8 +184,15 @@
 									"numinlets": 2,
 									"numoutlets": 0,
 									"patching_rect": [
-										180,
-										360,
+										20,
+										410,
+										45,
+										45
+									],
+									"presentation": 1,
+									"presentation_rect": [
+										200,
+										60,
 										45,
 										45
 									]
@@ -179,13 +205,19 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										235,
-										370,
+										75,
+										420,
 										200,
-										35.0
+										35
 									],
 									"text": "output: the worker's audio, at the sample it stated",
-									"linecount": 2
+									"presentation": 1,
+									"presentation_rect": [
+										255,
+										65,
+										200,
+										35
+									]
 								}
 							},
 							{
@@ -198,12 +230,19 @@
 										""
 									],
 									"patching_rect": [
-										400,
-										200,
+										220,
+										190,
 										60.1,
-										22.0
+										22
 									],
-									"text": "connect"
+									"text": "connect",
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										150,
+										60.1,
+										22
+									]
 								}
 							},
 							{
@@ -216,12 +255,19 @@
 										""
 									],
 									"patching_rect": [
-										400,
-										230,
+										220,
+										220,
 										91.6,
-										22.0
+										22
 									],
-									"text": "connect 5555"
+									"text": "connect 5555",
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										180,
+										91.6,
+										22
+									]
 								}
 							},
 							{
@@ -234,12 +280,19 @@
 										""
 									],
 									"patching_rect": [
-										400,
-										260,
+										220,
+										250,
 										173.5,
-										22.0
+										22
 									],
-									"text": "connect 192.168.1.20 5555"
+									"text": "connect 192.168.1.20 5555",
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										210,
+										173.5,
+										22
+									]
 								}
 							},
 							{
@@ -252,12 +305,19 @@
 										""
 									],
 									"patching_rect": [
-										400,
-										290,
-										79.0,
-										22.0
+										220,
+										280,
+										79,
+										22
 									],
-									"text": "disconnect"
+									"text": "disconnect",
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										240,
+										79,
+										22
+									]
 								}
 							},
 							{
@@ -270,12 +330,19 @@
 										""
 									],
 									"patching_rect": [
-										400,
-										320,
+										220,
+										310,
 										53.8,
-										22.0
+										22
 									],
-									"text": "status"
+									"text": "status",
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										270,
+										53.8,
+										22
+									]
 								}
 							},
 							{
@@ -285,13 +352,19 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										600,
-										230,
+										440,
+										190,
 										280,
-										64.0
+										100
 									],
 									"text": "connects by itself on load to 127.0.0.1:5555 (or the port argument); a worker on another machine needs `lmdm serve --zmq tcp://0.0.0.0:5555 --curve-keys keys` there and `curve <client folder>` here (docs/security.md)",
-									"linecount": 4
+									"presentation": 1,
+									"presentation_rect": [
+										240,
+										150,
+										280,
+										100
+									]
 								}
 							},
 							{
@@ -307,10 +380,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
-										440,
+										320,
+										410,
 										154.6,
-										22.0
+										22
 									],
 									"text": "route status ack error"
 								}
@@ -329,10 +402,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
-										475,
-										268.0,
-										22.0
+										320,
+										445,
+										268,
+										22
 									],
 									"text": "route connected latency underruns rtt_ms"
 								}
@@ -344,8 +417,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										20,
-										515,
+										320,
+										485,
 										60,
 										22
 									],
@@ -353,7 +426,14 @@
 										"",
 										"bang"
 									],
-									"parameter_enable": 0
+									"parameter_enable": 0,
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										320,
+										60,
+										22
+									]
 								}
 							},
 							{
@@ -363,12 +443,19 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										20,
-										540,
+										320,
+										510,
 										90,
 										20.5
 									],
-									"text": "connected"
+									"text": "connected",
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										345,
+										90,
+										20.5
+									]
 								}
 							},
 							{
@@ -378,8 +465,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										115,
-										515,
+										415,
+										485,
 										60,
 										22
 									],
@@ -387,7 +474,14 @@
 										"",
 										"bang"
 									],
-									"parameter_enable": 0
+									"parameter_enable": 0,
+									"presentation": 1,
+									"presentation_rect": [
+										115,
+										320,
+										60,
+										22
+									]
 								}
 							},
 							{
@@ -397,12 +491,19 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										115,
-										540,
+										415,
+										510,
 										90,
 										20.5
 									],
-									"text": "latency"
+									"text": "latency",
+									"presentation": 1,
+									"presentation_rect": [
+										115,
+										345,
+										90,
+										20.5
+									]
 								}
 							},
 							{
@@ -412,8 +513,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										210,
-										515,
+										510,
+										485,
 										60,
 										22
 									],
@@ -421,7 +522,14 @@
 										"",
 										"bang"
 									],
-									"parameter_enable": 0
+									"parameter_enable": 0,
+									"presentation": 1,
+									"presentation_rect": [
+										210,
+										320,
+										60,
+										22
+									]
 								}
 							},
 							{
@@ -431,12 +539,19 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										210,
-										540,
+										510,
+										510,
 										90,
 										20.5
 									],
-									"text": "underruns"
+									"text": "underruns",
+									"presentation": 1,
+									"presentation_rect": [
+										210,
+										345,
+										90,
+										20.5
+									]
 								}
 							},
 							{
@@ -446,8 +561,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										305,
-										515,
+										605,
+										485,
 										60,
 										22
 									],
@@ -456,7 +571,14 @@
 										"bang"
 									],
 									"parameter_enable": 0,
-									"format": 6
+									"format": 6,
+									"presentation": 1,
+									"presentation_rect": [
+										305,
+										320,
+										60,
+										22
+									]
 								}
 							},
 							{
@@ -466,12 +588,19 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										305,
-										540,
+										605,
+										510,
 										90,
 										20.5
 									],
-									"text": "rtt ms"
+									"text": "rtt ms",
+									"presentation": 1,
+									"presentation_rect": [
+										305,
+										345,
+										90,
+										20.5
+									]
 								}
 							},
 							{
@@ -481,12 +610,34 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										220,
-										440,
-										79.0,
-										22.0
+										620,
+										445,
+										79,
+										22
 									],
 									"text": "print lmdm"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-26",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										20,
+										570,
+										700,
+										35
+									],
+									"text": "You hear your input come back from the worker one latency later: itself with --model loopback, transformed by the model with plain lmdm serve (mode delay).",
+									"presentation": 1,
+									"presentation_rect": [
+										20,
+										380,
+										700,
+										35
+									]
 								}
 							}
 						],
@@ -746,11 +897,10 @@
 									"patching_rect": [
 										20,
 										10,
-										600,
-										35.0
+										860,
+										35
 									],
-									"text": "Modes and parameters (names and ranges: docs/osc.md). Out-of-range numbers are clamped; the ack outlet says the value applied.",
-									"linecount": 2
+									"text": "Modes and parameters (names and ranges: docs/osc.md). Out-of-range numbers are clamped; the ack outlet says the value applied."
 								}
 							},
 							{
@@ -765,10 +915,10 @@
 										""
 									],
 									"patching_rect": [
-										420,
-										430,
+										600,
+										460,
 										150,
-										22.0
+										22
 									],
 									"text": "lmdm.bridge"
 								}
@@ -783,10 +933,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										50,
 										79.0,
-										22.0
+										22
 									],
 									"text": "mode delay"
 								}
@@ -798,9 +948,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										50,
-										300,
+										270,
 										20.5
 									],
 									"text": "generative delay of the input"
@@ -816,10 +966,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										80,
 										72.69999999999999,
-										22.0
+										22
 									],
 									"text": "mode text"
 								}
@@ -831,9 +981,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										80,
-										300,
+										270,
 										20.5
 									],
 									"text": "text only: no input needed"
@@ -849,10 +999,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										110,
 										66.4,
-										22.0
+										22
 									],
 									"text": "mode jam"
 								}
@@ -864,9 +1014,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										110,
-										300,
+										270,
 										20.5
 									],
 									"text": "accompaniment to the input"
@@ -882,10 +1032,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										140,
 										85.3,
-										22.0
+										22
 									],
 									"text": "mode sketch"
 								}
@@ -897,9 +1047,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										140,
-										300,
+										270,
 										20.5
 									],
 									"text": "input pitch/loudness/brightness drive it"
@@ -915,12 +1065,12 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										170,
 										198.7,
-										22.0
+										22
 									],
-									"text": "param prompt warm analog pads"
+									"text": "param prompt warm synth pad"
 								}
 							},
 							{
@@ -930,12 +1080,12 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										170,
-										300,
+										270,
 										20.5
 									],
-									"text": "text prompt (several words are one prompt)"
+									"text": "the prompt (all its words are one)"
 								}
 							},
 							{
@@ -948,12 +1098,12 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										200,
 										186.1,
-										22.0
+										22
 									],
-									"text": "param prompt_b glassy bells"
+									"text": "param prompt_b marimba"
 								}
 							},
 							{
@@ -963,9 +1113,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										200,
-										300,
+										270,
 										20.5
 									],
 									"text": "second prompt, for blend"
@@ -981,10 +1131,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										230,
 										97.89999999999999,
-										22.0
+										22
 									],
 									"text": "param cfg 2.5"
 								}
@@ -996,9 +1146,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										230,
-										300,
+										270,
 										20.5
 									],
 									"text": "guidance (1 = off)"
@@ -1014,10 +1164,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										260,
 										97.89999999999999,
-										22.0
+										22
 									],
 									"text": "param steps 8"
 								}
@@ -1029,9 +1179,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										260,
-										300,
+										270,
 										20.5
 									],
 									"text": "sampler steps per block"
@@ -1047,10 +1197,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										290,
 										91.6,
-										22.0
+										22
 									],
 									"text": "param seed 7"
 								}
@@ -1062,9 +1212,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										290,
-										300,
+										270,
 										20.5
 									],
 									"text": "noise seed"
@@ -1080,10 +1230,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										320,
 										66.4,
-										22.0
+										22
 									],
 									"text": "downbeat"
 								}
@@ -1095,12 +1245,12 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										320,
-										300,
+										270,
 										20.5
 									],
-									"text": "now is a bar start (sets `bar` to the clock)"
+									"text": "now is a bar start (sets `bar`)"
 								}
 							},
 							{
@@ -1113,10 +1263,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										350,
 										97.89999999999999,
-										22.0
+										22
 									],
 									"text": "param bpm 120"
 								}
@@ -1128,9 +1278,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										350,
-										300,
+										270,
 										20.5
 									],
 									"text": "tempo for bar alignment"
@@ -1146,10 +1296,10 @@
 										""
 									],
 									"patching_rect": [
-										20,
+										300,
 										380,
 										47.5,
-										22.0
+										22
 									],
 									"text": "reset"
 								}
@@ -1161,9 +1311,9 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										380,
-										300,
+										270,
 										20.5
 									],
 									"text": "clear the model state and clocks"
@@ -1202,7 +1352,7 @@
 										600,
 										75,
 										91.6,
-										22.0
+										22
 									],
 									"text": "param mix $1"
 								}
@@ -1217,10 +1367,9 @@
 										735,
 										75,
 										160,
-										35.0
+										35
 									],
-									"text": "0 = dry (delayed, bit-exact), 1 = wet",
-									"linecount": 2
+									"text": "0 = dry (delayed, bit-exact), 1 = wet"
 								}
 							},
 							{
@@ -1231,7 +1380,7 @@
 									"numoutlets": 2,
 									"patching_rect": [
 										600,
-										110,
+										120,
 										60,
 										22
 									],
@@ -1254,9 +1403,9 @@
 									],
 									"patching_rect": [
 										600,
-										135,
-										97.89999999999999,
-										22.0
+										145,
+										97.9,
+										22
 									],
 									"text": "param gain $1"
 								}
@@ -1269,7 +1418,7 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										735,
-										135,
+										145,
 										160,
 										20.5
 									],
@@ -1284,7 +1433,7 @@
 									"numoutlets": 2,
 									"patching_rect": [
 										600,
-										170,
+										180,
 										60,
 										22
 									],
@@ -1307,9 +1456,9 @@
 									],
 									"patching_rect": [
 										600,
-										195,
+										205,
 										104.2,
-										22.0
+										22
 									],
 									"text": "param blend $1"
 								}
@@ -1322,12 +1471,11 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										735,
-										195,
+										205,
 										160,
-										35.0
+										35
 									],
-									"text": "0 = prompt, 1 = prompt_b",
-									"linecount": 2
+									"text": "0 = prompt, 1 = prompt_b"
 								}
 							},
 							{
@@ -1338,7 +1486,7 @@
 									"numoutlets": 2,
 									"patching_rect": [
 										600,
-										230,
+										250,
 										60,
 										22
 									],
@@ -1361,9 +1509,9 @@
 									],
 									"patching_rect": [
 										600,
-										255,
+										275,
 										123.1,
-										22.0
+										22
 									],
 									"text": "param feedback $1"
 								}
@@ -1376,7 +1524,7 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										735,
-										255,
+										275,
 										160,
 										20.5
 									],
@@ -1391,7 +1539,7 @@
 									"numoutlets": 1,
 									"patching_rect": [
 										600,
-										300,
+										315,
 										24,
 										24
 									],
@@ -1412,9 +1560,9 @@
 									],
 									"patching_rect": [
 										600,
-										330,
+										345,
 										110.5,
-										22.0
+										22
 									],
 									"text": "param bypass $1"
 								}
@@ -1427,12 +1575,11 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										735,
-										330,
+										345,
 										160,
-										35.0
+										50
 									],
-									"text": "bypass: input back, delayed by the same latency",
-									"linecount": 2
+									"text": "bypass: input back, delayed by the same latency"
 								}
 							},
 							{
@@ -1447,10 +1594,10 @@
 										""
 									],
 									"patching_rect": [
-										420,
-										490,
+										600,
+										495,
 										110.5,
-										22.0
+										22
 									],
 									"text": "route ack error"
 								}
@@ -1462,10 +1609,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										420,
-										525,
+										720,
+										495,
 										104.2,
-										22.0
+										22
 									],
 									"text": "print lmdm-ack"
 								}
@@ -1477,10 +1624,10 @@
 									"numinlets": 2,
 									"numoutlets": 1,
 									"patching_rect": [
-										20,
+										300,
 										410,
 										105,
-										22.0
+										22
 									],
 									"outlettype": [
 										""
@@ -1495,10 +1642,10 @@
 									"numinlets": 2,
 									"numoutlets": 1,
 									"patching_rect": [
-										130,
+										415,
 										410,
 										100,
-										22.0
+										22
 									],
 									"outlettype": [
 										""
@@ -1513,10 +1660,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										250,
+										20,
 										410,
-										165,
-										64.0
+										270,
+										50
 									],
 									"text": "block size: short = lower latency, needs a model trained for it (a new hello)"
 								}
@@ -1898,11 +2045,10 @@
 									"patching_rect": [
 										20,
 										10,
-										820,
-										49.5
+										860,
+										64
 									],
-									"text": "The right outlet reports `status <key> <value>` when a value changes: connected (0/1), latency (samples, what you hear is your input this much later), block, underruns (answers that came too late: silence, never a repeat), late_frames, worker_underruns, gaps (input holes the worker filled), compute_ms, rtt_ms, dropped, reconnects. Errors also print in the Max console.",
-									"linecount": 3
+									"text": "The right outlet reports `status <key> <value>` when a value changes: connected (0/1), latency (samples, what you hear is your input this much later), block, underruns (answers that came too late: silence, never a repeat), late_frames, worker_underruns, gaps (input holes the worker filled), compute_ms, rtt_ms, dropped, reconnects. Errors also print in the Max console."
 								}
 							},
 							{
@@ -1916,9 +2062,9 @@
 									],
 									"patching_rect": [
 										20,
-										120,
-										79.0,
-										22.0
+										105,
+										79,
+										22
 									],
 									"text": "cycle~ 220"
 								}
@@ -1931,7 +2077,7 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										20,
-										96,
+										80,
 										160,
 										20.5
 									],
@@ -1950,10 +2096,10 @@
 										""
 									],
 									"patching_rect": [
-										180,
-										220,
+										20,
+										160,
 										150,
-										22.0
+										22
 									],
 									"text": "lmdm.bridge"
 								}
@@ -1965,8 +2111,8 @@
 									"numinlets": 2,
 									"numoutlets": 0,
 									"patching_rect": [
-										180,
-										300,
+										20,
+										210,
 										45,
 										45
 									]
@@ -1979,13 +2125,12 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										235,
-										310,
+										75,
+										220,
 										200,
-										35.0
+										35
 									],
-									"text": "output: the worker's audio, at the sample it stated",
-									"linecount": 2
+									"text": "output: the worker's audio, at the sample it stated"
 								}
 							},
 							{
@@ -1999,10 +2144,10 @@
 										""
 									],
 									"patching_rect": [
-										400,
-										230,
+										300,
+										225,
 										91.6,
-										22.0
+										22
 									],
 									"text": "route status"
 								}
@@ -2027,10 +2172,10 @@
 										""
 									],
 									"patching_rect": [
-										400,
-										265,
-										480,
-										22.0
+										240,
+										270,
+										650,
+										22
 									],
 									"text": "route connected latency block underruns late_frames worker_underruns gaps compute_ms rtt_ms reconnects"
 								}
@@ -2042,8 +2187,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										400,
-										300,
+										20,
+										330,
 										46,
 										22
 									],
@@ -2062,10 +2207,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										400,
-										325,
-										90,
-										20.5
+										20,
+										355,
+										84,
+										35
 									],
 									"text": "connected"
 								}
@@ -2077,8 +2222,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										448,
-										300,
+										106,
+										330,
 										46,
 										22
 									],
@@ -2097,10 +2242,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										448,
-										343,
-										90,
-										20.5
+										106,
+										355,
+										84,
+										35
 									],
 									"text": "latency"
 								}
@@ -2112,8 +2257,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										496,
-										300,
+										192,
+										330,
 										46,
 										22
 									],
@@ -2132,10 +2277,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										496,
-										325,
-										90,
-										20.5
+										192,
+										355,
+										84,
+										35
 									],
 									"text": "block"
 								}
@@ -2147,8 +2292,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										544,
-										300,
+										278,
+										330,
 										46,
 										22
 									],
@@ -2167,10 +2312,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										544,
-										343,
-										90,
-										20.5
+										278,
+										355,
+										84,
+										35
 									],
 									"text": "underruns"
 								}
@@ -2182,8 +2327,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										592,
-										300,
+										364,
+										330,
 										46,
 										22
 									],
@@ -2202,10 +2347,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										592,
-										325,
-										90,
-										20.5
+										364,
+										355,
+										84,
+										35
 									],
 									"text": "late_frames"
 								}
@@ -2217,8 +2362,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										640,
-										300,
+										450,
+										330,
 										46,
 										22
 									],
@@ -2237,13 +2382,12 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										640,
-										343,
-										90,
-										35.0
+										450,
+										355,
+										84,
+										35
 									],
-									"text": "worker_underruns",
-									"linecount": 2
+									"text": "worker_underruns"
 								}
 							},
 							{
@@ -2253,8 +2397,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										688,
-										300,
+										536,
+										330,
 										46,
 										22
 									],
@@ -2273,10 +2417,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										688,
-										325,
-										90,
-										20.5
+										536,
+										355,
+										84,
+										35
 									],
 									"text": "gaps"
 								}
@@ -2288,8 +2432,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										736,
-										300,
+										622,
+										330,
 										46,
 										22
 									],
@@ -2308,10 +2452,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										736,
-										343,
-										90,
-										20.5
+										622,
+										355,
+										84,
+										35
 									],
 									"text": "compute_ms"
 								}
@@ -2323,8 +2467,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										784,
-										300,
+										708,
+										330,
 										46,
 										22
 									],
@@ -2343,10 +2487,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										784,
-										325,
-										90,
-										20.5
+										708,
+										355,
+										84,
+										35
 									],
 									"text": "rtt_ms"
 								}
@@ -2358,8 +2502,8 @@
 									"numinlets": 1,
 									"numoutlets": 2,
 									"patching_rect": [
-										832,
-										300,
+										794,
+										330,
 										46,
 										22
 									],
@@ -2378,10 +2522,10 @@
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
-										832,
-										343,
-										90,
-										20.5
+										794,
+										355,
+										84,
+										35
 									],
 									"text": "reconnects"
 								}
@@ -2396,10 +2540,10 @@
 										""
 									],
 									"patching_rect": [
-										400,
-										190,
+										200,
+										105,
 										53.8,
-										22.0
+										22
 									],
 									"text": "status"
 								}
@@ -2680,8 +2824,7 @@
 										560,
 										49.5
 									],
-									"text": "No sound, console says `Cannot find module 'zeromq'`: the npm packages are missing. Click below once (needs the internet), or run `npm ci` in the package's javascript folder.",
-									"linecount": 3
+									"text": "No sound, console says `Cannot find module 'zeromq'`: the npm packages are missing. Click below once (needs the internet), or run `npm ci` in the package's javascript folder."
 								}
 							},
 							{
@@ -2697,9 +2840,9 @@
 									],
 									"patching_rect": [
 										20,
-										250,
+										200,
 										150,
-										22.0
+										22
 									],
 									"text": "lmdm.bridge"
 								}
@@ -2715,9 +2858,9 @@
 									],
 									"patching_rect": [
 										20,
-										110,
-										129.39999999999998,
-										22.0
+										105,
+										129.4,
+										22
 									],
 									"text": "script npm install"
 								}
@@ -2730,12 +2873,11 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										20,
-										150,
+										250,
 										560,
 										49.5
 									],
-									"text": "`status connected 0` and `reconnecting ... no welcome`: the worker is not running or listens elsewhere; start it with `lmdm serve` and check the port. The bridge keeps trying and says hello again when the worker restarts.",
-									"linecount": 3
+									"text": "`status connected 0` and `reconnecting ... no welcome`: the worker is not running or listens elsewhere; start it with `lmdm serve` and check the port. The bridge keeps trying and says hello again when the worker restarts."
 								}
 							},
 							{
@@ -2746,12 +2888,11 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										20,
-										300,
+										310,
 										560,
 										49.5
 									],
-									"text": "`the worker takes sample rates ...`: set Max's audio to 44100 or 48000 Hz.\n`underruns` rising: the worker is slower than real time; use a smaller model, a GPU, or raise `lookahead` (frames).",
-									"linecount": 3
+									"text": "`the worker takes sample rates ...`: set Max's audio to 44100 or 48000 Hz.\n`underruns` rising: the worker is slower than real time; use a smaller model, a GPU, or raise `lookahead` (frames)."
 								}
 							},
 							{
@@ -2765,11 +2906,62 @@
 									],
 									"patching_rect": [
 										300,
-										110,
+										105,
 										104.2,
-										22.0
+										22
 									],
 									"text": "lookahead 8192"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-8",
+									"maxclass": "comment",
+									"numinlets": 1,
+									"numoutlets": 0,
+									"patching_rect": [
+										600,
+										50,
+										280,
+										95
+									],
+									"text": "The bridge can start its worker: spawn starts lmdm serve on this machine, spawncmd <words...> sets the command the next start runs (Pd: [lmdm~ -spawn] on creation, docs/pd.md)."
+								}
+							},
+							{
+								"box": {
+									"id": "obj-9",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										600,
+										155,
+										45,
+										22
+									],
+									"text": "spawn"
+								}
+							},
+							{
+								"box": {
+									"id": "obj-10",
+									"maxclass": "message",
+									"numinlets": 2,
+									"numoutlets": 1,
+									"outlettype": [
+										""
+									],
+									"patching_rect": [
+										660,
+										155,
+										135,
+										22
+									],
+									"text": "spawncmd lmdm serve"
 								}
 							}
 						],
@@ -2790,6 +2982,30 @@
 								"patchline": {
 									"source": [
 										"obj-7",
+										0
+									],
+									"destination": [
+										"obj-3",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-9",
+										0
+									],
+									"destination": [
+										"obj-3",
+										2
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-10",
 										0
 									],
 									"destination": [

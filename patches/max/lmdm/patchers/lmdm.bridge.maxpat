@@ -12,7 +12,7 @@
 		"rect": [
 			60,
 			80,
-			1160,
+			1200,
 			620
 		],
 		"gridsize": [
@@ -30,8 +30,8 @@
 					"patching_rect": [
 						20,
 						8,
-						1100,
-						35.0
+						1160,
+						35
 					],
 					"text": "lmdm.bridge: your audio goes to the lmdm worker; the worker's audio comes back, placed at the sample position it stated. Arguments: [port] (default 5555). Right inlet: connect, param, mode, reset, status, downbeat, ...",
 					"linecount": 2
@@ -45,7 +45,7 @@
 					"numoutlets": 1,
 					"patching_rect": [
 						20,
-						60,
+						100,
 						30,
 						30
 					],
@@ -63,7 +63,7 @@
 					"numoutlets": 1,
 					"patching_rect": [
 						90,
-						60,
+						100,
 						30,
 						30
 					],
@@ -81,9 +81,9 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						20,
-						100,
+						50,
 						260,
-						35.0
+						35
 					],
 					"text": "1. input: written into a ring buffer~ at the clock position",
 					"linecount": 2
@@ -100,9 +100,9 @@
 					],
 					"patching_rect": [
 						300,
-						60,
+						100,
 						104.2,
-						22.0
+						22
 					],
 					"text": "count~ 0 0 1 1"
 				}
@@ -115,9 +115,9 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						300,
-						36,
-						300,
-						35.0
+						50,
+						120,
+						50
 					],
 					"text": "the patch's sample clock (restarts with audio)",
 					"linecount": 2
@@ -134,9 +134,9 @@
 					],
 					"patching_rect": [
 						300,
-						100,
+						140,
 						66.4,
-						22.0
+						22
 					],
 					"text": "%~ 65536"
 				}
@@ -149,9 +149,9 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						20,
-						160,
-						129.39999999999998,
-						22.0
+						200,
+						129.4,
+						22
 					],
 					"text": "poke~ #0-lmdm-in 1"
 				}
@@ -164,9 +164,9 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						170,
-						160,
-						129.39999999999998,
-						22.0
+						200,
+						129.4,
+						22
 					],
 					"text": "poke~ #0-lmdm-in 2"
 				}
@@ -182,9 +182,9 @@
 					],
 					"patching_rect": [
 						20,
-						220,
-						179.79999999999998,
-						22.0
+						260,
+						179.8,
+						22
 					],
 					"text": "loadmess sizeinsamps 65536"
 				}
@@ -201,9 +201,9 @@
 					],
 					"patching_rect": [
 						20,
-						255,
+						295,
 						173.5,
-						22.0
+						22
 					],
 					"text": "buffer~ #0-lmdm-in 1500 2"
 				}
@@ -216,7 +216,7 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						430,
-						100,
+						50,
 						330,
 						49.5
 					],
@@ -235,9 +235,9 @@
 					],
 					"patching_rect": [
 						430,
-						150,
-						79.0,
-						22.0
+						190,
+						79,
+						22
 					],
 					"text": "loadmess 1"
 				}
@@ -253,9 +253,9 @@
 					],
 					"patching_rect": [
 						430,
-						185,
+						225,
 						60.1,
-						22.0
+						22
 					],
 					"text": "metro 5"
 				}
@@ -271,9 +271,9 @@
 					],
 					"patching_rect": [
 						430,
-						220,
+						260,
 						85.3,
-						22.0
+						22
 					],
 					"text": "snapshot~ 0"
 				}
@@ -289,9 +289,9 @@
 					],
 					"patching_rect": [
 						430,
-						290,
-						268.0,
-						22.0
+						330,
+						268,
+						22
 					],
 					"text": "v8 lmdm.buffer.js #0-lmdm-in #0-lmdm-out",
 					"saved_object_attributes": {
@@ -319,9 +319,9 @@
 					],
 					"patching_rect": [
 						640,
-						150,
-						72.69999999999999,
-						22.0
+						190,
+						72.7,
+						22
 					],
 					"text": "dspstate~"
 				}
@@ -337,9 +337,9 @@
 					],
 					"patching_rect": [
 						640,
-						255,
+						295,
 						91.6,
-						22.0
+						22
 					],
 					"text": "prepend rate"
 				}
@@ -355,9 +355,9 @@
 					],
 					"patching_rect": [
 						745,
-						255,
-						97.89999999999999,
-						22.0
+						295,
+						97.9,
+						22
 					],
 					"text": "prepend guard"
 				}
@@ -374,9 +374,9 @@
 					],
 					"patching_rect": [
 						430,
-						340,
+						380,
 						261.7,
-						22.0
+						22
 					],
 					"text": "node.script lmdm.bridge.js @autostart 1",
 					"saved_object_attributes": {
@@ -399,9 +399,9 @@
 					],
 					"patching_rect": [
 						430,
-						390,
+						430,
 						173.5,
-						22.0
+						22
 					],
 					"text": "routepass generated ready"
 				}
@@ -413,10 +413,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						640,
-						420,
-						300,
-						35.0
+						700,
+						410,
+						150,
+						64
 					],
 					"text": "when the script is up it says `ready`: answer with the sample rate and `connect`",
 					"linecount": 2
@@ -434,9 +434,9 @@
 					],
 					"patching_rect": [
 						640,
-						460,
+						500,
 						47.5,
-						22.0
+						22
 					],
 					"text": "t b b"
 				}
@@ -452,9 +452,9 @@
 					],
 					"patching_rect": [
 						640,
-						495,
-						79.0,
-						22.0
+						535,
+						79,
+						22
 					],
 					"text": "connect #1"
 				}
@@ -466,10 +466,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						820,
-						100,
+						860,
+						50,
 						260,
-						35.0
+						35
 					],
 					"text": "3. output: read at the same clock position",
 					"linecount": 2
@@ -485,10 +485,10 @@
 						"signal"
 					],
 					"patching_rect": [
-						820,
-						160,
-						142.0,
-						22.0
+						860,
+						170,
+						142,
+						22
 					],
 					"text": "index~ #0-lmdm-out 1"
 				}
@@ -503,10 +503,10 @@
 						"signal"
 					],
 					"patching_rect": [
-						960,
-						160,
-						142.0,
-						22.0
+						1010,
+						170,
+						142,
+						22
 					],
 					"text": "index~ #0-lmdm-out 2"
 				}
@@ -521,10 +521,10 @@
 						""
 					],
 					"patching_rect": [
-						820,
-						220,
-						179.79999999999998,
-						22.0
+						860,
+						230,
+						179.8,
+						22
 					],
 					"text": "loadmess sizeinsamps 65536"
 				}
@@ -540,10 +540,10 @@
 						"bang"
 					],
 					"patching_rect": [
-						820,
-						255,
-						179.79999999999998,
-						22.0
+						860,
+						265,
+						179.8,
+						22
 					],
 					"text": "buffer~ #0-lmdm-out 1500 2"
 				}
@@ -555,8 +555,8 @@
 					"numinlets": 0,
 					"numoutlets": 1,
 					"patching_rect": [
-						1100,
-						60,
+						1140,
+						300,
 						30,
 						30
 					],
@@ -573,7 +573,7 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						820,
+						860,
 						560,
 						30,
 						30
@@ -588,7 +588,7 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						960,
+						1010,
 						560,
 						30,
 						30
@@ -603,7 +603,7 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						1100,
+						1140,
 						560,
 						30,
 						30
