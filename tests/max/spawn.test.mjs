@@ -125,7 +125,9 @@ test("a worker already answering is used, none is started", async () => {
     bridge.send("rate", RATE);
     await waitFor(() => bridge.status("connected") === 1, 20000, "connected to the worker already there");
     await waitFor(() => bridge.posts.some((p) => p.post.includes("already answers")), 5000, "the note");
+    await waitFor(() => bridge.status("spawn_starts") !== undefined, 2000, "status spawn_starts");   // next refresh
     assert.equal(bridge.status("spawn_starts"), 0);
+    assert.equal(bridge.status("spawn_pid"), 0);
     assert.deepEqual(processesWith(`tcp://127.0.0.1:${port}`), [worker.proc.pid]);
   } finally {
     await bridge.stop();
