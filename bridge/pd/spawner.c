@@ -1,6 +1,11 @@
-/* The worker a patch starts itself (spawner.h): probe, posix_spawn, read its output, restart, stop. */
+/* The worker a patch starts itself (spawner.h): probe, posix_spawn, read its output, restart, stop. POSIX (Linux,
+ * macOS); on Windows every call refuses (see the end of the file). */
 #define _GNU_SOURCE
 #include "spawner.h"
+
+#include <stdio.h>
+
+#ifndef _WIN32
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,7 +27,12 @@
 
 #include "rings.h"
 
+#ifdef __APPLE__
+#include <crt_externs.h>
+#define environ (*_NSGetEnviron())   /* a bundle (Pd external) cannot link `environ` itself */
+#else
 extern char **environ;
+#endif
 
 #define LINES_CAP 256
 #define TICK_MS 50
@@ -135,9 +145,11 @@ static int answers(const lmdm_spawner *s)
     if (getaddrinfo(s->host, s->port, &hints, &res))
         return 0;
     for (ai = res; ai && !found; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         if (fd < 0)
             continue;
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
             found = 1;
         else if (errno == EINPROGRESS) {
@@ -239,11 +251,14 @@ static pid_t start_child(lmdm_spawner *s, int *fd_out)
     while (environ[nenv])
         nenv++;
     envp = calloc((size_t)nenv + 2, sizeof *envp);
-    if (!envp || pipe2(p, O_CLOEXEC)) {
+    if (!envp || pipe(p)) {
         free(envp);
         say(s, 1, "spawn: cannot start %s: %s", argv[0], strerror(errno));
         return -1;
     }
+    /* close-on-exec, so no other child keeps the pipe open (the child's copies are the dup2'ed 1 and 2) */
+    fcntl(p[0], F_SETFD, FD_CLOEXEC);
+    fcntl(p[1], F_SETFD, FD_CLOEXEC);
     memcpy(envp, environ, sizeof *envp * (size_t)nenv);
     envp[nenv] = "PYTHONUNBUFFERED=1";
 
@@ -505,3 +520,31 @@ const char *lmdm_spawner_address(const lmdm_spawner *s)
 {
     return s->address;
 }
+
+#else /* _WIN32: no process groups or posix_spawn; the worker is started by hand (or as a service) there */
+
+static const char *no_windows = "spawn: not available on Windows yet: start `lmdm serve` yourself";
+
+int lmdm_spawn_local(const char *address, char *err, size_t cap)
+{
+    (void)address;
+    snprintf(err, cap, "%s", no_windows);
+    return -1;
+}
+
+lmdm_spawner *lmdm_spawner_acquire(const char *address, int argc, const char *const *words, char *err, size_t cap)
+{
+    (void)argc, (void)words;
+    lmdm_spawn_local(address, err, cap);
+    return NULL;
+}
+
+void lmdm_spawner_release(lmdm_spawner *s) { (void)s; }
+int lmdm_spawner_set_command(lmdm_spawner *s, int argc, const char *const *words) { (void)s, (void)argc, (void)words; return -1; }
+void lmdm_spawner_kick(lmdm_spawner *s) { (void)s; }
+int lmdm_spawner_pid(lmdm_spawner *s) { (void)s; return 0; }
+int lmdm_spawner_starts(lmdm_spawner *s) { (void)s; return 0; }
+int lmdm_spawner_pop(lmdm_spawner *s, lmdm_spawn_line *line) { (void)s, (void)line; return 0; }
+const char *lmdm_spawner_address(const lmdm_spawner *s) { (void)s; return ""; }
+
+#endif
