@@ -7,6 +7,7 @@
  * Signal inlets go to the worker, signal outlets play what it generated, at the sample index it stated; the last
  * outlet reports status. This file only speaks Pd: the audio path is link.c, the network thread net.c, the worker a
  * patch starts itself (-spawn, `spawn`, `spawncmd`) spawner.c. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,9 +143,17 @@ static int executable(const char *path)
 static void default_program(char *dst, size_t cap)
 {
     const char *path = getenv("PATH"), *home = getenv("HOME");
-    snprintf(dst, cap, "%s/../../.venv/bin/lmdm", lmdm_dir);
-    if (lmdm_dir[0] && executable(dst))
+    char venv[MAXPDSTRING], real[PATH_MAX];
+    snprintf(venv, sizeof venv, "%s/../../.venv/bin/lmdm", lmdm_dir);
+    if (lmdm_dir[0] && executable(venv)) {
+#ifdef _WIN32
+        snprintf(dst, cap, "%s", venv);   /* (spawning refuses on Windows anyway: spawner.c) */
+        (void)real;
+#else
+        snprintf(dst, cap, "%s", realpath(venv, real) ? real : venv);   /* posted: without the ../.. */
+#endif
         return;
+    }
     while (path && *path) {
         size_t n = strcspn(path, ":");
         snprintf(dst, cap, "%.*s/lmdm", (int)n, path);

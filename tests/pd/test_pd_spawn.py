@@ -3,6 +3,7 @@ process behind: not when the patch closes, not when Pd quits, not when Pd is kil
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 
@@ -132,3 +133,34 @@ def test_a_worker_already_there_is_used(external, tmp_path, serve):
     assert not SPAWNED.search(out) and not errors_in(out), out
     assert processes_with(worker.address) == [worker.proc.pid]
     assert np.flatnonzero(sf.read(tmp_path / "out.wav", dtype="float32")[0]).size, "no output from the worker"
+
+
+def fake_lmdm(path):
+    """A stand-in `lmdm` that says how it was called and stays: the default command's discovery is what is checked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('#!/bin/sh\necho "fake lmdm $*"\nexec sleep 30\n')
+    path.chmod(0o755)
+    return path
+
+
+def test_default_command_is_the_checkouts_lmdm_then_path(external, tmp_path, monkeypatch):
+    """No `spawncmd`: `../../.venv/bin/lmdm` from the external's folder first, else `lmdm` on PATH."""
+    ext = tmp_path / "root" / "bridge" / "pd"
+    ext.mkdir(parents=True)
+    shutil.copy(external, ext / external.name)
+    on_path = fake_lmdm(tmp_path / "bin" / "lmdm")
+    monkeypatch.setenv("PATH", f"{on_path.parent}:/usr/bin:/bin")
+    for venv in (fake_lmdm(tmp_path / "root" / ".venv" / "bin" / "lmdm"), None):
+        if venv is None:
+            (tmp_path / "root" / ".venv" / "bin" / "lmdm").unlink()
+        address = f"tcp://127.0.0.1:{free_port()}"
+        patch = tmp_path / "default.pd"
+        patch.write_text(f"#N canvas 0 0 400 300 12;\n#X obj 10 10 lmdm~ 1 1 {address} -spawn -noconnect;\n"
+                         "#X obj 10 50 loadbang;\n#X obj 10 80 delay 2500;\n#X msg 10 110 \\; pd quit;\n"
+                         "#X connect 1 0 2 0;\n#X connect 2 0 3 0;\n")
+        pd = PdWatch(patch, paths=False, flags=("-path", str(ext)))
+        out = pd.finish(timeout=20)
+        program = venv or on_path
+        assert f": {program} serve --zmq {address} --exit-with-parent" in out, out
+        assert f"lmdm~: worker: fake lmdm serve --zmq {address} --exit-with-parent" in out, out
+        assert gone_within(address, 10) == [], out
