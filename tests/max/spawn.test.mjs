@@ -2,9 +2,12 @@
 // bridge itself starts. Killed worker -> started again and the stream resumes; the bridge ending in any way (stdin
 // closed, SIGTERM as when Max stops node.script, SIGKILL) -> no worker left; remote endpoints -> nothing started.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
 import { test } from "node:test";
-import { SimulatedPatch, auditPlacement, freePort, startBridge, startWorker, streamAndAudit, waitFor }
+import { JS_DIR, ROOT, SimulatedPatch, auditPlacement, freePort, startBridge, startWorker, streamAndAudit, waitFor }
   from "./harness.mjs";
 
 const RATE = 44100;
@@ -132,5 +135,20 @@ test("a worker already answering is used, none is started", async () => {
   } finally {
     await bridge.stop();
     await worker.stop();
+  }
+});
+
+test("the default command is the checkout's lmdm, else lmdm on PATH", () => {
+  const { defaultCommand } = createRequire(import.meta.url)(path.join(JS_DIR, "spawn.js"));
+  const bin = mkdtempSync(path.join(os.tmpdir(), "lmdm-path-"));
+  writeFileSync(path.join(bin, "lmdm"), "#!/bin/sh\n");
+  chmodSync(path.join(bin, "lmdm"), 0o755);
+  const saved = process.env.PATH;
+  try {
+    process.env.PATH = `/nonexistent:${bin}:/usr/bin`;
+    const venv = path.join(ROOT, ".venv/bin/lmdm");
+    assert.deepEqual(defaultCommand(), [existsSync(venv) ? venv : path.join(bin, "lmdm"), "serve"]);
+  } finally {
+    process.env.PATH = saved;
   }
 });
