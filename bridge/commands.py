@@ -60,11 +60,13 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
               "--osc-allow); warns at start")
 @click.option("--osc-map", "osc_map", type=click.Path(dir_okay=False), default=None, metavar="MAP.toml",
               help=OSC_MAP_HELP)
+@click.option("--exit-with-parent", is_flag=True,
+              help="stop when the program that started this worker goes, even killed (lmdm~ -spawn, the Max bridge)")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, t5: str | None, block: int,
           block_size: str, margin_ms: float | None, heartbeat_ms: int, batch: int | None, client_timeout: float | None,
           curve_keys: str | None, osc_allow: tuple[str, ...], insecure: bool, osc_map: str | None,
-          verbose: bool) -> None:
+          exit_with_parent: bool, verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
@@ -80,6 +82,10 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
     from bridge.server import BATCH, ServerConfig, Worker
 
     _setup_logging(verbose)
+    if exit_with_parent:
+        from bridge import lifeline
+
+        lifeline.hold()
     osc = _hostport(osc_addr)
     sensors = _load_map(osc_map, osc is not None)
     try:  # docs/security.md: a network bind needs keys (or --insecure), OSC from the network an allow-list

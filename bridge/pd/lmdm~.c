@@ -1,11 +1,13 @@
 /* lmdm~: Pure Data frontend of the lmdm worker (docs/pd.md, docs/protocol.md).
  *
  *   [lmdm~ <in channels> <out channels> <address> <stream> -buffer <frames> -mode <mode> -block-size long|short
- *          -noconnect
+ *          -noconnect -spawn
  *          -curve <server public> <client public> <client secret> | -curve-dir <client folder>]
  *
  * Signal inlets go to the worker, signal outlets play what it generated, at the sample index it stated; the last
- * outlet reports status. This file only speaks Pd: the audio path is link.c, the network thread net.c. */
+ * outlet reports status. This file only speaks Pd: the audio path is link.c, the network thread net.c, the worker a
+ * patch starts itself (-spawn, `spawn`, `spawncmd`) spawner.c. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "m_pd.h"
 #include "curve.h"
 #include "link.h"
+#include "spawner.h"
 
 #define DEFAULT_ADDRESS "tcp://127.0.0.1:5555"
 #define DEFAULT_BUFFER 262144   /* frames per channel each way: ~6 s at 44.1 kHz, room for long model latencies */
@@ -35,6 +38,10 @@ typedef struct {
     lmdm_msg welcome;             /* last welcome, kept for `bang` */
     int welcomed;
     t_sample **ins, **outs;
+    lmdm_spawner *spawner;        /* shared with every lmdm~ spawning for the same address */
+    int spawn_pending;            /* -spawn: started from the first clock tick, after loadbang's `spawncmd` */
+    char spawncmd[LMDM_SPAWN_CMD_MAX];   /* `spawncmd` words separated by NULs; none = the default command */
+    int spawncmd_n;
 } t_lmdm;
 
 static void out_float(t_lmdm *x, const char *sel, double v)
@@ -121,9 +128,141 @@ static void on_event(t_lmdm *x, const lmdm_event *ev)
     }
 }
 
+/* --- the worker the patch starts (spawner.h, docs/pd.md "The patch starts the worker") --------------------------- */
+
+static char lmdm_dir[MAXPDSTRING];   /* the folder lmdm~ was loaded from */
+
+static int executable(const char *path)
+{
+    return access(path, X_OK) == 0;
+}
+
+/* The default worker command's program: the checkout's own `lmdm` (../../.venv/bin/lmdm from bridge/pd), else `lmdm`
+ * on PATH, else ~/.local/bin/lmdm (pip --user; a Pd started from a desktop menu may lack it on PATH), else plain
+ * `lmdm`, whose failure to start is then posted. */
+static void default_program(char *dst, size_t cap)
+{
+    const char *path = getenv("PATH"), *home = getenv("HOME");
+    char venv[MAXPDSTRING], real[PATH_MAX];
+    snprintf(venv, sizeof venv, "%s/../../.venv/bin/lmdm", lmdm_dir);
+    if (lmdm_dir[0] && executable(venv)) {
+#ifdef _WIN32
+        snprintf(dst, cap, "%s", venv);   /* (spawning refuses on Windows anyway: spawner.c) */
+        (void)real;
+#else
+        snprintf(dst, cap, "%s", realpath(venv, real) ? real : venv);   /* posted: without the ../.. */
+#endif
+        return;
+    }
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        snprintf(dst, cap, "%.*s/lmdm", (int)n, path);
+        if (n && executable(dst))
+            return;
+        path += n + (path[n] == ':');
+    }
+    snprintf(dst, cap, "%s/.local/bin/lmdm", home ? home : "");
+    if (home && executable(dst))
+        return;
+    snprintf(dst, cap, "lmdm");
+}
+
+/* The object's command as words: its `spawncmd`, or the default `<lmdm> serve`. */
+static int spawn_words(t_lmdm *x, const char **words, char *program, size_t cap)
+{
+    if (x->spawncmd_n) {
+        const char *w = x->spawncmd;
+        for (int i = 0; i < x->spawncmd_n; w += strlen(w) + 1)
+            words[i++] = w;
+        return x->spawncmd_n;
+    }
+    default_program(program, cap);
+    words[0] = program;
+    words[1] = "serve";
+    return 2;
+}
+
+static void spawn_start(t_lmdm *x)
+{
+    const char *words[LMDM_SPAWN_WORDS];
+    char program[MAXPDSTRING], err[320];
+    int n;
+    x->spawn_pending = 0;
+    if (x->spawner) {
+        int pid = lmdm_spawner_pid(x->spawner);
+        if (pid)
+            post("lmdm~: spawn: worker pid %d runs for %s", pid, x->address);
+        else
+            lmdm_spawner_kick(x->spawner);   /* waiting out a restart backoff: start now */
+        return;
+    }
+    n = spawn_words(x, words, program, sizeof program);
+    x->spawner = lmdm_spawner_acquire(x->address, n, words, err, sizeof err);
+    if (!x->spawner)
+        pd_error(x, "lmdm~: %s", err);
+}
+
+static void spawn_stop(t_lmdm *x)
+{
+    if (x->spawner)
+        lmdm_spawner_release(x->spawner);
+    x->spawner = NULL;
+}
+
+/* [spawn( : start the worker for this object's address now (or say that it runs). */
+static void lmdm_spawn(t_lmdm *x)
+{
+    spawn_start(x);
+}
+
+/* [spawncmd /path/to/lmdm serve --model loopback( : the command of the next start; `--zmq ADDRESS
+ * --exit-with-parent` are appended. [spawncmd( alone: back to the default. */
+static void lmdm_spawncmd(t_lmdm *x, t_symbol *s, int argc, t_atom *argv)
+{
+    size_t at = 0;
+    (void)s;
+    if (argc > LMDM_SPAWN_WORDS) {
+        pd_error(x, "lmdm~: spawncmd takes at most %d words", LMDM_SPAWN_WORDS);
+        return;
+    }
+    for (int i = 0; i < argc; i++) {
+        char word[MAXPDSTRING];
+        size_t n;
+        atom_string(argv + i, word, sizeof word);
+        n = strlen(word) + 1;
+        if (at + n > sizeof x->spawncmd) {
+            pd_error(x, "lmdm~: spawncmd is over %d bytes", LMDM_SPAWN_CMD_MAX);
+            return;
+        }
+        memcpy(x->spawncmd + at, word, n);
+        at += n;
+    }
+    x->spawncmd_n = argc;
+    if (x->spawner) {
+        const char *words[LMDM_SPAWN_WORDS];
+        char program[MAXPDSTRING];
+        lmdm_spawner_set_command(x->spawner, spawn_words(x, words, program, sizeof program), words);
+        post("lmdm~: spawncmd: the next start of the worker for %s uses it", x->address);
+    }
+}
+
+static void drain_spawner(t_lmdm *x)
+{
+    lmdm_spawn_line line;
+    if (x->spawn_pending)
+        spawn_start(x);
+    while (x->spawner && lmdm_spawner_pop(x->spawner, &line)) {
+        if (line.error)
+            pd_error(x, "lmdm~: %s", line.text);
+        else
+            post("lmdm~: %s", line.text);
+    }
+}
+
 static void lmdm_drain(t_lmdm *x)
 {
     lmdm_event ev;
+    drain_spawner(x);
     while (lmdm_queue_pop(&x->link.events, &ev))
         on_event(x, &ev);
     clock_delay(x->drain, DRAIN_MS);
@@ -147,6 +286,12 @@ static void lmdm_bang(t_lmdm *x)
     out_symbol(x, "address", x->address);
     out_symbol(x, "stream", l->stream);
     out_float(x, "curve", x->curve_on);
+    if (x->spawner) {   /* spawn <pid, 0 while none runs> <starts so far> */
+        t_atom p[2];
+        SETFLOAT(&p[0], (t_float)lmdm_spawner_pid(x->spawner));
+        SETFLOAT(&p[1], (t_float)lmdm_spawner_starts(x->spawner));
+        outlet_anything(x->info, gensym("spawn"), 2, p);
+    }
     if (x->welcomed)
         report_welcome(x);
     out_float(x, "underruns", (double)atomic_load(&l->underruns));
@@ -178,8 +323,13 @@ static void lmdm_connect(t_lmdm *x, t_symbol *s, int argc, t_atom *argv)
 {
     lmdm_cmd c = {.kind = LMDM_CMD_CONNECT};
     (void)s;
-    if (argc > 0 && argv[0].a_type == A_SYMBOL)
+    if (argc > 0 && argv[0].a_type == A_SYMBOL && strcmp(x->address, atom_getsymbol(argv)->s_name)) {
         snprintf(x->address, sizeof x->address, "%s", atom_getsymbol(argv)->s_name);
+        if (x->spawner) {   /* the worker it started belongs to the old address; one is started for the new */
+            spawn_stop(x);
+            spawn_start(x);
+        }
+    }
     snprintf(c.text, sizeof c.text, "%s", x->address);
     command(x, &c);
 }
@@ -377,7 +527,7 @@ static int valid_stream(const char *s)
 }
 
 typedef struct {
-    int in_ch, out_ch, autoconnect;
+    int in_ch, out_ch, autoconnect, spawn;
     long buffer;
     const char *address, *stream, *mode, *block_size;
     int curve_at, curve_n;   /* the -curve / -curve-dir atoms in argv */
@@ -386,11 +536,13 @@ typedef struct {
 static int parse_args(t_lmdm *x, int argc, t_atom *argv, lmdm_args *a)
 {
     int nfloat = 0, nsym = 0;
-    *a = (lmdm_args){2, 2, 1, DEFAULT_BUFFER, DEFAULT_ADDRESS, NULL, NULL, NULL, 0, 0};
+    *a = (lmdm_args){2, 2, 1, 0, DEFAULT_BUFFER, DEFAULT_ADDRESS, NULL, NULL, NULL, 0, 0};
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i].a_type == A_SYMBOL ? atom_getsymbol(argv + i)->s_name : NULL;
         if (s && !strcmp(s, "-noconnect"))
             a->autoconnect = 0;
+        else if (s && !strcmp(s, "-spawn"))
+            a->spawn = 1;
         else if (s && !strcmp(s, "-buffer") && i + 1 < argc)
             a->buffer = (long)atom_getfloat(argv + ++i);
         else if (s && !strcmp(s, "-mode") && i + 1 < argc)
@@ -411,7 +563,7 @@ static int parse_args(t_lmdm *x, int argc, t_atom *argv, lmdm_args *a)
             i += a->curve_n;
         } else if (s && s[0] == '-') {
             pd_error(x, "lmdm~: unknown flag %s (flags: -buffer <frames>, -mode <mode>, -block-size long|short, "
-                        "-noconnect, -curve <3 keys>, -curve-dir <folder>)", s);
+                        "-noconnect, -spawn, -curve <3 keys>, -curve-dir <folder>)", s);
             return -1;
         } else if (!s && nfloat == 0)
             a->in_ch = (int)atom_getfloat(argv + i), nfloat++;
@@ -474,6 +626,7 @@ static void *lmdm_new(t_symbol *s, int argc, t_atom *argv)
         return x;   /* stays in the patch, silent, so the patch still opens */
     }
     x->ok = 1;
+    x->spawn_pending = a.spawn;
     clock_delay(x->drain, DRAIN_MS);
     return x;
 }
@@ -482,6 +635,7 @@ static void lmdm_free(t_lmdm *x)
 {
     if (x->drain)
         clock_free(x->drain);
+    spawn_stop(x);   /* the last lmdm~ of an address stops its worker */
     if (x->ins) {
         lmdm_link_free(&x->link);   /* joins the network thread: here only, never in perform or dsp */
         freebytes(x->ins, sizeof(t_sample *) * (size_t)x->link.in_ch);
@@ -504,6 +658,9 @@ void lmdm_tilde_setup(void)
     class_addmethod(lmdm_class, (t_method)lmdm_block_size, gensym("block_size"), A_SYMBOL, 0);
     class_addmethod(lmdm_class, (t_method)lmdm_param, gensym("param"), A_GIMME, 0);
     class_addmethod(lmdm_class, (t_method)lmdm_curve_msg, gensym("curve"), A_GIMME, 0);
+    class_addmethod(lmdm_class, (t_method)lmdm_spawn, gensym("spawn"), 0);
+    class_addmethod(lmdm_class, (t_method)lmdm_spawncmd, gensym("spawncmd"), A_GIMME, 0);
+    snprintf(lmdm_dir, sizeof lmdm_dir, "%s", class_gethelpdir(lmdm_class));
     class_addanything(lmdm_class, lmdm_anything);
     post("lmdm~ 0.1: Live Music Diffusion Models for Pd (protocol v%d)", LMDM_PROTOCOL_VERSION);
 }

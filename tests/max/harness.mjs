@@ -90,9 +90,10 @@ export function useWorker(options) {
   return shared;
 }
 
-/** lmdm.bridge.js in its own Node process, as node.script runs it; messages go in and out as JSON lines. */
-export function startBridge() {
-  const proc = spawn(process.execPath, [path.join(JS_DIR, "lmdm.bridge.js")], {
+/** lmdm.bridge.js in its own Node process, as node.script runs it (`args`: the words after the script name);
+ * messages go in and out as JSON lines. */
+export function startBridge(args = []) {
+  const proc = spawn(process.execPath, [path.join(JS_DIR, "lmdm.bridge.js"), ...args], {
     cwd: JS_DIR,
     env: { ...process.env, NODE_PATH: path.join(here, "stub") },
     stdio: ["pipe", "pipe", "pipe"],

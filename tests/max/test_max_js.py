@@ -70,6 +70,13 @@ def test_abstraction_as_saved_against_real_worker() -> None:
     _run_node_tests("abstraction.test.mjs", timeout=120)
 
 
+def test_bridge_starts_and_owns_its_worker() -> None:
+    """tests/max/spawn.test.mjs: `spawn 1` / `@spawn 1` start a real worker, a killed one is started again and the
+    stream resumes, the bridge ending (stdin closed, SIGTERM, SIGKILL) leaves none, remote endpoints start nothing."""
+    assert LMDM.exists(), f"{LMDM} missing"
+    _run_node_tests("spawn.test.mjs", timeout=300)
+
+
 def _codec(mode: str, stdin: str = "") -> list[dict]:
     proc = subprocess.run([_node(), str(HERE / "codec.mjs"), mode], input=stdin, capture_output=True, text=True,
                           timeout=30, cwd=ROOT)
@@ -133,7 +140,8 @@ def test_python_worker_messages_decode_in_js() -> None:
                                                  "bad_audio", "bad_field"]
 
 
-@pytest.mark.parametrize("name", ["protocol.js", "session.js", "curve.js", "lmdm.bridge.js", "lmdm.buffer.js"])
+@pytest.mark.parametrize("name", ["protocol.js", "session.js", "curve.js", "spawn.js", "lmdm.bridge.js",
+                                  "lmdm.buffer.js"])
 def test_scripts_parse(name: str) -> None:
     proc = subprocess.run([_node(), "--check", str(JS_DIR / name)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr

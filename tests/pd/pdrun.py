@@ -221,3 +221,82 @@ def check_loopback(out: str, wav_in: Path, wav_out: Path, block: int, seconds: f
     assert len(y) - start >= 44100 * (seconds - 1)
     underruns = reported(out, "underruns")
     assert underruns and underruns[-1][0] == 0, out
+
+
+# --- the worker a patch starts itself (lmdm~ -spawn; tests/pd/test_pd_spawn.py, tests/pd/bench_spawn.py) ---------------
+
+SPAWNED = re.compile(r"spawn: started worker pid (\d+)")
+
+
+def spawn_command(model: str = "loopback", block: int = 16384) -> str:
+    """`spawncmd` words: this environment's `lmdm serve` with OSC on a free port (the default 9000 may be taken)."""
+    return (f"spawncmd {LMDM} serve --model {model} --block {block} --osc 127.0.0.1:{free_port(socket.SOCK_DGRAM)} "
+            "--osc-reply none")
+
+
+def processes_with(word: str) -> list[int]:
+    """Pids of live processes (zombies left out) whose command line holds `word`, e.g. a worker's address."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if word in cmdline and state != "Z" and int(entry.name) != os.getpid():
+            found.append(int(entry.name))
+    return found
+
+
+def gone_within(word: str, seconds: float) -> list[int]:
+    """Wait until no process holds `word` in its command line; the ones still there after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (left := processes_with(word)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+class PdWatch:
+    """Headless Pd whose output is read while it runs (start_pd's arguments), for tests that act on what it posts."""
+
+    def __init__(self, patch: Path, **kw) -> None:
+        import threading
+
+        self.proc = start_pd(patch, **kw)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, pattern: str, timeout: float, after: int = 0) -> re.Match:
+        """The first match of `pattern` in a line from line `after` on; fails with the output after `timeout`."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines[after:]:
+                if m := rx.search(line):
+                    return m
+            if self.proc.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n{self.output}")
+
+    def finish(self, timeout: float) -> str:
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            self.lines.append("[test: pd killed after timeout]")
+        self._reader.join(timeout=5)
+        return self.output

@@ -116,3 +116,20 @@ def test_python_encoding_decodes_in_c(unit, tmp_path):
         "refused: field 'rate' is missing or not an integer",
         "refused: the frame is not a msgpack map",
     ]
+
+
+def build_spawner(out: Path, sanitize: str) -> Path:
+    sources = [HERE / "c" / "spawner_unit.c", PD_DIR / "spawner.c", PD_DIR / "rings.c"]
+    subprocess.run(["cc", "-std=gnu11", "-O1", "-g", "-Wall", "-Werror", f"-fsanitize={sanitize}", f"-I{PD_DIR}",
+                    *map(str, sources), "-o", str(out), "-lpthread"], check=True, timeout=120)
+    return out
+
+
+@pytest.mark.parametrize("sanitize", ["address,undefined", "thread"])
+def test_spawner_starts_restarts_and_stops_a_real_child(tmp_path, sanitize):
+    """spawner.c with /bin/sh as the worker: lines relayed (the first ones, later only errors), a SIGKILLed child
+    started again, the last release stops it, a listening port or a remote address starts nothing."""
+    exe = build_spawner(tmp_path / "spawner_unit", sanitize)
+    res = subprocess.run([str(exe), "all"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stdout + res.stderr
+    assert "Sanitizer" not in res.stderr, res.stderr

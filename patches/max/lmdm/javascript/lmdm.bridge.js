@@ -2,12 +2,14 @@
 // to the worker, asks for output ahead of the patch's clock (pull via `request`) and hands `generated` audio back to
 // the patch's [v8 lmdm.buffer.js], which writes it into a buffer~ at the sample position the worker stated.
 // Everything else comes out of the left outlet as `status <key> <value>`, `ack <name> <value>` or `error <code> <text>`.
+// With `spawn 1` (or `@spawn 1` after the script name) it also starts and owns the worker itself (spawn.js).
 "use strict";
 
 const maxApi = require("max-api");
 const P = require("./protocol");
 const { curveOptions } = require("./curve");
 const { Session } = require("./session");
+const { Spawner, defaultCommand } = require("./spawn");
 
 const CLIENT = "lmdm-max/0.1.0";
 const DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555";
@@ -26,11 +28,14 @@ const config = {
   quantum: 256,          // smallest request worth sending
   chunk: 1024,           // frames per `generated` list sent to the patch
   curve: null,           // zeromq.js CURVE options (`curve ...`), null = plain
+  spawn: false,          // start and own the worker at a loopback endpoint (`spawn 1`, `@spawn 1`)
+  spawncmd: null,        // the worker command's words (`spawncmd ...`), null = spawn.js's default `lmdm serve`
 };
 const counters = { underruns: 0, late_frames: 0, input_skipped: 0, nonfinite: 0, worker_underruns: 0,
   worker_late_frames: 0, recoveries: 0, gaps: 0, compute_ms: 0 };
 
 let session = null;
+let spawner = null;
 let wantConnection = false;
 let requestedUntil = null;     // end of the furthest request sent in this session
 let lastWorkerStatus = 0;
@@ -69,6 +74,10 @@ function showStatus(force = false) {
     dropped: session ? session.stats.dropped : 0,
     reconnects: session ? session.stats.reconnects : 0,
   };
+  if (spawner) {
+    values.spawn_pid = spawner.pid;
+    values.spawn_starts = spawner.starts;
+  }
   for (const [key, value] of Object.entries(values)) {
     if (force || shown.get(key) !== value) {
       shown.set(key, value);
@@ -199,12 +208,38 @@ function requestAhead(clock) {
   }
 }
 
+// --- the worker this script starts (spawn.js) ----------------------------------------------------------------------
+
+/** Own a worker for config.endpoint (a new one when the endpoint changed); a remote endpoint is refused with an
+ * error on the console (the connection itself goes ahead). */
+function ensureSpawner() {
+  if (spawner && spawner.endpoint === config.endpoint) return;
+  stopSpawner();
+  try {
+    spawner = new Spawner(config.endpoint, config.spawncmd);
+  } catch (e) {
+    postError(e.message);
+    return;
+  }
+  spawner.on("log", (level, text) => (level === "error" ? postError(text) : postInfo(text)));
+  spawner.on("change", () => showStatus());
+  spawner.run();
+}
+
+function stopSpawner() {
+  if (!spawner) return Promise.resolve();
+  const s = spawner;
+  spawner = null;
+  return s.stop();
+}
+
 // --- messages from the patch --------------------------------------------------------------------------------------
 
 const handlers = {
   connect(...args) {
     config.endpoint = endpointFrom(args);
     wantConnection = true;
+    if (config.spawn) ensureSpawner();
     if (config.rate === null) {
       postInfo("waiting for the sample rate (`rate <Hz>`; the abstraction sends it when audio is on)");
       return;
@@ -352,6 +387,30 @@ const handlers = {
   dump() {
     showStatus(true);
   },
+
+  /** `spawn`: start the worker now (or say it runs); `spawn 1`: own a worker from now on; `spawn 0`: stop it. */
+  spawn(on) {
+    if (on === 0) {
+      config.spawn = false;
+      stopSpawner().then(() => showStatus(true));
+      return;
+    }
+    if (on !== undefined && on !== 1) throw new PatchError("spawn takes nothing (start now), 1 (on) or 0 (off)");
+    config.spawn = true;
+    if (spawner && spawner.pid) postInfo(`spawn: worker pid ${spawner.pid} runs for ${config.endpoint}`);
+    else if (spawner) spawner.kick();
+    else ensureSpawner();
+  },
+
+  /** `spawncmd /path/to/lmdm serve --model loopback`: the worker command of the next start (`--zmq ENDPOINT
+   * --exit-with-parent` are appended); `spawncmd` alone: back to the default. */
+  spawncmd(...words) {
+    config.spawncmd = words.length ? words.map(String) : null;
+    if (spawner) {
+      spawner.command = config.spawncmd || defaultCommand();
+      postInfo(`spawncmd: the next start of the worker for ${spawner.endpoint} uses it`);
+    }
+  },
 };
 
 for (const [name, fn] of Object.entries(handlers)) {
@@ -372,6 +431,10 @@ maxApi.addHandler(maxApi.MESSAGE_TYPES.ALL, (handled, selector) => {
 // A node.script that dies takes the patch's sound with it: report, keep running.
 process.on("unhandledRejection", (e) => postError(`internal: ${e && e.stack ? e.stack : e}`));
 process.on("uncaughtException", (e) => postError(`internal: ${e && e.stack ? e.stack : e}`));
+
+// `node.script lmdm.bridge.js @spawn 1`: the words after the script name reach Node as its arguments.
+const argvSpawn = process.argv.indexOf("@spawn");
+if (argvSpawn >= 0 && process.argv[argvSpawn + 1] !== "0") config.spawn = true;
 
 setInterval(() => showStatus(), STATUS_MS);
 maxApi.outlet("ready");   // the abstraction answers with `rate` and `connect`
