@@ -167,6 +167,9 @@ _COMPILED: dict[str, Callable] = {}
 def _compiled(name: str) -> Callable:
     """The activation compiled once per process (dynamic shapes: one kernel serves every layer)."""
     if name not in _COMPILED:
+        import torch._dynamo
+        # one function serves ~40 layers: a few guard variants (batch 1, cropped views), more than the default 8
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
         fn = snake_act if name == "snake" else elu_act
         _COMPILED[name] = torch.compile(fn, dynamic=True, fullgraph=True)
     return _COMPILED[name]
