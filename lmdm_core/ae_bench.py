@@ -227,6 +227,9 @@ def time_decoder(ae, preset: str, variant: str, batch: int, block: int, zs: list
     except torch.cuda.OutOfMemoryError as e:
         t.error = f"out of memory: {str(e)[:120]}"
         outs = []
+    except RuntimeError as e:                # e.g. a capture broken by running out of memory inside it
+        t.error = f"{type(e).__name__}: {str(e)[:200]}"
+        outs = []
     if device.startswith("cuda"):
         t.max_mem_GB = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     return t, outs

@@ -10,8 +10,8 @@ OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:-.}
 PY=${PY:-python3} DEV=${DEV:-cuda} DTYPE=${DTYPE:-bf16}
 SAOS=${SAOS:-saos} EMB=${EMB:-embedded-v2}
-SAOS_BATCHES=${SAOS_BATCHES:-512,64,1} EMB_BATCHES=${EMB_BATCHES:-1,64,512}
-DEADLINE=$((SECONDS + ${BUDGET_S:-390}))
+SAOS_BATCHES=${SAOS_BATCHES:-1,64,512} EMB_BATCHES=${EMB_BATCHES:-1,64,512}
+DEADLINE=$((SECONDS + ${BUDGET_S:-330}))
 step() {  # name max_seconds command...: run it with what is left of the budget, log to $OUT/name.{out,err}
   local name=$1 t=$2; shift 2
   local left=$((DEADLINE - SECONDS - 5))
@@ -21,7 +21,7 @@ step() {  # name max_seconds command...: run it with what is left of the budget,
 }
 D="$PY -m lmdm_core.ae_bench decoder --device $DEV --dtype $DTYPE --json"
 [ "$DEV" = cuda ] && nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv >"$OUT/gpu.txt" 2>&1
-step probe 40 "$PY" - "$DEV" <<'PY'
+step probe 45 "$PY" - "$DEV" <<'PY'
 # the two ceilings and the decoder's own kernels at SAOS's full-rate stage (128 ch, 128 rows x 48 latents x 2048)
 import sys, torch
 from torch.nn import functional as F
@@ -60,15 +60,15 @@ f = _compiled("snake")
 ms = do_bench(lambda: f(x, al, al, lim), return_mode="median"); print(f"snake compiled {ms:.2f} ms {2 * gb / ms:.0f} GB/s")
 ms = do_bench(lambda: snake_act(x, al, al, None), return_mode="median"); print(f"snake eager {ms:.2f} ms")
 PY
-step pytest 100 "$PY" -m pytest tests/model/test_decoding.py -q -p no:cacheprovider
-step saos 150 $D --presets "$SAOS" --batches "$SAOS_BATCHES" --blocks 3 --warmup 2 \
+step pytest 90 "$PY" -m pytest tests/model/test_decoding.py -q -p no:cacheprovider
+step saos 130 $D --presets "$SAOS" --batches "$SAOS_BATCHES" --blocks 3 --warmup 2 \
     --variants stream,batched,batched-nocl,batched-eager,batched-full
-step emb48 60 $D --presets "$EMB" --batches "$EMB_BATCHES" --blocks 10 --warmup 2 \
+step emb48 45 $D --presets "$EMB" --batches "$EMB_BATCHES" --blocks 10 --warmup 2 \
     --variants stream,batched,batched-eager
-step emb12 40 $D --presets "$EMB" --batches 1 --block 12 --blocks 10 --warmup 2 --variants stream,batched
+step emb12 30 $D --presets "$EMB" --batches 1 --block 12 --blocks 10 --warmup 2 --variants stream,batched
 if [ "$DEV" = cuda ]; then   # issue 15: one embedded-v2 stream, DiT graphed + compiled and the graphed decoder
     step model 100 $PY -m lmdm_core.bench --preset embedded-v2 --block 48 --device cuda --dtype bf16 \
-        --engines block_causal --cuda-graphs --compile --noise host --decoder batched --blocks 20 --warmup 3 --json
+        --engines block_causal --cuda-graphs --compile --noise host --decoder batched --blocks 10 --warmup 3 --json
 fi
 $PY - "$OUT" <<'PY'
 import json, sys, pathlib
