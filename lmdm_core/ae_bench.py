@@ -13,7 +13,7 @@ times a checkpoint's trained weights.
 `lmdm bench decoder` (`decoder_command` here; also `python -m lmdm_core.ae_bench decoder ...`) times the streaming
 decoder for many streams on any device: today's per-batch BlockStream (`stream`) against the BatchDecoder of
 lmdm_core/decoding.py (`batched`: graphs + compiled snake on CUDA; ablations `batched-eager`, `batched-nocl`,
-`batched-nograph`, `batched-full`), each fed the same latents, with the relative error against `stream`:
+`batched-nograph`, `batched-full`, `batched-fold`), each fed the same latents, with the relative error against `stream`:
 
     PYTHONPATH=. python3 -m lmdm_core.ae_bench decoder --presets saos,embedded-v2 --batches 1,64,512 --device cuda
 """
@@ -140,6 +140,7 @@ VARIANTS = {   # name -> BatchDecoder options (None: today's BlockStream over th
     "batched-nograph": dict(graphs=False),
     "batched-nocl": dict(channels_last=False),
     "batched-full": dict(full=True),             # max_batch = the batch: one replay for all rows
+    "batched-fold": dict(fold_dilation=True),    # dilated convolutions as (k, 1) ones over a [L/d, d] view
 }
 
 

@@ -39,18 +39,37 @@ from lmdm_core.autoencoder import Autoencoder, DecoderBlock, ResidualUnit, Snake
 
 @dataclass
 class _Conv:
-    """A 'same'-padded Conv1d run as a (1, k) Conv2d."""
+    """A 'same'-padded Conv1d run as a (1, k) Conv2d.
+
+    fold: a dilated one (d > 1) runs as an undilated (k, 1) Conv2d over the input viewed as [B, C, L/d, d] (sample
+    t = h·d + w: its taps t ± j·d are rows h ± j of column w), a free view when d divides L; `need` then widens the
+    input to the left to a multiple of d (outputs there are cropped, so what they read does not matter)."""
     weight: torch.Tensor            # [Co, Ci, 1, k]
     bias: torch.Tensor | None
     dilation: int
     padding: int
+    fold: bool = False
+
+    def __post_init__(self) -> None:
+        self.folded = self.weight.transpose(2, 3).contiguous(memory_format=_format(self.weight)) \
+            if self.fold and self.dilation > 1 else None
 
     def need(self, lo: int, hi: int, end: int) -> tuple[int, int]:
         reach = (self.weight.shape[-1] - 1) * self.dilation
-        return max(0, lo - self.padding), min(end, hi + reach - self.padding)
+        a, b = max(0, lo - self.padding), min(end, hi + reach - self.padding)
+        if self.folded is not None:
+            a = max(0, b - -(-(b - a) // self.dilation) * self.dilation)
+        return a, b
 
     def run(self, x: torch.Tensor, a: int, lo: int, hi: int) -> torch.Tensor:
-        y = F.conv2d(x, self.weight, self.bias, padding=(0, self.padding), dilation=(1, self.dilation))
+        d, n = self.dilation, x.shape[-1]
+        dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
+        if self.folded is not None and n % d == 0 and dense:
+            b, c = x.shape[0], x.shape[1]
+            y = F.conv2d(x.view(b, c, n // d, d), self.folded, self.bias, padding=(self.padding // d, 0))
+            y = y.view(b, y.shape[1], 1, n)
+        else:
+            y = F.conv2d(x, self.weight, self.bias, padding=(0, self.padding), dilation=(1, d))
         return _crop(y, lo - a, hi - a)       # y covers the input's interval [a, ...)
 
     def macs(self, a: int, b: int) -> int:
@@ -94,11 +113,16 @@ class _Tanh:
     pass
 
 
+def _format(t: torch.Tensor) -> torch.memory_format:
+    return torch.channels_last if t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous() \
+        else torch.contiguous_format
+
+
 def _crop(y: torch.Tensor, i: int, j: int) -> torch.Tensor:
     return y if (i, j) == (0, y.shape[-1]) else y[..., i:j]
 
 
-def _ops(module: nn.Module, dtype: torch.dtype, channels_last: bool) -> list:
+def _ops(module: nn.Module, dtype: torch.dtype, channels_last: bool, fold: bool = False) -> list:
     """The decoder's modules as ops, walking the Sequentials in order."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
 
@@ -111,18 +135,18 @@ def _ops(module: nn.Module, dtype: torch.dtype, channels_last: bool) -> list:
     out: list = []
     for m in module.children() if isinstance(module, nn.Sequential) else [module]:
         if isinstance(m, nn.Sequential):
-            out += _ops(m, dtype, channels_last)
+            out += _ops(m, dtype, channels_last, fold)
         elif isinstance(m, (DecoderBlock,)):
-            out += _ops(m.layers, dtype, channels_last)
+            out += _ops(m.layers, dtype, channels_last, fold)
         elif isinstance(m, ResidualUnit):
-            out.append(_Res(_ops(m.layers, dtype, channels_last)))
+            out.append(_Res(_ops(m.layers, dtype, channels_last, fold)))
         elif isinstance(m, nn.ConvTranspose1d):
             out.append(_ConvT(w4(m.weight), b(m.bias), m.stride[0], m.padding[0]))
         elif isinstance(m, nn.Conv1d):
             k, d, p = m.kernel_size[0], m.dilation[0], m.padding[0]
             if m.stride[0] != 1 or 2 * p != (k - 1) * d:
                 raise TypeError(f"BatchDecoder needs 'same'-padded stride-1 convolutions, got {m}")
-            out.append(_Conv(w4(m.weight), b(m.bias), d, p))
+            out.append(_Conv(w4(m.weight), b(m.bias), d, p, fold))
         elif isinstance(m, Snake):
             shape = (1, -1, 1, 1)
             alpha = m.alpha.detach().float().exp().reshape(shape)
@@ -270,12 +294,13 @@ class BatchDecoder:
     max_batch: the most rows one forward runs (more run as several; bounds the activation memory).
     buckets: batch sizes graphs are captured for (default powers of two up to max_batch); a call's rows are padded
     up to the next bucket.
+    fold_dilation: run the dilated convolutions as undilated (k, 1) ones over a [L/d, d] view (_Conv).
     """
 
     def __init__(self, ae: Autoencoder, slots: int, lookahead: int | None = None, context: int | None = None,
                  dtype: torch.dtype | None = None, graphs: bool | None = None, compile: bool | None = None,
                  channels_last: bool = True, max_batch: int = 128, buckets: Sequence[int] | None = None,
-                 cudnn_benchmark: bool = True):
+                 cudnn_benchmark: bool = True, fold_dilation: bool = False):
         left, right = ae.receptive_field()["decoder"]
         if lookahead is None:
             lookahead = ae.cfg.stream_lookahead
@@ -302,7 +327,7 @@ class BatchDecoder:
             self.buckets.append(max_batch)
         if cuda and cudnn_benchmark:
             torch.backends.cudnn.benchmark = True     # the conv shapes are fixed per bucket: pick the best kernels once
-        self.ops = _ops(ae.decoder.layers, self.dtype, channels_last)
+        self.ops = _ops(ae.decoder.layers, self.dtype, channels_last, fold_dilation)
         self.held = self.context + self.lookahead     # latents a slot keeps between blocks
         self.history = torch.zeros(slots, self.latent_dim, self.held, device=self.device, dtype=self.dtype)
         self.counts = [0] * slots                     # latents each slot has taken since its reset

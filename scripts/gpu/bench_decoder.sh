@@ -62,9 +62,9 @@ ms = do_bench(lambda: snake_act(x, al, al, None), return_mode="median"); print(f
 PY
 step pytest 90 "$PY" -m pytest tests/model/test_decoding.py -q -p no:cacheprovider
 step saos 130 $D --presets "$SAOS" --batches "$SAOS_BATCHES" --blocks 3 --warmup 2 \
-    --variants stream,batched,batched-nocl,batched-eager,batched-full
+    --variants stream,batched,batched-fold,batched-nocl,batched-eager,batched-full
 step emb48 45 $D --presets "$EMB" --batches "$EMB_BATCHES" --blocks 10 --warmup 2 \
-    --variants stream,batched,batched-eager
+    --variants stream,batched,batched-fold,batched-eager
 step emb12 30 $D --presets "$EMB" --batches 1 --block 12 --blocks 10 --warmup 2 --variants stream,batched
 if [ "$DEV" = cuda ]; then   # issue 15: one embedded-v2 stream, DiT graphed + compiled and the graphed decoder
     step model 100 $PY -m lmdm_core.bench --preset embedded-v2 --block 48 --device cuda --dtype bf16 \

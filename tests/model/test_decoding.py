@@ -65,6 +65,24 @@ def test_batched_slots_equal_per_stream_decoders(name, lookahead):
     assert worst < 1e-5
 
 
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_folded_dilations_give_the_same_stream(channels_last):
+    ae = _ae("embedded-v2")
+    dec = BatchDecoder(ae, 3, lookahead=2, channels_last=channels_last, fold_dilation=True)
+    assert sum(op.folded is not None for op in _convs(dec.ops)) == 2 * 5     # d = 3 and 9 in each of the 5 blocks
+    worst = 0.0
+    for got, want in _run(dec, ae, 2):
+        worst = max(worst, (got - want).abs().max().item() / (want.abs().max().item() + 1e-9))
+    assert worst < 1e-5
+
+
+def _convs(ops: list) -> list:
+    out = []
+    for op in ops:
+        out += _convs(op.body) if hasattr(op, "body") else [op] if hasattr(op, "dilation") else []
+    return out
+
+
 def test_exact_lookahead_gives_the_whole_clip_decode():
     ae = _ae("embedded-v2")
     dec = fast_stream_decoder(ae)
