@@ -12,8 +12,8 @@ times a checkpoint's trained weights.
 
 `lmdm bench decoder` (`decoder_command` here; also `python -m lmdm_core.ae_bench decoder ...`) times the streaming
 decoder for many streams on any device: today's per-batch BlockStream (`stream`) against the BatchDecoder of
-lmdm_core/decoding.py (`batched`: graphs + compiled snake on CUDA; ablations `batched-eager`, `batched-nocl`,
-`batched-nograph`, `batched-full`, `batched-fold`), each fed the same latents, with the relative error against `stream`:
+lmdm_core/decoding.py (`batched`: graphs + the Triton activation on CUDA; ablations `batched-eager`,
+`batched-compile`, `batched-nocl`, `batched-nograph`, `batched-full`, `batched-fold`, `batched-nofold`), each fed the same latents, with the relative error against `stream`:
 
     PYTHONPATH=. python3 -m lmdm_core.ae_bench decoder --presets saos,embedded-v2 --batches 1,64,512 --device cuda
 """
@@ -136,11 +136,13 @@ def measure(preset: str, all_candidates: bool, threads: list[int], repeats: int,
 VARIANTS = {   # name -> BatchDecoder options (None: today's BlockStream over the whole batch)
     "stream": None,
     "batched": {},
-    "batched-eager": dict(graphs=False, compile=False),
+    "batched-eager": dict(graphs=False, act="eager"),
+    "batched-compile": dict(act="compile"),      # torch.compile'd activation instead of the Triton kernel
     "batched-nograph": dict(graphs=False),
     "batched-nocl": dict(channels_last=False),
     "batched-full": dict(full=True),             # max_batch = the batch: one replay for all rows
-    "batched-fold": dict(fold_dilation=True),    # dilated convolutions as (k, 1) ones over a [L/d, d] view
+    "batched-fold": dict(fold_dilation=True),    # dilated convolutions as (k, 1) ones over a [L/d, d] view, always
+    "batched-nofold": dict(fold_dilation=False),  # never (the default folds from 16 rows up)
 }
 
 
@@ -157,7 +159,7 @@ class DecoderTiming:
     rel_err: float | None = None      # ||out - stream|| / ||stream|| over the timed blocks (None for stream itself)
     max_mem_GB: float | None = None
     error: str | None = None          # the variant failed (e.g. out of memory): why
-    compile_error: str | None = None
+    act_error: str | None = None      # the fused activation failed: why (it ran eager)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -195,7 +197,7 @@ def time_decoder(ae, preset: str, variant: str, batch: int, block: int, zs: list
 
     from lmdm_core.decoding import BatchDecoder, flops_per_block, whole_window_flops
     block_s = block * ae.hop / ae.sample_rate
-    probe = BatchDecoder(ae, 1, graphs=False, compile=False)
+    probe = BatchDecoder(ae, 1, graphs=False, act="eager")
     gflop = (whole_window_flops(probe, block) if variant == "stream" else flops_per_block(probe, block)) / 1e9
     del probe
     t = DecoderTiming(preset, variant, batch, block, 0.0, [], block_s, round(gflop, 2))
@@ -218,7 +220,7 @@ def time_decoder(ae, preset: str, variant: str, batch: int, block: int, zs: list
                     outs.append(y)
         t.ms = round(statistics.median(t.ms_all), 3)
         if dec is not None:
-            t.compile_error = dec.compile_error
+            t.act_error = dec.act_error
             t.extra = {"replays": dec.replays, "graphs": len(dec._graphs), "max_batch": dec.max_batch,
                        "dtype": str(dec.dtype).replace("torch.", "")}
         if ref is not None and ref:
@@ -283,8 +285,8 @@ def decoder_table(rows: list[DecoderTiming]) -> str:
         lines.append(f"{r.preset:<12}{r.variant:<16}{r.batch:>6}{r.block:>6}{r.ms:>10.2f}{d['ms_per_stream']:>10.3f}"
                      f"{d['realtime_streams']:>11.0f}{d['tflop_s']:>9.1f}{sp:>10}{err:>10}"
                      f"{r.max_mem_GB or 0:>8.1f}")
-        if r.compile_error:
-            lines.append(f"    compile failed, eager snake: {r.compile_error[:200]}")
+        if r.act_error:
+            lines.append(f"    fused activation failed, eager: {r.act_error[:200]}")
     return "\n".join(lines)
 
 

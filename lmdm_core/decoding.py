@@ -12,7 +12,9 @@ What makes it fast:
   block (about 0.8x the work of decoding the whole window);
 - bf16 on CUDA, activations 4-D channels-last ([B, C, 1, T] stored as [B, T, C]) so cuDNN runs its NHWC kernels
   with no layout transposes around each convolution;
-- snake (x + sin²(αx)/β) and the stream-start mask fused into one kernel (torch.compile of a pointwise function);
+- snake (x + sin²(αx)/β) and the stream-start mask fused into one Triton kernel (snake_kernel.py: one read, one
+  write; torch.compile of the same pointwise function is an option, slow on channels-last under dynamic shapes);
+- dilated convolutions folded into undilated (k, 1) ones from 16 rows up (cuDNN's dilated kernels are slower);
 - one CUDA graph per (batch bucket, block length), replayed; batches above `max_batch` run as several replays.
 
 Stream start: a fresh slot's window reaches before its first latent. The window holds zeros there, and every
@@ -48,11 +50,11 @@ class _Conv:
     bias: torch.Tensor | None
     dilation: int
     padding: int
-    fold: bool = False
+    fold_from: int | None = None    # fold from this many rows up (None: never)
 
     def __post_init__(self) -> None:
         self.folded = self.weight.transpose(2, 3).contiguous(memory_format=_format(self.weight)) \
-            if self.fold and self.dilation > 1 else None
+            if self.fold_from is not None and self.dilation > 1 else None
 
     def need(self, lo: int, hi: int, end: int) -> tuple[int, int]:
         reach = (self.weight.shape[-1] - 1) * self.dilation
@@ -64,7 +66,7 @@ class _Conv:
     def run(self, x: torch.Tensor, a: int, lo: int, hi: int) -> torch.Tensor:
         d, n = self.dilation, x.shape[-1]
         dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
-        if self.folded is not None and n % d == 0 and dense:
+        if self.folded is not None and n % d == 0 and dense and x.shape[0] >= self.fold_from:
             b, c = x.shape[0], x.shape[1]
             y = F.conv2d(x.view(b, c, n // d, d), self.folded, self.bias, padding=(self.padding // d, 0))
             y = y.view(b, y.shape[1], 1, n)
@@ -122,7 +124,7 @@ def _crop(y: torch.Tensor, i: int, j: int) -> torch.Tensor:
     return y if (i, j) == (0, y.shape[-1]) else y[..., i:j]
 
 
-def _ops(module: nn.Module, dtype: torch.dtype, channels_last: bool, fold: bool = False) -> list:
+def _ops(module: nn.Module, dtype: torch.dtype, channels_last: bool, fold: int | None = None) -> list:
     """The decoder's modules as ops, walking the Sequentials in order."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
 
@@ -163,7 +165,7 @@ def _ops(module: nn.Module, dtype: torch.dtype, channels_last: bool, fold: bool 
     return out
 
 
-# ----- the activations (fused under torch.compile on CUDA) -----
+# ----- the activations: eager here, fused on CUDA (snake_kernel.act, or torch.compile) -----
 
 def _masked(y: torch.Tensor, limit: torch.Tensor | None) -> torch.Tensor:
     """Zero the positions before each row's stream start: y [B, C, 1, T], limit [B] (first kept index)."""
@@ -185,6 +187,7 @@ def elu_act(x: torch.Tensor, limit: torch.Tensor | None) -> torch.Tensor:
     return _masked(F.elu(x.float()), limit).to(x.dtype)
 
 
+ACTS = ("triton", "compile", "eager")
 _COMPILED: dict[str, Callable] = {}
 
 
@@ -284,23 +287,27 @@ def _plan(ops: list, window: int, out_lo: int, out_hi: int, hop: int) -> _Plan:
 
 # ----- the decoder -----
 
+FOLD_FROM = 16
+
 class BatchDecoder:
     """S slots of streaming-decoder state over one autoencoder's decoder; `decode(rows, z)` does one block for some.
 
     ae: the autoencoder (its decoder's weights are copied now, in `dtype`, on the autoencoder's device).
     slots: how many streams it can hold (slot i is row i of its state).
     lookahead / context: latents held back / kept as left context, as `ae.stream_decoder` takes them (None: exact).
-    dtype: default bf16 on CUDA, fp32 elsewhere. graphs / compile: default on for CUDA (CUDA graphs need CUDA).
+    dtype: default bf16 on CUDA, fp32 elsewhere. graphs: default on for CUDA (CUDA graphs need CUDA).
+    act: "triton" (snake_kernel.py; the CUDA default), "compile" (torch.compile) or "eager" (elsewhere the default).
     max_batch: the most rows one forward runs (more run as several; bounds the activation memory).
     buckets: batch sizes graphs are captured for (default powers of two up to max_batch); a call's rows are padded
     up to the next bucket.
-    fold_dilation: run the dilated convolutions as undilated (k, 1) ones over a [L/d, d] view (_Conv).
+    fold_dilation: run the dilated convolutions as undilated (k, 1) ones over a [L/d, d] view (_Conv); None:
+    from FOLD_FROM rows up (on an H200 faster from 64 rows, slower at 1).
     """
 
     def __init__(self, ae: Autoencoder, slots: int, lookahead: int | None = None, context: int | None = None,
-                 dtype: torch.dtype | None = None, graphs: bool | None = None, compile: bool | None = None,
+                 dtype: torch.dtype | None = None, graphs: bool | None = None, act: str | None = None,
                  channels_last: bool = True, max_batch: int = 128, buckets: Sequence[int] | None = None,
-                 cudnn_benchmark: bool = True, fold_dilation: bool = False):
+                 cudnn_benchmark: bool = True, fold_dilation: bool | None = None):
         left, right = ae.receptive_field()["decoder"]
         if lookahead is None:
             lookahead = ae.cfg.stream_lookahead
@@ -314,7 +321,9 @@ class BatchDecoder:
         cuda = self.device.type == "cuda"
         self.dtype = dtype or (torch.bfloat16 if cuda else torch.float32)
         self.use_graphs = cuda if graphs is None else graphs
-        self.use_compile = cuda if compile is None else compile
+        self.act_impl = act or ("triton" if cuda else "eager")
+        if self.act_impl not in ACTS:
+            raise ValueError(f"act must be one of {ACTS}, got {act!r}")
         if self.use_graphs and not cuda:
             raise ValueError(f"CUDA graphs need a CUDA device, the autoencoder is on {self.device}")
         self.channels_last = channels_last
@@ -327,13 +336,14 @@ class BatchDecoder:
             self.buckets.append(max_batch)
         if cuda and cudnn_benchmark:
             torch.backends.cudnn.benchmark = True     # the conv shapes are fixed per bucket: pick the best kernels once
-        self.ops = _ops(ae.decoder.layers, self.dtype, channels_last, fold_dilation)
+        fold = {True: 0, False: None, None: FOLD_FROM}[fold_dilation]
+        self.ops = _ops(ae.decoder.layers, self.dtype, channels_last, fold)
         self.held = self.context + self.lookahead     # latents a slot keeps between blocks
         self.history = torch.zeros(slots, self.latent_dim, self.held, device=self.device, dtype=self.dtype)
         self.counts = [0] * slots                     # latents each slot has taken since its reset
         self._plans: dict[int, _Plan] = {}
         self._graphs: dict[tuple[int, int], _Graph] = {}
-        self.compile_error: str | None = None          # set if compiling the activation failed (eager from then on)
+        self.act_error: str | None = None      # why the fused activation failed (eager from then on), if it did
         self.replays = 0
 
     @property
@@ -419,11 +429,14 @@ class BatchDecoder:
     def _act(self, op: _Act, x: torch.Tensor, limit: torch.Tensor | None) -> torch.Tensor:
         name = "elu" if op.alpha is None else "snake"
         args = (x, limit) if op.alpha is None else (x, op.alpha, op.inv_beta, limit)
-        if self.use_compile and self.compile_error is None:
+        if self.act_impl != "eager" and self.act_error is None:
             try:
+                if self.act_impl == "triton":
+                    from lmdm_core.snake_kernel import act
+                    return act(x, op.alpha, op.inv_beta, limit)
                 return _compiled(name)(*args)
-            except Exception as e:                       # noqa: BLE001  (no compiler there: eager, and say so)
-                self.compile_error = f"{type(e).__name__}: {e}"[:500]
+            except Exception as e:                       # noqa: BLE001  (no Triton or compiler there: eager, say so)
+                self.act_error = f"{type(e).__name__}: {e}"[:500]
         return (elu_act if op.alpha is None else snake_act)(*args)
 
     def _run(self, steps: list, x: torch.Tensor, limits: torch.Tensor | None) -> torch.Tensor:
@@ -467,7 +480,7 @@ class _Graph:
         side = torch.cuda.Stream(dec.device)
         side.wait_stream(torch.cuda.current_stream(dec.device))
         with torch.inference_mode(), torch.cuda.stream(side):
-            for _ in range(2):       # compile, cuDNN autotuning and lazy init, outside the capture
+            for _ in range(2):       # kernel compiles, cuDNN autotuning and lazy init, outside the capture
                 dec.forward(plan, self.window, self.first)
         torch.cuda.current_stream(dec.device).wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()

@@ -149,7 +149,41 @@ def test_bad_calls_are_refused():
         dec.reset([5])
 
 
-# ----- the GPU path: bf16, compiled snake, CUDA graphs (tests run on the device machine) -----
+# ----- the GPU path: bf16, the Triton activation, CUDA graphs (tests run on the device machine) -----
+
+def _triton_device() -> str:
+    """CUDA where there is one; the CPU under TRITON_INTERPRET=1 (a check without a GPU); else skip."""
+    import os
+    pytest.importorskip("triton")
+    if CUDA:
+        return "cuda"
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        pytest.skip("the Triton kernel needs CUDA or TRITON_INTERPRET=1")
+    return "cpu"
+
+
+@pytest.mark.parametrize("snake", [True, False])
+@pytest.mark.parametrize("layout", ["channels_last", "cropped", "nchw"])
+def test_triton_activation_matches_the_eager_one(snake, layout):
+    dev = _triton_device()
+    from lmdm_core.decoding import elu_act, snake_act
+    from lmdm_core.snake_kernel import act
+    dtype = torch.bfloat16 if dev == "cuda" else torch.float32
+    b, c, t = 3, 48, 700
+    x = torch.randn(b, c, 1, t + 40, device=dev).to(dtype)
+    x = x.contiguous(memory_format=torch.contiguous_format if layout == "nchw" else torch.channels_last)
+    if layout == "cropped":
+        x = x[..., 17:17 + t]
+    alpha = (torch.rand(1, c, 1, 1, device=dev) + 0.5) if snake else None
+    inv_beta = (torch.rand(1, c, 1, 1, device=dev) + 0.5) if snake else None
+    limits = torch.tensor([[0, 5], [0, 300], [0, -3]], device=dev)[:, 1]     # a strided column, as the plan's
+    for limit in (None, limits):
+        got = act(x, alpha, inv_beta, limit)
+        want = snake_act(x, alpha, inv_beta, limit) if snake else elu_act(x, limit)
+        assert got.shape == want.shape and torch.isfinite(got).all()
+        assert (got.float() - want.float()).abs().max() <= 1e-2 * want.float().abs().max()
+        assert got.is_contiguous(memory_format=torch.contiguous_format if layout == "nchw" else torch.channels_last)
+    assert (got[1, :, :, :300] == 0).all() and (got[1, :, :, 300:] != 0).any()
 
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")
 @pytest.mark.parametrize("name", ["embedded-v2", "tiny-elu"])
@@ -157,12 +191,12 @@ def test_graphed_bf16_slots_follow_the_fp32_stream(name):
     ae = _ae(name, "cuda")
     # max_batch 2 and 3 slots: a call of 3 rows runs as two replays (buckets 2 and 1), one of 2 pads nothing
     dec = BatchDecoder(ae, 3, max_batch=2)
-    assert dec.use_graphs and dec.use_compile and dec.dtype == torch.bfloat16
+    assert dec.use_graphs and dec.act_impl == "triton" and dec.dtype == torch.bfloat16
     num = den = 0.0
     for got, want in _run(dec, ae, None, device="cuda"):
         assert torch.isfinite(got).all()
         num, den = num + (got - want).norm().item() ** 2, den + want.norm().item() ** 2
-    assert dec.compile_error is None and dec.replays > 0
+    assert dec.act_error is None and dec.replays > 0
     assert (num / den) ** 0.5 < 2e-2            # bf16 through the whole decoder
 
 
@@ -170,7 +204,7 @@ def test_graphed_bf16_slots_follow_the_fp32_stream(name):
 def test_graph_replay_equals_the_eager_batched_forward():
     ae = _ae("embedded-v2", "cuda")
     graphed = BatchDecoder(ae, 5, max_batch=4, fold_dilation=True)     # 3 rows pad into bucket 4
-    eager = BatchDecoder(ae, 5, graphs=False, compile=False, max_batch=4)
+    eager = BatchDecoder(ae, 5, graphs=False, act="eager", fold_dilation=False, max_batch=4)
     for i in range(4):
         rows = [4, 0, 2] if i % 2 else [1, 3, 0]
         z = torch.randn(3, ae.latent_dim, 48, device="cuda")
