@@ -11,9 +11,13 @@ export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:-.}
 PY=${PY:-python3} DEV=${DEV:-cuda} DTYPE=${DTYPE:-bf16}
 SAOS=${SAOS:-saos} EMB=${EMB:-embedded-v2}
 SAOS_BATCHES=${SAOS_BATCHES:-1,64,512} EMB_BATCHES=${EMB_BATCHES:-1,64,512}
+SAOS_VARIANTS=${SAOS_VARIANTS:-stream,batched,batched-nofold,batched-compile,batched-nocl,batched-eager,batched-full}
+EMB_VARIANTS=${EMB_VARIANTS:-stream,batched,batched-nofold,batched-eager}
+STEPS=${STEPS:-probe,pytest,saos,emb48,emb12,model}   # a subset for a short call; PYTEST_K selects tests
 DEADLINE=$((SECONDS + ${BUDGET_S:-330}))
 step() {  # name max_seconds command...: run it with what is left of the budget, log to $OUT/name.{out,err}
   local name=$1 t=$2; shift 2
+  case ",$STEPS," in *",$name,"*) ;; *) return ;; esac
   local left=$((DEADLINE - SECONDS - 5))
   [ "$left" -lt "$t" ] && t=$left
   if [ "$t" -lt 20 ]; then echo "$name skipped (no time left)" >>"$OUT/rc.txt"; return; fi
@@ -35,13 +39,13 @@ cl = torch.channels_last
 b, c, t = 128, 128, 48 * 2048
 x = torch.randn(b, c, 1, t, device="cuda", dtype=torch.bfloat16).contiguous(memory_format=cl)
 gb = x.numel() * 2 / 1e9
-ms = do_bench(lambda: x.clone(), return_mode="median"); print(f"copy {2 * gb / ms:.0f} GB/s ({gb:.1f} GB)")
+ms = do_bench(lambda: x.clone(), return_mode="median"); print(f"copy {2 * gb / ms:.1f} TB/s ({gb:.1f} GB)")
 m1, m2 = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16), torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
 ms = do_bench(lambda: m1 @ m2, return_mode="median"); print(f"matmul 8192^3 {2 * 8192**3 / ms / 1e9:.0f} TFLOP/s")
 for d in (1, 3, 9):
     w = torch.randn(c, c, 1, 7, device="cuda", dtype=torch.bfloat16).contiguous(memory_format=cl)
     ms = do_bench(lambda: F.conv2d(x, w, padding=(0, 3 * d), dilation=(1, d)), return_mode="median")
-    print(f"conv k7 d{d} channels-last {ms:.2f} ms {2 * c * c * 7 * b * t / ms / 1e9:.0f} TFLOP/s {2 * gb / ms:.0f} GB/s")
+    print(f"conv k7 d{d} channels-last {ms:.2f} ms {2 * c * c * 7 * b * t / ms / 1e9:.0f} TFLOP/s {2 * gb / ms:.1f} TB/s")
     xc = x.contiguous()
     wc = w.contiguous()
     ms = do_bench(lambda: F.conv2d(xc, wc, padding=(0, 3 * d), dilation=(1, d)), return_mode="median")
@@ -53,18 +57,18 @@ for d in (1, 3, 9):
         ms = do_bench(lambda: F.conv2d(xf, wf, padding=(3, 0)), return_mode="median")
         print(f"conv k7 d{d} folded (7,1)  {ms:.2f} ms {2 * c * c * 7 * b * tf / ms / 1e9:.0f} TFLOP/s")
 w1 = torch.randn(c, c, 1, 1, device="cuda", dtype=torch.bfloat16).contiguous(memory_format=cl)
-ms = do_bench(lambda: F.conv2d(x, w1), return_mode="median"); print(f"conv 1x1 {ms:.2f} ms {2 * gb / ms:.0f} GB/s")
+ms = do_bench(lambda: F.conv2d(x, w1), return_mode="median"); print(f"conv 1x1 {ms:.2f} ms {2 * gb / ms:.1f} TB/s")
 al = torch.rand(1, c, 1, 1, device="cuda") + 0.5
 lim = torch.zeros(b, dtype=torch.long, device="cuda")
-f = _compiled("snake")
-ms = do_bench(lambda: f(x, al, al, lim), return_mode="median"); print(f"snake compiled {ms:.2f} ms {2 * gb / ms:.0f} GB/s")
+from lmdm_core.snake_kernel import act
+ms = do_bench(lambda: act(x, al, al, lim), return_mode="median"); print(f"snake triton {ms:.2f} ms {2 * gb / ms:.1f} TB/s")
 ms = do_bench(lambda: snake_act(x, al, al, None), return_mode="median"); print(f"snake eager {ms:.2f} ms")
+f = _compiled("snake")
+ms = do_bench(lambda: f(x, al, al, lim), return_mode="median"); print(f"snake compiled {ms:.2f} ms {2 * gb / ms:.1f} TB/s")
 PY
-step pytest 90 "$PY" -m pytest tests/model/test_decoding.py -q -p no:cacheprovider
-step saos 130 $D --presets "$SAOS" --batches "$SAOS_BATCHES" --blocks 3 --warmup 2 \
-    --variants stream,batched,batched-fold,batched-nocl,batched-eager,batched-full
-step emb48 45 $D --presets "$EMB" --batches "$EMB_BATCHES" --blocks 10 --warmup 2 \
-    --variants stream,batched,batched-fold,batched-eager
+step pytest 90 "$PY" -m pytest tests/model/test_decoding.py -q -p no:cacheprovider -k "${PYTEST_K:-}"
+step saos 130 $D --presets "$SAOS" --batches "$SAOS_BATCHES" --blocks 3 --warmup 2 --variants "$SAOS_VARIANTS"
+step emb48 45 $D --presets "$EMB" --batches "$EMB_BATCHES" --blocks 10 --warmup 2 --variants "$EMB_VARIANTS"
 step emb12 30 $D --presets "$EMB" --batches 1 --block 12 --blocks 10 --warmup 2 --variants stream,batched
 if [ "$DEV" = cuda ]; then   # issue 15: one embedded-v2 stream, DiT graphed + compiled and the graphed decoder
     step model 100 $PY -m lmdm_core.bench --preset embedded-v2 --block 48 --device cuda --dtype bf16 \
