@@ -11,8 +11,8 @@ export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:-.}
 PY=${PY:-python3} DEV=${DEV:-cuda} DTYPE=${DTYPE:-bf16}
 SAOS=${SAOS:-saos} EMB=${EMB:-embedded-v2}
 SAOS_BATCHES=${SAOS_BATCHES:-1,64,512} EMB_BATCHES=${EMB_BATCHES:-1,64,512}
-SAOS_VARIANTS=${SAOS_VARIANTS:-stream,batched,batched-nofold,batched-compile,batched-nocl,batched-eager,batched-full}
-EMB_VARIANTS=${EMB_VARIANTS:-stream,batched,batched-nofold,batched-eager}
+SAOS_VARIANTS=${SAOS_VARIANTS:-stream,batched,batched-nofold,batched-compile,batched-eager}
+EMB_VARIANTS=${EMB_VARIANTS:-stream,batched,batched-eager}
 STEPS=${STEPS:-probe,pytest,saos,emb48,emb12,model}   # a subset for a short call; PYTEST_K selects tests
 DEADLINE=$((SECONDS + ${BUDGET_S:-330}))
 step() {  # name max_seconds command...: run it with what is left of the budget, log to $OUT/name.{out,err}
