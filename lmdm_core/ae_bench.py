@@ -190,9 +190,24 @@ def _decoder_for(ae, variant: str, batch: int, max_batch: int):
     return (lambda z: dec.decode(rows, z)), dec
 
 
+def _profile(push, z, device: str, path: str, title: str) -> None:
+    """One more block under torch.profiler; its kernels' table appended to `path` (a graph replay shows as one
+    launch: profile a `-nograph` variant to see the layers)."""
+    from torch.profiler import ProfilerActivity, profile
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.startswith("cuda") else [])
+    with profile(activities=acts) as prof:
+        push(z)
+        _sync(device)
+    key = "self_cuda_time_total" if device.startswith("cuda") else "self_cpu_time_total"
+    with open(path, "a") as f:
+        f.write(f"## {title}\n{prof.key_averages().table(sort_by=key, row_limit=25)}\n")
+
+
 def time_decoder(ae, preset: str, variant: str, batch: int, block: int, zs: list, warmup: int,
-                 ref: list | None, max_batch: int, device: str) -> tuple[DecoderTiming, list]:
-    """Push `zs` (warm-up blocks first) through one variant; returns the timing and the timed blocks' outputs."""
+                 ref: list | None, max_batch: int, device: str,
+                 profile: str | None = None) -> tuple[DecoderTiming, list]:
+    """Push `zs` (warm-up blocks first) through one variant; returns the timing and the timed blocks' outputs.
+    `profile`: also append a torch.profiler table of one more block to this file."""
     import torch
 
     from lmdm_core.decoding import BatchDecoder, flops_per_block, whole_window_flops
@@ -219,6 +234,9 @@ def time_decoder(ae, preset: str, variant: str, batch: int, block: int, zs: list
                     t.ms_all.append(round((time.perf_counter() - t0) * 1e3, 3))
                     outs.append(y)
         t.ms = round(statistics.median(t.ms_all), 3)
+        if profile:
+            with torch.inference_mode():
+                _profile(push, zs[-1], device, profile, f"{preset} {variant} batch {batch} block {block}: {t.ms} ms")
         if dec is not None:
             t.act_error = dec.act_error
             t.extra = {"replays": dec.replays, "graphs": len(dec._graphs), "max_batch": dec.max_batch,
@@ -240,7 +258,7 @@ def time_decoder(ae, preset: str, variant: str, batch: int, block: int, zs: list
 
 def bench_decoder(presets: list[str], batches: list[int], variants: list[str], block: int = 48,
                   device: str = "cpu", dtype: str = "bf16", blocks: int = 5, warmup: int = 2,
-                  max_batch: int = 128, progress=None) -> list[DecoderTiming]:
+                  max_batch: int = 128, progress=None, profile: str | None = None) -> list[DecoderTiming]:
     """Every preset x batch x variant, the variants of one (preset, batch) fed the same latents."""
     import torch
 
@@ -259,7 +277,7 @@ def bench_decoder(presets: list[str], batches: list[int], variants: list[str], b
                   for _ in range(warmup + blocks)]
             ref = None
             for v in (["stream"] if "stream" in variants else []) + [v for v in variants if v != "stream"]:
-                t, outs = time_decoder(ae, preset, v, batch, block, zs, warmup, ref, max_batch, device)
+                t, outs = time_decoder(ae, preset, v, batch, block, zs, warmup, ref, max_batch, device, profile)
                 if v == "stream":
                     ref = outs
                 rows.append(t)
@@ -306,9 +324,12 @@ def _ints(s: str) -> list[int]:
 @click.option("--warmup", type=int, default=2, show_default=True,
               help="untimed blocks first (compile, cuDNN autotuning, graph capture)")
 @click.option("--max-batch", type=int, default=128, show_default=True, help="BatchDecoder rows per forward")
+@click.option("--profile", default=None,
+              help="append a torch.profiler kernel table of one more block per variant to this file "
+                   "(use batched-nograph: a graph replay is one launch)")
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON lines instead of the table")
 def decoder_command(presets: str, batches: str, variants: str, block: int, device: str, dtype: str, blocks: int,
-                    warmup: int, max_batch: int, as_json: bool) -> None:
+                    warmup: int, max_batch: int, profile: str | None, as_json: bool) -> None:
     """Streaming decoder for many streams: BlockStream per batch vs BatchDecoder (graphed, fused, batched)."""
     def show(t: DecoderTiming) -> None:
         if as_json:
@@ -318,7 +339,7 @@ def decoder_command(presets: str, batches: str, variants: str, block: int, devic
 
     try:
         rows = bench_decoder(presets.split(","), _ints(batches), variants.split(","), block, device, dtype, blocks,
-                             warmup, max_batch, show)
+                             warmup, max_batch, show, profile)
     except (ValueError, KeyError) as e:
         raise click.UsageError(str(e)) from e
     if not as_json:

@@ -13,7 +13,7 @@ SAOS=${SAOS:-saos} EMB=${EMB:-embedded-v2}
 SAOS_BATCHES=${SAOS_BATCHES:-1,64,512} EMB_BATCHES=${EMB_BATCHES:-1,64,512}
 SAOS_VARIANTS=${SAOS_VARIANTS:-stream,batched,batched-nofold,batched-compile,batched-eager}
 EMB_VARIANTS=${EMB_VARIANTS:-stream,batched,batched-eager}
-STEPS=${STEPS:-probe,pytest,saos,emb48,emb12,model}   # a subset for a short call; PYTEST_K selects tests
+STEPS=${STEPS:-probe,pytest,saos,emb48,emb12,profile,model}   # a subset for a short call; PYTEST_K selects tests
 DEADLINE=$((SECONDS + ${BUDGET_S:-330}))
 step() {  # name max_seconds command...: run it with what is left of the budget, log to $OUT/name.{out,err}
   local name=$1 t=$2; shift 2
@@ -70,6 +70,9 @@ step pytest 90 "$PY" -m pytest tests/model/test_decoding.py -q -p no:cacheprovid
 step saos 130 $D --presets "$SAOS" --batches "$SAOS_BATCHES" --blocks 3 --warmup 2 --variants "$SAOS_VARIANTS"
 step emb48 45 $D --presets "$EMB" --batches "$EMB_BATCHES" --blocks 10 --warmup 2 --variants "$EMB_VARIANTS"
 step emb12 30 $D --presets "$EMB" --batches 1 --block 12 --blocks 10 --warmup 2 --variants stream,batched
+# where the time goes: kernels of one SAOS block at 128 rows, eager (a replay would show as one launch)
+step profile 40 $D --presets "$SAOS" --batches "${PROFILE_BATCH:-128}" --blocks 1 --warmup 1 --variants batched-nograph \
+    --profile "$OUT/profile.txt"
 if [ "$DEV" = cuda ]; then   # issue 15: one embedded-v2 stream, DiT graphed + compiled and the graphed decoder
     step model 100 $PY -m lmdm_core.bench --preset embedded-v2 --block 48 --device cuda --dtype bf16 \
         --engines block_causal --cuda-graphs --compile --noise host --decoder batched --blocks 10 --warmup 3 --json
@@ -93,6 +96,8 @@ for name in ("saos", "emb48", "emb12"):
     if err.exists() and "Traceback" in err.read_text():
         print(name, "FAILED:", err.read_text()[-1500:])
 print(decoder_table(rows))
+if (out / "profile.txt").exists():
+    print("\n".join((out / "profile.txt").read_text().splitlines()[:32]))
 m = out / "model.out"
 if m.exists() and m.read_text().strip().startswith("{"):
     r = json.loads(m.read_text())

@@ -213,20 +213,22 @@ def test_graph_replay_equals_the_eager_batched_forward():
     assert graphed.replays == 4
 
 
-def test_bench_decoder_command_reports_every_variant():
+def test_bench_decoder_command_reports_every_variant(tmp_path):
     import json
 
     from click.testing import CliRunner
 
     from bridge.cli import main as lmdm
+    prof = tmp_path / "profile.txt"
     res = CliRunner().invoke(lmdm, ["bench", "decoder", "--presets", "tiny", "--batches", "2", "--block", "12",
                                     "--dtype", "fp32", "--blocks", "1", "--warmup", "1", "--json",
-                                    "--variants", "stream,batched,batched-eager"])
+                                    "--variants", "stream,batched,batched-eager", "--profile", str(prof)])
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     assert [r["variant"] for r in rows] == ["stream", "batched", "batched-eager"]
     assert all(r["ms"] > 0 and r["error"] is None for r in rows)
     assert rows[0]["rel_err"] is None and all(r["rel_err"] < 1e-5 for r in rows[1:])
     assert rows[1]["gflop_per_row"] < rows[0]["gflop_per_row"]
+    assert prof.read_text().count("## tiny") == 3 and "aten::conv" in prof.read_text()
     res = CliRunner().invoke(lmdm, ["bench", "decoder", "--variants", "fastest"])
     assert res.exit_code != 0 and "unknown decoder variants" in res.output
