@@ -38,6 +38,7 @@ main.add_command(_bridge.doctor)
 main.add_command(_bridge.keys)  # lmdm keys new|add|list
 main.add_command(__import__("lmdm_core.data.cli", fromlist=["data"]).data)  # lmdm data build
 bench.add_command(__import__("lmdm_core.bench", fromlist=["command"]).command)  # lmdm bench model
+bench.add_command(__import__("lmdm_core.ae_bench", fromlist=["decoder_command"]).decoder_command)  # lmdm bench decoder
 bench.add_command(_bridge.bench_bridge)
 bench.add_command(_bridge.bench_soak)
 bench.add_command(_bridge.bench_serve)
