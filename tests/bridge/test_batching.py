@@ -65,6 +65,46 @@ def test_step_together_equals_each_stream_alone(engine):
     assert frames > together[0].block  # real output came back, not only the decoder lookahead
 
 
+def test_slot_engine_equals_each_stream_alone(tiny_ckpt, engine):
+    """The slot engine (Speed(pooled=True): lmdm_core/slots.py's bookkeeping, run eagerly on the CPU; the GPU replays
+    it as graphs): blocks batched in slots, or alone through `step` (a bucket of one), equal the plain engine's
+    streams computed alone, while prompts, steps, mode and guidance change between blocks and a stream restarts."""
+    from bridge.engines import Speed
+
+    slotted = ModelEngine(str(tiny_ckpt), margin_ms=0.0, speed=Speed(pooled=True, slots=2))
+    rng = np.random.default_rng(1)
+    together, alone = [_open(slotted, k) for k in range(3)], [_open(engine, k) for k in range(3)]
+    x = rng.uniform(-0.3, 0.3, (together[0].block * 8, 2)).astype(np.float32)
+    events = {2: [(0, "prompt", "airy bells"), (2, "steps", 3)], 3: [(1, "mode", "delay"), (0, "cfg", 1.0)],
+              4: [(2, "cfg", 4.0)]}
+    shared = []
+    for i in range(6):
+        for k, name, value in events.get(i, []):
+            together[k].set_param(name, value)
+            alone[k].set_param(name, value)
+        if i == 4:
+            together[1].reset()
+            alone[1].reset()
+        for s in together + alone:
+            s.feed(x[i * s.block:(i + 1) * s.block])
+        if i == 1:
+            ys = [together[k].step() for k in range(3)]           # alone, each its own bucket of one
+        else:
+            slotted.step_together(together)
+            ys = [s.step() for s in together]
+        shared.append([s.batch for s in together])
+        for k in range(3):
+            ref = alone[k].step()
+            assert ys[k] is not None and ys[k].shape == ref.shape
+            assert np.abs(ys[k] - ref).max(initial=0.0) <= TOL, (i, k)
+    # block 0: all bootstrap (eager, stacked); 2: stream 2's steps make another key; 3-5: every stream in its own
+    # state (guidance off rebuilds stream 0's generator, stream 1 restarts)
+    assert shared == [[3, 3, 3], [1, 1, 1], [2, 2, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]]
+    assert len(slotted.pools) == 3
+    assert sum(p.replays for p in slotted.pools.values()) >= 8
+    assert sum(p.sessions for p in slotted.pools.values()) >= 3
+
+
 def test_due_sessions_are_served_latest_first(engine):
     """Slack = requested index minus the client's stated play position: a session further behind goes first."""
     hello = lambda sid: Hello(stream=sid, rate=48000, channels=2, out_channels=2)  # noqa: E731
