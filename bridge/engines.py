@@ -257,6 +257,8 @@ class Speed:
     noise: str = "host"
     slots: int = 64
     pooled: bool = False
+    batch_decoder: bool | None = None   # decode every stream of a step in one batch (lmdm_core/decoding.py's
+                                        # BatchDecoder, where present); None = with the graphed engine
 
     def check(self, device: str) -> None:
         if self.dtype not in DTYPES:
@@ -323,6 +325,36 @@ class _Probe:
         return self.audio.complete(prepared, self.engine.latents([self.audio.gen], [prepared.extras])[0])
 
 
+class _DecoderSlot:
+    """An AudioStream's decoder (push / reset / latency) over one slot of the engine's BatchDecoder: `push` hands out
+    the block the step's batched decode already made for this stream (`ready`), else decodes it alone."""
+
+    def __init__(self, dec: Any, slot: int):
+        self.dec, self.slot = dec, slot
+        self.ready: Any = None
+
+    @property
+    def latency(self) -> int:
+        return self.dec.latency
+
+    def reset(self) -> None:
+        self.ready = None
+        self.dec.reset([self.slot])
+
+    def push(self, z: Any) -> Any:
+        out, self.ready = self.ready, None
+        return self.dec.decode([self.slot], z) if out is None else out
+
+
+def _batch_decoder_class() -> Any:
+    """lmdm_core.decoding.BatchDecoder where this checkout has it (None: each stream decodes with its own)."""
+    try:
+        from lmdm_core.decoding import BatchDecoder
+    except ImportError:
+        return None
+    return BatchDecoder
+
+
 class ModelEngine:
     """A checkpoint (or the embedded default, or `random:PRESET`) loaded through lmdm_core.pipeline (Engine)."""
 
@@ -344,6 +376,13 @@ class ModelEngine:
             self.model = load_model(path, device=device, t5=t5, dtype=dtype)
         self.graphed = self.speed.graphed(device)
         self.pools: dict[tuple, Any] = {}          # slot_key -> SlotPool (graphed or pooled)
+        want = self.speed.batch_decoder
+        self.decoder_class = _batch_decoder_class() if want or (want is None and self.graphed) else None
+        if want and self.decoder_class is None:
+            raise ValueError("the batched decoder needs lmdm_core/decoding.py (BatchDecoder), not in this checkout")
+        self.decoders: dict[str, Any] = {}         # block size -> BatchDecoder
+        self._free_rows: dict[str, list[int]] = {}
+        self.last_model_ms = self.last_decode_ms = 0.0
         self.name = str(self.model.source)
         self.untrained = self.model.meta.get("trained", True) is False
         self.modes = self.model.modes
@@ -395,6 +434,10 @@ class ModelEngine:
             sizes.update(buckets_for(batch, pool.largest))
             pool.capture(sorted(sizes))
             log.info("graphed engine (%s blocks): buckets %s captured, %d slots", size, sorted(sizes), pool.capacity)
+            dec = self._decoder(size)
+            if dec is not None:
+                dec.warm(sorted(sizes), probe.stream.block)
+                log.info("batched decoder (%s blocks): %d slots, warmed", size, dec.slots)
 
     def latents(self, gens: list, extras: list) -> list:
         """The next block of each generator: steady ones in their slot pool's bucket graphs (graphed engine), the
@@ -437,12 +480,57 @@ class ModelEngine:
         self._sync()        # the GPU's work is asynchronous: model time is counted when it is done
         model_ms = (time.perf_counter() - t1) * 1e3
         self.last_model_ms = model_ms
-        # Decoding, one stream after another: the hook where a batched decoder takes every stream's latents at once.
+        t2 = time.perf_counter()
+        self._decode_together(streams, zs)
+        self.last_decode_ms = decode_ms = (time.perf_counter() - t2) * 1e3
         for i, z in enumerate(zs):
-            s, t2 = streams[i], time.perf_counter()
-            s.done = s.finish(s.audio.complete(prepared[i], z))
-            s.compute_ms = model_ms + own[i] + (time.perf_counter() - t2) * 1e3
+            s, t3 = streams[i], time.perf_counter()
+            s.done = s.finish(s.audio.complete(prepared[i], z))   # a batched decoder's block is `ready` for it
+            s.compute_ms = model_ms + decode_ms + own[i] + (time.perf_counter() - t3) * 1e3
             s.batch = shared[i]
+
+    def _decode_together(self, streams: list[ModelStream], zs: list) -> None:
+        """Streams on a batched decoder: this step's blocks decoded in one call per decoder, each stream's audio left
+        `ready` for its own `complete`. Non-finite latents are decoded as zeros, as `complete` would feed them."""
+        import torch
+
+        by_dec: dict[int, tuple[Any, list[int]]] = {}
+        for i, s in enumerate(streams):
+            d = s.audio.dec
+            if isinstance(d, _DecoderSlot):
+                by_dec.setdefault(id(d.dec), (d.dec, []))[1].append(i)
+        for dec, idx in by_dec.values():
+            with torch.inference_mode():
+                z = torch.cat([zs[i] for i in idx])
+                ok = torch.isfinite(z).flatten(1).all(1)
+                z = torch.where(ok[:, None, None], z, torch.zeros_like(z))
+                audio = dec.decode([streams[i].audio.dec.slot for i in idx], z).float().cpu()
+            for j, i in enumerate(idx):
+                streams[i].audio.dec.ready = audio[j:j + 1]
+
+    def _decoder(self, block_size: str) -> Any:
+        """The batched decoder of this block size (made on first use), or None."""
+        if self.decoder_class is None:
+            return None
+        if block_size not in self.decoders:
+            self.decoders[block_size] = self.decoder_class(
+                self.model.autoencoder, slots=self.speed.slots, lookahead=self.model.decoder_lookahead(block_size),
+                compile=False)
+            self._free_rows[block_size] = list(range(self.speed.slots - 1, -1, -1))
+        return self.decoders[block_size]
+
+    def _attach_decoder(self, audio: AudioStream, block_size: str) -> None:
+        """Give a session's AudioStream a slot of the batched decoder (while one is free); freed with the stream."""
+        import weakref
+
+        dec = self._decoder(block_size)
+        free = self._free_rows.get(block_size)
+        if dec is None or not free:
+            return
+        slot = free.pop()
+        dec.reset([slot])
+        audio.dec = _DecoderSlot(dec, slot)
+        weakref.finalize(audio, free.append, slot)
 
     def _shared(self, gens: list) -> list[int]:
         """Per generator: how many of `gens` share its model batch (its slot pool's, or its eager group's)."""
@@ -470,8 +558,10 @@ class ModelEngine:
 
     def open(self, rate: int, channels: int, out_channels: int, seed: int = 0,
              block_size: str = "long") -> ModelStream:
-        return ModelStream(self.open_audio(seed, block_size), rate, channels, out_channels,
-                           self.margins_ms[block_size], self.step_together if self.sloted else None)
+        audio = self.open_audio(seed, block_size)
+        self._attach_decoder(audio, block_size)       # before the stream reads the decoder's latency
+        return ModelStream(audio, rate, channels, out_channels, self.margins_ms[block_size],
+                           self.step_together if self.sloted or self.decoders else None)
 
 
 def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu",

@@ -105,6 +105,39 @@ def test_slot_engine_equals_each_stream_alone(tiny_ckpt, engine):
     assert sum(p.sessions for p in slotted.pools.values()) >= 3
 
 
+def test_batched_decoder_equals_each_stream_alone(tiny_ckpt, engine):
+    """With the batched decoder (lmdm_core/decoding.py, where present) every step's blocks are decoded in one call:
+    each stream's audio equals the plain engine's stream alone, through a restart and a stream stepped alone."""
+    pytest.importorskip("lmdm_core.decoding")
+    from bridge.engines import Speed, _DecoderSlot
+
+    slotted = ModelEngine(str(tiny_ckpt), margin_ms=0.0, speed=Speed(pooled=True, slots=3, batch_decoder=True))
+    together, alone = [_open(slotted, k) for k in range(3)], [_open(engine, k) for k in range(3)]
+    assert all(isinstance(s.audio.dec, _DecoderSlot) for s in together)
+    x = np.random.default_rng(2).uniform(-0.3, 0.3, (together[0].block * 6, 2)).astype(np.float32)
+    for i in range(4):
+        if i == 2:
+            together[0].reset()
+            alone[0].reset()
+        for s in together + alone:
+            s.feed(x[i * s.block:(i + 1) * s.block])
+        if i == 3:
+            ys = [together[k].step() for k in range(3)]
+        else:
+            slotted.step_together(together)
+            ys = [s.step() for s in together]
+        for k in range(3):
+            ref = alone[k].step()
+            assert ys[k] is not None and ys[k].shape == ref.shape
+            assert np.abs(ys[k] - ref).max(initial=0.0) <= TOL, (i, k)
+    extra = slotted.open(48000, 2, 2)          # past the decoder's slots: decodes with its own
+    assert not isinstance(extra.audio.dec, _DecoderSlot)
+    del together
+    import gc
+    gc.collect()
+    assert isinstance(slotted.open(48000, 2, 2).audio.dec, _DecoderSlot)   # a closed stream's slot is free again
+
+
 def test_due_sessions_are_served_latest_first(engine):
     """Slack = requested index minus the client's stated play position: a session further behind goes first."""
     hello = lambda sid: Hello(stream=sid, rate=48000, channels=2, out_channels=2)  # noqa: E731
