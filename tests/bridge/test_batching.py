@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from bridge.client import Client
 from bridge.engines import ModelEngine
@@ -65,13 +66,23 @@ def test_step_together_equals_each_stream_alone(engine):
     assert frames > together[0].block  # real output came back, not only the decoder lookahead
 
 
-def test_slot_engine_equals_each_stream_alone(tiny_ckpt, engine):
-    """The slot engine (Speed(pooled=True): lmdm_core/slots.py's bookkeeping, run eagerly on the CPU; the GPU replays
-    it as graphs): blocks batched in slots, or alone through `step` (a bucket of one), equal the plain engine's
-    streams computed alone, while prompts, steps, mode and guidance change between blocks and a stream restarts."""
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device (run on the GPU machine)"))])
+def test_slot_engine_equals_each_stream_alone(tiny_ckpt, engine, device):
+    """The slot engine (CPU: Speed(pooled=True), lmdm_core/slots.py's bookkeeping run eagerly; CUDA: the graphed
+    engine `lmdm serve --device cuda` runs, bucket graphs replayed): blocks batched in slots, or alone through `step`
+    (a bucket of one), equal the plain eager engine's streams computed alone, while prompts, steps, mode and guidance
+    change between blocks and a stream restarts."""
     from bridge.engines import Speed
 
-    slotted = ModelEngine(str(tiny_ckpt), margin_ms=0.0, speed=Speed(pooled=True, slots=2))
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        engine = ModelEngine(str(tiny_ckpt), device="cuda", margin_ms=0.0, speed=Speed(graphs=False))
+        speed = Speed(graphs=True, slots=2, batch_decoder=False)
+    else:
+        speed = Speed(pooled=True, slots=2)
+    slotted = ModelEngine(str(tiny_ckpt), device=device, margin_ms=0.0, speed=speed)
+    assert slotted.graphed == (device == "cuda")
     rng = np.random.default_rng(1)
     together, alone = [_open(slotted, k) for k in range(3)], [_open(engine, k) for k in range(3)]
     x = rng.uniform(-0.3, 0.3, (together[0].block * 8, 2)).astype(np.float32)
