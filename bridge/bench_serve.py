@@ -23,6 +23,7 @@ told apart from what the engine alone could do.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import statistics
 import subprocess
@@ -77,6 +78,8 @@ class _Serve:
     def __init__(self, args: list[str], log: str | None):
         self.err = open(log, "w") if log else subprocess.DEVNULL
         code = "from bridge.commands import serve; serve(prog_name='lmdm serve')"
+        if os.environ.get("LMDM_BENCH_STACKS"):   # a stuck worker: every thread's stack into its log each 40 s
+            code = "import faulthandler; faulthandler.dump_traceback_later(40, repeat=True); " + code
         self.proc = subprocess.Popen([sys.executable, "-c", code, "--zmq", "tcp://127.0.0.1:0", "--osc", "none",
                                       "--osc-reply", "none", *args], stdout=subprocess.PIPE, stderr=self.err,
                                      text=True)
@@ -273,7 +276,7 @@ def plot(results: dict, path: str) -> None:
     fig.savefig(path, dpi=100)
 
 
-def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 4) -> dict:
+def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
     """The worker's engine alone (no sockets), N streams at the model's rate stepped together per block: median
     model ms (GPU synchronised), median whole step (plus preparing, decoding, output), and the real-time streams each
     would carry. The first two blocks (bootstrap, first steady block) are not timed."""
@@ -284,7 +287,7 @@ def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 4) -> dict:
     speed = Speed(graphs=cfg.graphs, dtype=cfg.dtype, noise=cfg.noise, slots=cfg.slots or max(ns))
     eng = ModelEngine(cfg.model, device=cfg.device, margin_ms=0.0, speed=speed)
     t_prep = time.perf_counter()
-    eng.prepare(max(ns))
+    eng.prepare(max(ns))          # the long blocks the streams below open
     prep_s = time.perf_counter() - t_prep
     block_s = eng.open_audio().block_samples / eng.sample_rate
     rows = []

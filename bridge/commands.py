@@ -108,7 +108,7 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
 
     engine = _engine(model, block, device, margin_ms, t5, Speed(graphs=graphs, dtype=dtype, noise=noise, slots=slots))
     if hasattr(engine, "prepare"):
-        engine.prepare(cfg.batch)   # the graphed engine's bucket graphs, captured before any client waits on them
+        engine.prepare(cfg.batch, block_size)   # the graphed engine's bucket graphs, before any client waits on them
     if block_size not in engine.block_sizes:
         raise click.ClickException(f"--block-size {block_size}: model {engine.name} streams "
                                    f"{' or '.join(engine.block_sizes)} blocks only")

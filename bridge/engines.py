@@ -414,30 +414,29 @@ class ModelEngine:
             self.pools[key] = SlotPool(gen, capacity=self.speed.slots, noise=self.speed.noise, graph=self.graphed)
         return self.pools[key]
 
-    def prepare(self, batch: int) -> None:
-        """Graphed engine: capture the bucket graphs up to `batch` sessions now (for the model's default settings),
-        so no session waits for a capture while others stream."""
+    def prepare(self, batch: int, block_size: str = "long") -> None:
+        """Graphed engine: capture the bucket graphs up to `batch` sessions now (for the model's default settings at
+        this block size), so no session waits for a capture while others stream."""
         from lmdm_core.slots import buckets_for
 
         if not self.graphed:
             return
-        for size in self.block_sizes:
-            probe = self.open_audio(block_size=size)
-            x = np.zeros((probe.channels, probe.block_samples), np.float32)
-            while not probe.gen.steady:
-                probe.process(x)
-            pool = self._pool(probe.gen)
-            sizes, b = set(), 1
-            while b < batch:
-                sizes.add(b)
-                b *= 2
-            sizes.update(buckets_for(batch, pool.largest))
-            pool.capture(sorted(sizes))
-            log.info("graphed engine (%s blocks): buckets %s captured, %d slots", size, sorted(sizes), pool.capacity)
-            dec = self._decoder(size)
-            if dec is not None:
-                dec.warm(sorted(sizes), probe.stream.block)
-                log.info("batched decoder (%s blocks): %d slots, warmed", size, dec.slots)
+        probe = self.open_audio(block_size=block_size)
+        x = np.zeros((probe.channels, probe.block_samples), np.float32)
+        while not probe.gen.steady:
+            probe.process(x)
+        pool = self._pool(probe.gen)
+        sizes, b = set(), 1
+        while b < min(batch, pool.largest):
+            sizes.add(b)
+            b *= 2
+        sizes.update(buckets_for(batch, pool.largest))
+        pool.capture(sorted(sizes))
+        log.info("graphed engine (%s blocks): buckets %s captured, %d slots", block_size, sorted(sizes), pool.capacity)
+        dec = self._decoder(block_size)
+        if dec is not None:
+            dec.warm(sorted(sizes), probe.stream.block)
+            log.info("batched decoder (%s blocks): %d slots, warmed", block_size, dec.slots)
 
     def latents(self, gens: list, extras: list) -> list:
         """The next block of each generator: steady ones in their slot pool's bucket graphs (graphed engine), the

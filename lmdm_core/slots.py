@@ -10,7 +10,8 @@ cross-attention K/V, mask, gate and global vector. The generator's `.kv` is set 
 batched by batching.py, primed or reset) has its rows loaded from its `.kv` first. A prompt change
 (`conditions_version`) reloads the cross rows. A slot is freed when its generator is garbage-collected.
 
-A batch of n members runs in the smallest bucket b >= n (1, 2, 4, ...): the bucket's graph gathers the K/V and cross
+A batch of n members runs in the smallest bucket b >= n (1, 2, 4, ... up to `largest`; more members run as several
+buckets, which bounds the graphs' memory: a SAOS-size bucket of 1024 holds ~30 GB of activations): the bucket's graph gathers the K/V and cross
 rows of the slots named in its index buffer, runs the whole block (fused first step + later steps, the stream's
 sampler) and scatters the new K/V back. Positions past n point at a scratch slot. Joining or leaving changes only the
 index buffer's contents, so no graph is captured again; only growing the pool past its capacity recaptures (the
@@ -89,7 +90,7 @@ class SlotPool:
     """Static per-slot state of up to `capacity` steady generators of one `slot_key`, and the bucket graphs."""
 
     def __init__(self, example: StreamingGenerator, capacity: int = 8, noise: str = "host", graph: bool = True,
-                 largest: int = 1024) -> None:
+                 largest: int = 256) -> None:
         if not example.steady:
             raise ValueError("a slot pool is built from a steady generator (cached block-causal, cache filled)")
         if graph and example.device.type != "cuda":
@@ -237,8 +238,9 @@ class SlotPool:
 
     def capture(self, sizes: tuple[int, ...] | list[int] = ()) -> None:
         """Capture the graphs of these buckets now (graph=True; otherwise only their buffers are made). Every
-        position points at the scratch slot meanwhile, so the warm-up runs touch no session's rows."""
-        for size in sizes:
+        position points at the scratch slot meanwhile, so the warm-up runs touch no session's rows. The largest first:
+        the smaller graphs then reuse its memory in the shared pool."""
+        for size in sorted(sizes, reverse=True):
             bk = self._bucket(size)
             if not self.use_graph or bk.graph is not None:
                 continue

@@ -5,6 +5,7 @@
 # root (about 500 s; every step has its own timeout, the whole stays under 530 s):
 #   bash scripts/gpu/bench_serve.sh                 # results under $OUT (or ./gpu_out), a short table last
 #   EMB_CLIENTS=64,256 SAOS_CLIENTS=64,256 TRIAL_SECONDS=60 bash scripts/gpu/bench_serve.sh
+#   ENGINE_NS=1,64,256 SAOS_CLIENTS=none T_EMB=0 bash scripts/gpu/bench_serve.sh    # skip steps
 #   NO_WHEELS=1 CPU=1 bash scripts/gpu/bench_serve.sh    # dry run on a CPU (tiny sizes, no GPU tests)
 set -u
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -18,7 +19,9 @@ MARGIN=${MARGIN:-1000}
 PROCS=${PROCS:-8}
 DEV="--device cuda --dtype bf16"
 SAOS=random:saos-small
-T_TEST=90 T_EMB=70 T_SAOS=120 T_SERVE=115
+T_TEST=${T_TEST:-90} T_EMB=${T_EMB:-70} T_SAOS=${T_SAOS:-120} T_SERVE=${T_SERVE:-115}
+TESTS=${TESTS:-tests/core/test_graphs.py tests/core/test_slots.py tests/bridge/test_batching.py::test_slot_engine_equals_each_stream_alone tests/bridge/test_batching.py::test_batched_decoder_equals_each_stream_alone}
+export LMDM_BENCH_STACKS=1   # a stuck worker dumps its threads' stacks into its log
 if [ -n "${CPU:-}" ]; then   # the dry run: same steps, CPU-sized
   DEV="--device cpu --steps 2" ENGINE_NS=1,2 EMB_CLIENTS=1 SAOS_CLIENTS=1 SECONDS_PER_TRIAL=3 PROCS=2 MARGIN=2000
   SAOS=${SAOS_CPU:-random:tiny}
@@ -31,15 +34,13 @@ step() {  # name timeout command...
 }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm --format=csv >"$OUT/gpu.txt" 2>&1
 if [ -z "${CPU:-}" ]; then
-  step pytest $T_TEST "$PY" -m pytest -q -p no:cacheprovider tests/core/test_graphs.py tests/core/test_slots.py \
-    tests/bridge/test_batching.py::test_slot_engine_equals_each_stream_alone \
-    tests/bridge/test_batching.py::test_batched_decoder_equals_each_stream_alone
+  step pytest $T_TEST "$PY" -m pytest -q -p no:cacheprovider $TESTS
 fi
-step eng-emb $T_EMB "${BS[@]}" $DEV --engine "$ENGINE_NS" --out "$OUT/eng-emb"
-step eng-saos $T_SAOS "${BS[@]}" --model "$SAOS" $DEV --engine "$ENGINE_NS" --out "$OUT/eng-saos"
-step serve-emb $T_SERVE "${BS[@]}" $DEV --batch 1024 --margin-ms "$MARGIN" --clients "$EMB_CLIENTS" \
+[ "$T_EMB" = 0 ] || step eng-emb $T_EMB "${BS[@]}" $DEV --engine "$ENGINE_NS" --out "$OUT/eng-emb"
+[ "$T_SAOS" = 0 ] || step eng-saos $T_SAOS "${BS[@]}" --model "$SAOS" $DEV --engine "$ENGINE_NS" --out "$OUT/eng-saos"
+[ "$EMB_CLIENTS" = none ] || step serve-emb $T_SERVE "${BS[@]}" $DEV --batch 1024 --margin-ms "$MARGIN" --clients "$EMB_CLIENTS" \
   --seconds "$SECONDS_PER_TRIAL" --procs "$PROCS" --log "$OUT/serve-emb.worker.log" --out "$OUT/serve-emb"
-step serve-saos $T_SERVE "${BS[@]}" --model "$SAOS" $DEV --batch 1024 --margin-ms "$MARGIN" --clients "$SAOS_CLIENTS" \
+[ "$SAOS_CLIENTS" = none ] || step serve-saos $T_SERVE "${BS[@]}" --model "$SAOS" $DEV --batch 1024 --margin-ms "$MARGIN" --clients "$SAOS_CLIENTS" \
   --seconds "$SECONDS_PER_TRIAL" --procs "$PROCS" --log "$OUT/serve-saos.worker.log" --out "$OUT/serve-saos"
 "$PY" - "$OUT" <<'PY'
 import json, sys, pathlib
@@ -48,9 +49,9 @@ log = out / "pytest.log"
 if log.exists():
     print(log.read_text()[-700:])
 for name in ("eng-emb", "eng-saos"):
-    f = out / f"{name}.json"
+    f, log = out / f"{name}.json", out / f"{name}.log"
     if not f.exists():
-        print(f"{name}: no JSON;", (out / f"{name}.log").read_text()[-600:])
+        print(f"{name}: no JSON;", log.read_text()[-600:] if log.exists() else "skipped")
         continue
     r = json.loads(f.read_text())
     print(f"{name}: {r['engine']} graphed={r['graphed']} block {r['block_s']} s, prepare {r['prepare_s']} s, "
@@ -60,9 +61,9 @@ for name in ("eng-emb", "eng-saos"):
         print(f"{x['streams']:>6}{x['model_ms']:>10.2f}{x['step_ms']:>10.2f}{x['rest_ms']:>10.2f}"
               f"{x['realtime_streams_model']:>12.1f}{x['realtime_streams_step']:>11.1f}{x['batch']:>7}")
 for name in ("serve-emb", "serve-saos"):
-    f = out / f"{name}.json"
+    f, log = out / f"{name}.json", out / f"{name}.log"
     if not f.exists():
-        print(f"{name}: no JSON;", (out / f"{name}.log").read_text()[-900:])
+        print(f"{name}: no JSON;", log.read_text()[-900:] if log.exists() else "skipped")
         continue
     r = json.loads(f.read_text())
     print(f"{name}: largest N with zero underruns {r['max_clients']} ({r['config']['seconds']} s trials)")

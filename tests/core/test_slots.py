@@ -126,9 +126,11 @@ def test_stale_cross_rows_would_show(model, stream):
 
 @cuda
 def test_graphed_pool_equals_eager_alone_on_cuda(stream):
+    """Batched rows may take other kernels than one row alone (cuBLAS/cuDNN pick by shape): equal to 1e-3 here."""
     torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     model = make_model(input_adds={"context": 65, "curves": 3}).cuda()
-    pool, sizes = _drive(model, stream, lambda g: SlotPool(g, capacity=2, noise="host", graph=True), tol=1e-4)
+    pool, sizes = _drive(model, stream, lambda g: SlotPool(g, capacity=2, noise="host", graph=True), tol=1e-3)
     assert sizes == [5, 5, 3, 4, 3, 4]
     # one capture per bucket and per growth of the pool (buffers move); joining or leaving captures nothing
     assert pool.replays >= 6 and pool.captures <= 2 * len(pool.buckets) + 2
