@@ -57,6 +57,7 @@ class ServeBenchConfig:
     dtype: str = "fp32"           # `lmdm serve --dtype`
     noise: str = "host"           # `lmdm serve --noise`
     slots: int | None = None      # `lmdm serve --slots` (None: max_clients, or the largest of `clients`)
+    batch_decoder: bool | None = None   # `lmdm serve --batch-decoder/--no-batch-decoder` (None: its default)
     procs: int = 1                # client processes (threads spread over them)
     log: str | None = None        # the worker's stderr goes here (None: dropped)
 
@@ -68,6 +69,7 @@ class ServeBenchConfig:
         args += ["--batch", str(self.batch)] if self.batch else []
         args += ["--margin-ms", str(self.margin_ms)] if self.margin_ms is not None else []
         args += [] if self.graphs is None else ["--graphs" if self.graphs else "--no-graphs"]
+        args += [] if self.batch_decoder is None else ["--batch-decoder" if self.batch_decoder else "--no-batch-decoder"]
         return args
 
 
@@ -284,7 +286,8 @@ def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
 
     from bridge.engines import ModelEngine, Speed
 
-    speed = Speed(graphs=cfg.graphs, dtype=cfg.dtype, noise=cfg.noise, slots=cfg.slots or max(ns))
+    speed = Speed(graphs=cfg.graphs, dtype=cfg.dtype, noise=cfg.noise, slots=cfg.slots or max(ns),
+                  batch_decoder=cfg.batch_decoder)
     eng = ModelEngine(cfg.model, device=cfg.device, margin_ms=0.0, speed=speed)
     t_prep = time.perf_counter()
     eng.prepare(max(ns))          # the long blocks the streams below open
@@ -298,7 +301,7 @@ def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
             if cfg.steps is not None:
                 s.set_param("steps", cfg.steps)
         x = np.random.default_rng(0).uniform(-0.3, 0.3, (streams[0].bm, eng.channels)).astype(np.float32)
-        model, whole = [], []
+        model, whole, decode = [], [], []
         for b in range(blocks + 2):
             for s in streams:
                 s.feed(x)
@@ -309,9 +312,11 @@ def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
             if b >= 2:
                 whole.append((time.perf_counter() - t0) * 1e3)
                 model.append(eng.last_model_ms)
+                decode.append(eng.last_decode_ms)
         m, w = statistics.median(model), statistics.median(whole)
         rows.append({"streams": n, "model_ms": round(m, 2), "step_ms": round(w, 2), "rest_ms": round(w - m, 2),
                      "model_ms_per_stream": round(m / n, 3), "batch": max(s.batch for s in streams),
+                     "batched_decode_ms": round(statistics.median(decode), 2),
                      "realtime_streams_model": round(n * block_s * 1e3 / m, 1),
                      "realtime_streams_step": round(n * block_s * 1e3 / w, 1), "model_all": [round(v, 2) for v in model],
                      "step_all": [round(v, 2) for v in whole]})

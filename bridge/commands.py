@@ -70,11 +70,14 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
                    "drawn inside the graph (no host work)")
 @click.option("--slots", type=click.IntRange(1, 65536), default=64, show_default=True,
               help="graphed engine: sessions the slot buffers hold before growing (growing recaptures the graphs)")
+@click.option("--batch-decoder/--no-batch-decoder", default=None,
+              help="decode every stream of a step in one batch (lmdm_core/decoding.py, where present) [default: with "
+                   "the graphed engine]")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, t5: str | None, block: int,
           block_size: str, margin_ms: float | None, heartbeat_ms: int, batch: int | None, client_timeout: float | None,
           curve_keys: str | None, osc_allow: tuple[str, ...], insecure: bool, osc_map: str | None,
-          graphs: bool | None, dtype: str, noise: str, slots: int, verbose: bool) -> None:
+          graphs: bool | None, dtype: str, noise: str, slots: int, batch_decoder: bool | None, verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
@@ -106,7 +109,8 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
                        batch=BATCH if batch is None else batch)
     from bridge.engines import Speed
 
-    engine = _engine(model, block, device, margin_ms, t5, Speed(graphs=graphs, dtype=dtype, noise=noise, slots=slots))
+    engine = _engine(model, block, device, margin_ms, t5,
+                     Speed(graphs=graphs, dtype=dtype, noise=noise, slots=slots, batch_decoder=batch_decoder))
     if hasattr(engine, "prepare"):
         engine.prepare(cfg.batch, block_size)   # the graphed engine's bucket graphs, before any client waits on them
     if block_size not in engine.block_sizes:
@@ -676,6 +680,8 @@ def _counts(value: str | None, hint: str) -> tuple[int, ...]:
               help="`lmdm serve --noise`")
 @click.option("--slots", type=click.IntRange(1, 65536), default=None,
               help="`lmdm serve --slots` (default: the largest N asked for)")
+@click.option("--batch-decoder/--no-batch-decoder", default=None,
+              help="`lmdm serve --batch-decoder/--no-batch-decoder` [default: its default]")
 @click.option("--procs", type=click.IntRange(1, 256), default=1, show_default=True,
               help="client processes the client threads are spread over (the bench's own Python is then no limit)")
 @click.option("--engine", "engine_ns", default=None, metavar="N[,N...]",
@@ -684,8 +690,8 @@ def _counts(value: str | None, hint: str) -> tuple[int, ...]:
 @click.option("--out", "out_prefix", default="bench-serve", show_default=True, help="writes OUT.json and OUT.png")
 def bench_serve(model: str | None, device: str, batch: int | None, mode: str, seconds: float, max_clients: int,
                 clients: str | None, frames: int, steps: int | None, margin_ms: float | None, graphs: bool | None,
-                dtype: str, noise: str, slots: int | None, procs: int, engine_ns: str | None, log_path: str | None,
-                out_prefix: str) -> None:
+                dtype: str, noise: str, slots: int | None, batch_decoder: bool | None, procs: int,
+                engine_ns: str | None, log_path: str | None, out_prefix: str) -> None:
     """N simulated real-time clients over ZeroMQ to a real `lmdm serve`: underruns, answer latency, compute per block,
     and the largest N with zero underruns (bridge/bench_serve.py has the definitions).
 
@@ -706,8 +712,10 @@ def bench_serve(model: str | None, device: str, batch: int | None, mode: str, se
     fixed, ens = _counts(clients, "--clients"), _counts(engine_ns, "--engine")
     cfg = B.ServeBenchConfig(model=model, device=device, batch=batch, mode=mode, seconds=seconds,
                              max_clients=max_clients, clients=fixed, frames=frames, steps=steps, margin_ms=margin_ms,
-                             graphs=graphs, dtype=dtype, noise=noise, slots=slots, procs=procs, log=log_path)
+                             graphs=graphs, dtype=dtype, noise=noise, slots=slots, batch_decoder=batch_decoder,
+                             procs=procs, log=log_path)
     if ens:
+        _setup_logging(False)
         try:
             results = B.engine_sweep(cfg, list(ens))
         except ValueError as exc:
