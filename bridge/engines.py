@@ -513,8 +513,7 @@ class ModelEngine:
             return None
         if block_size not in self.decoders:
             self.decoders[block_size] = self.decoder_class(
-                self.model.autoencoder, slots=self.speed.slots, lookahead=self.model.decoder_lookahead(block_size),
-                compile=False)
+                self.model.autoencoder, slots=self.speed.slots, lookahead=self.model.decoder_lookahead(block_size))
             self._free_rows[block_size] = list(range(self.speed.slots - 1, -1, -1))
         return self.decoders[block_size]
 

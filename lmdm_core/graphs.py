@@ -17,6 +17,9 @@ seed of `torch.cuda.manual_seed`, but not the eager engine's stream).
 graph=False runs the captured work eagerly over the same static buffers instead of replaying a graph, on any device:
 the CPU tests check the static-buffer bookkeeping with it (prompt changes, substitutions, appends), which the graph
 then only replays. The generator is driven through its public block pieces (streaming.py), nothing private.
+
+`lmdm bench model --cuda-graphs` runs this one-stream engine; the worker (`lmdm serve --device cuda`) runs the same
+captured block per batch bucket over fixed per-session slots (slots.py), a stream alone being a bucket of one.
 """
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .batching import checked_extras
 from .dit import CrossKV
 from .sampler import sample_pingpong
 from .streaming import BlockInputs, Rows, StreamingGenerator
@@ -264,11 +265,7 @@ class SlotPool:
     def step(self, gens: list[StreamingGenerator], extras: list[dict[str, torch.Tensor] | None] | None = None
              ) -> list[torch.Tensor]:
         """The next block of each generator (all steady, all of this pool's key), as alone."""
-        extras = extras if extras is not None else [None] * len(gens)
-        if len(extras) != len(gens):
-            raise ValueError(f"{len(gens)} generators but {len(extras)} extras")
-        if len({id(g) for g in gens}) != len(gens):
-            raise ValueError("a generator appears twice: one block each per call")
+        extras = checked_extras(gens, extras)
         for g in gens:
             if not g.steady or slot_key(g) != self.key:
                 raise ValueError("every generator must be steady and of this pool's key (slot_key)")

@@ -48,24 +48,25 @@ out = pathlib.Path(sys.argv[1])
 log = out / "pytest.log"
 if log.exists():
     print(log.read_text()[-700:])
-for name in ("eng-emb", "eng-saos"):
+def result(name):
     f, log = out / f"{name}.json", out / f"{name}.log"
-    if not f.exists():
-        print(f"{name}: no JSON;", log.read_text()[-600:] if log.exists() else "skipped")
+    if f.exists():
+        return json.loads(f.read_text())
+    print(f"{name}: no JSON;", log.read_text()[-900:] if log.exists() else "skipped")
+for name in ("eng-emb", "eng-saos"):
+    r = result(name)
+    if r is None:
         continue
-    r = json.loads(f.read_text())
     print(f"{name}: {r['engine']} graphed={r['graphed']} block {r['block_s']} s, prepare {r['prepare_s']} s, "
           f"{r.get('gpu', '')} max mem {r.get('max_mem_GB')} GB")
-    print(f"{'N':>6}{'model ms':>10}{'step ms':>10}{'rest ms':>10}{'RT (model)':>12}{'RT (step)':>11}{'batch':>7}")
+    print(f"{'N':>6}{'model ms':>10}{'step ms':>10}{'decode ms':>10}{'RT (model)':>12}{'RT (step)':>11}{'batch':>7}")
     for x in r["rows"]:
-        print(f"{x['streams']:>6}{x['model_ms']:>10.2f}{x['step_ms']:>10.2f}{x['rest_ms']:>10.2f}"
+        print(f"{x['streams']:>6}{x['model_ms']:>10.2f}{x['step_ms']:>10.2f}{x.get('batched_decode_ms', 0):>10.2f}"
               f"{x['realtime_streams_model']:>12.1f}{x['realtime_streams_step']:>11.1f}{x['batch']:>7}")
 for name in ("serve-emb", "serve-saos"):
-    f, log = out / f"{name}.json", out / f"{name}.log"
-    if not f.exists():
-        print(f"{name}: no JSON;", log.read_text()[-900:] if log.exists() else "skipped")
+    r = result(name)
+    if r is None:
         continue
-    r = json.loads(f.read_text())
     print(f"{name}: largest N with zero underruns {r['max_clients']} ({r['config']['seconds']} s trials)")
     for t in r["trials"]:
         lag = max((s.get("lag_p99_ms") or 0) for s in t["streams"] if "error" not in s) if t["streams"] else 0

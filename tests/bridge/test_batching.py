@@ -66,6 +66,19 @@ def test_step_together_equals_each_stream_alone(engine):
     assert frames > together[0].block  # real output came back, not only the decoder lookahead
 
 
+def _block_each_way(engine, together, alone, x, i, one_by_one):
+    """Block i of every stream: `together` through the engine (stepped together, or each through its own `step`),
+    `alone` one after another on the reference engine; each stream's output must be the same."""
+    for s in together + alone:
+        s.feed(x[i * s.block:(i + 1) * s.block])
+    if not one_by_one:
+        engine.step_together(together)
+    for k, (s, a) in enumerate(zip(together, alone)):
+        y, ref = s.step(), a.step()
+        assert y is not None and y.shape == ref.shape
+        assert np.abs(y - ref).max(initial=0.0) <= TOL, (i, k)
+
+
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA device (run on the GPU machine)"))])
 def test_slot_engine_equals_each_stream_alone(tiny_ckpt, engine, device):
@@ -96,18 +109,8 @@ def test_slot_engine_equals_each_stream_alone(tiny_ckpt, engine, device):
         if i == 4:
             together[1].reset()
             alone[1].reset()
-        for s in together + alone:
-            s.feed(x[i * s.block:(i + 1) * s.block])
-        if i == 1:
-            ys = [together[k].step() for k in range(3)]           # alone, each its own bucket of one
-        else:
-            slotted.step_together(together)
-            ys = [s.step() for s in together]
+        _block_each_way(slotted, together, alone, x, i, one_by_one=i == 1)   # 1: each its own bucket of one
         shared.append([s.batch for s in together])
-        for k in range(3):
-            ref = alone[k].step()
-            assert ys[k] is not None and ys[k].shape == ref.shape
-            assert np.abs(ys[k] - ref).max(initial=0.0) <= TOL, (i, k)
     # block 0: all bootstrap (eager, stacked); 2: stream 2's steps make another key; 3-5: every stream in its own
     # state (guidance off rebuilds stream 0's generator, stream 1 restarts)
     assert shared == [[3, 3, 3], [1, 1, 1], [2, 2, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]]
@@ -130,17 +133,7 @@ def test_batched_decoder_equals_each_stream_alone(tiny_ckpt, engine):
         if i == 2:
             together[0].reset()
             alone[0].reset()
-        for s in together + alone:
-            s.feed(x[i * s.block:(i + 1) * s.block])
-        if i == 3:
-            ys = [together[k].step() for k in range(3)]
-        else:
-            slotted.step_together(together)
-            ys = [s.step() for s in together]
-        for k in range(3):
-            ref = alone[k].step()
-            assert ys[k] is not None and ys[k].shape == ref.shape
-            assert np.abs(ys[k] - ref).max(initial=0.0) <= TOL, (i, k)
+        _block_each_way(slotted, together, alone, x, i, one_by_one=i == 3)
     extra = slotted.open(48000, 2, 2)          # past the decoder's slots: decodes with its own
     assert not isinstance(extra.audio.dec, _DecoderSlot)
     del together
