@@ -16,9 +16,10 @@ one, this one), so at large N (hundreds, a GPU worker) the bench itself can beco
 reported (`lag_p99_ms`) so such a trial shows it.
 
 `engine_sweep` (`lmdm bench serve --engine N,...`) times the worker's engine in this process, no sockets: N model-rate
-streams stepped together as the engine thread steps them, split into model time (GPU synchronised: with the graphed
-engine, the slot graphs' replay) and the rest (per-stream encoding, decoding, resampling), so a serve figure can be
-told apart from what the engine alone could do.
+streams stepped together as the engine thread steps them, split into model time (host clock, GPU synchronised: the
+slot bookkeeping and the graphs' replay), the graphs' own GPU time (CUDA events around the replays), the batched
+decode, and the whole step (plus preparing each input and completing each output), so a serve figure can be told
+apart from what the engine alone could do.
 """
 from __future__ import annotations
 
@@ -301,7 +302,7 @@ def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
             if cfg.steps is not None:
                 s.set_param("steps", cfg.steps)
         x = np.random.default_rng(0).uniform(-0.3, 0.3, (streams[0].bm, eng.channels)).astype(np.float32)
-        model, whole, decode = [], [], []
+        model, whole, decode, gpu = [], [], [], []
         for b in range(blocks + 2):
             for s in streams:
                 s.feed(x)
@@ -313,10 +314,13 @@ def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
                 whole.append((time.perf_counter() - t0) * 1e3)
                 model.append(eng.last_model_ms)
                 decode.append(eng.last_decode_ms)
+                if eng.last_gpu_ms is not None:
+                    gpu.append(eng.last_gpu_ms)
         m, w = statistics.median(model), statistics.median(whole)
         rows.append({"streams": n, "model_ms": round(m, 2), "step_ms": round(w, 2), "rest_ms": round(w - m, 2),
                      "model_ms_per_stream": round(m / n, 3), "batch": max(s.batch for s in streams),
                      "batched_decode_ms": round(statistics.median(decode), 2),
+                     "graph_gpu_ms": round(statistics.median(gpu), 3) if gpu else None,
                      "realtime_streams_model": round(n * block_s * 1e3 / m, 1),
                      "realtime_streams_step": round(n * block_s * 1e3 / w, 1), "model_all": [round(v, 2) for v in model],
                      "step_all": [round(v, 2) for v in whole]})

@@ -724,7 +724,9 @@ def bench_serve(model: str | None, device: str, batch: int | None, mode: str, se
         with open(f"{out_prefix}.json", "w") as f:
             json.dump(results, f, indent=1)
         for r in results["rows"]:
-            click.echo(f"N={r['streams']:5d}  model {r['model_ms']:9.2f} ms  whole step {r['step_ms']:9.2f} ms  "
+            gpu = "-" if r["graph_gpu_ms"] is None else f"{r['graph_gpu_ms']:.2f}"
+            click.echo(f"N={r['streams']:5d}  graphs' GPU {gpu} ms  model {r['model_ms']:9.2f} ms  "
+                       f"whole step {r['step_ms']:9.2f} ms  "
                        f"real-time streams: model {r['realtime_streams_model']:8.1f}  whole "
                        f"{r['realtime_streams_step']:8.1f}")
         click.echo(f"wrote {out_prefix}.json")

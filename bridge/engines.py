@@ -383,6 +383,7 @@ class ModelEngine:
         self.decoders: dict[str, Any] = {}         # block size -> BatchDecoder
         self._free_rows: dict[str, list[int]] = {}
         self.last_model_ms = self.last_decode_ms = 0.0
+        self.last_gpu_ms: float | None = None
         self.name = str(self.model.source)
         self.untrained = self.model.meta.get("trained", True) is False
         self.modes = self.model.modes
@@ -479,6 +480,8 @@ class ModelEngine:
         self._sync()        # the GPU's work is asynchronous: model time is counted when it is done
         model_ms = (time.perf_counter() - t1) * 1e3
         self.last_model_ms = model_ms
+        gpu = [ms for ms in (p.gpu_ms() for p in self.pools.values()) if ms is not None]
+        self.last_gpu_ms = sum(gpu) if gpu else None   # the bucket graphs' own device time (CUDA events)
         t2 = time.perf_counter()
         self._decode_together(streams, zs)
         self.last_decode_ms = decode_ms = (time.perf_counter() - t2) * 1e3

@@ -113,6 +113,7 @@ class SlotPool:
         self.captures = 0      # graphs captured so far (joining/leaving must not add any)
         self.replays = 0
         self.last_batch = 0    # members of the last step
+        self._events: list = []   # (start, end) CUDA events around each replay since the last `gpu_ms()`
         self.capacity = 0
         self._grow(max(1, capacity))
 
@@ -203,6 +204,15 @@ class SlotPool:
             if self.global_vec is not None:
                 self.global_vec[r].copy_(gen.global_vec)
             sl.cross = version
+
+    def gpu_ms(self) -> float | None:
+        """GPU time of the graph replays since the last call (synchronises on them; None when nothing was replayed):
+        the device's own time for the blocks, without the host's bookkeeping around them."""
+        events, self._events = self._events, []
+        if not events:
+            return None
+        events[-1][1].synchronize()
+        return sum(a.elapsed_time(b) for a, b in events)
 
     # ----- the block -----
 
@@ -299,7 +309,11 @@ class SlotPool:
             if bk.graph is None:
                 self.capture((size,))
                 bk.idx[:n * self.rpm].copy_(torch.cat([self._row_index(sl.index) for sl in slots]))
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
             bk.graph.replay()
+            end.record()
+            self._events.append((start, end))
         else:
             self._run(bk)
         self.replays += 1

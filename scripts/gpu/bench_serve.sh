@@ -59,9 +59,11 @@ for name in ("eng-emb", "eng-saos"):
         continue
     print(f"{name}: {r['engine']} graphed={r['graphed']} block {r['block_s']} s, prepare {r['prepare_s']} s, "
           f"{r.get('gpu', '')} max mem {r.get('max_mem_GB')} GB")
-    print(f"{'N':>6}{'model ms':>10}{'step ms':>10}{'decode ms':>10}{'RT (model)':>12}{'RT (step)':>11}{'batch':>7}")
+    print(f"{'N':>6}{'GPU ms':>9}{'model ms':>10}{'step ms':>10}{'decode ms':>10}{'RT (model)':>12}{'RT (step)':>11}"
+          f"{'batch':>7}")
     for x in r["rows"]:
-        print(f"{x['streams']:>6}{x['model_ms']:>10.2f}{x['step_ms']:>10.2f}{x.get('batched_decode_ms', 0):>10.2f}"
+        print(f"{x['streams']:>6}{x.get('graph_gpu_ms') or 0:>9.2f}{x['model_ms']:>10.2f}{x['step_ms']:>10.2f}"
+              f"{x.get('batched_decode_ms', 0):>10.2f}"
               f"{x['realtime_streams_model']:>12.1f}{x['realtime_streams_step']:>11.1f}{x['batch']:>7}")
 for name in ("serve-emb", "serve-saos"):
     r = result(name)

@@ -92,6 +92,7 @@ def test_pooled_blocks_equal_each_alone_on_cpu(model, stream):
     pool, sizes = _drive(model, stream, lambda g: SlotPool(g, capacity=2, noise="host", graph=False))
     assert sizes == [5, 5, 3, 4, 3, 4]
     assert pool.capacity >= 5           # grown from 2 while sessions joined, contents kept
+    assert pool.gpu_ms() is None        # nothing replayed: no device time to report
 
 
 def test_pool_refuses_what_it_cannot_hold(model, stream):
@@ -134,6 +135,7 @@ def test_graphed_pool_equals_eager_alone_on_cuda(stream):
     assert sizes == [5, 5, 3, 4, 3, 4]
     # one capture per bucket and per growth of the pool (buffers move); joining or leaving captures nothing
     assert pool.replays >= 6 and pool.captures <= 2 * len(pool.buckets) + 2
+    assert pool.gpu_ms() > 0 and pool.gpu_ms() is None   # the replays' device time, taken once
 
 
 @cuda
