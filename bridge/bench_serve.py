@@ -11,12 +11,24 @@ requests the output it will play one latency later, [j·F + L, j·F + L + F), st
   stream's own encoding and decoding), and `status.batch`, the streams that shared its last model batch.
 
 A search doubles N from 1 while a trial of `seconds` has no late request, then bisects between the last good and the
-first bad N: `max_clients` is the largest N with zero underruns. The clients share this process's interpreter, so at
-large N (hundreds, a GPU worker) the bench itself can become the limit; its own callback lag is reported
-(`lag_p99_ms`) so such a trial shows it.
+first bad N: `max_clients` is the largest N with zero underruns. The clients are threads of `procs` processes (default
+one, this one), so at large N (hundreds, a GPU worker) the bench itself can become the limit; its own callback lag is
+reported (`lag_p99_ms`) so such a trial shows it.
+
+`engine_sweep` (`lmdm bench serve --engine N,...`) times the worker's engine in this process, no sockets: N model-rate
+streams stepped together as the engine thread steps them, split into model time (host clock, GPU synchronised: the
+slot bookkeeping and the graphs' replay), the graphs' own GPU time (CUDA events around the replays), the batched
+decode, and the whole step (plus preparing each input and completing each output), so a serve figure can be told
+apart from what the engine alone could do.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -26,7 +38,6 @@ from typing import Callable
 import numpy as np
 
 from bridge import protocol as W
-from bridge.bench import _Worker
 from bridge.client import Client
 
 
@@ -43,6 +54,55 @@ class ServeBenchConfig:
     clients: tuple[int, ...] = ()  # fixed list of N instead of the search
     steps: int | None = None      # sampler steps set on every stream (None: the model's)
     margin_ms: float | None = None  # `lmdm serve --margin-ms` (None: measured or cached)
+    graphs: bool | None = None    # `lmdm serve --graphs/--no-graphs` (None: its default, on for cuda)
+    dtype: str = "fp32"           # `lmdm serve --dtype`
+    noise: str = "host"           # `lmdm serve --noise`
+    slots: int | None = None      # `lmdm serve --slots` (None: max_clients, or the largest of `clients`)
+    batch_decoder: bool | None = None   # `lmdm serve --batch-decoder/--no-batch-decoder` (None: its default)
+    procs: int = 1                # client processes (threads spread over them)
+    log: str | None = None        # the worker's stderr goes here (None: dropped)
+
+    def serve_args(self) -> list[str]:
+        """The `lmdm serve` options this bench's worker runs with."""
+        args = ["--device", self.device, "--client-timeout", "60", "--dtype", self.dtype, "--noise", self.noise,
+                "--slots", str(self.slots or max(self.clients or (self.max_clients,)))]
+        args += ["--model", self.model] if self.model else []
+        args += ["--batch", str(self.batch)] if self.batch else []
+        args += ["--margin-ms", str(self.margin_ms)] if self.margin_ms is not None else []
+        args += [] if self.graphs is None else ["--graphs" if self.graphs else "--no-graphs"]
+        args += [] if self.batch_decoder is None else ["--batch-decoder" if self.batch_decoder else "--no-batch-decoder"]
+        return args
+
+
+class _Serve:
+    """`lmdm serve` as a subprocess of this interpreter (where no `lmdm` script is installed, e.g. the GPU machine
+    with PYTHONPATH=.); `address` from its first stdout line; stderr to `log`."""
+
+    def __init__(self, args: list[str], log: str | None):
+        self.err = open(log, "w") if log else subprocess.DEVNULL
+        code = "from bridge.commands import serve; serve(prog_name='lmdm serve')"
+        if os.environ.get("LMDM_BENCH_STACKS"):   # a stuck worker: every thread's stack into its log each 40 s
+            code = "import faulthandler; faulthandler.dump_traceback_later(40, repeat=True); " + code
+        self.proc = subprocess.Popen([sys.executable, "-c", code, "--zmq", "tcp://127.0.0.1:0", "--osc", "none",
+                                      "--osc-reply", "none", *args], stdout=subprocess.PIPE, stderr=self.err,
+                                     text=True)
+        m = re.search(r"zmq (\S+)", self.proc.stdout.readline())
+        if not m:
+            self.proc.kill()
+            raise RuntimeError("the worker did not start" + (f" (its log: {log})" if log else ""))
+        self.address = m.group(1)
+
+    def __enter__(self) -> "_Serve":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        if self.err is not subprocess.DEVNULL:
+            self.err.close()
 
 
 @dataclass
@@ -112,18 +172,44 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)) * 1e3, 3) if values else None
 
 
-def trial(address: str, cfg: ServeBenchConfig, n: int, tag: str) -> dict:
-    """N clients at once for cfg.seconds; their books and the trial's totals."""
-    out: dict = {}
-    t0 = time.monotonic() + 1.0 + 0.05 * n      # every client connected before the clocks start
-    threads = [threading.Thread(target=_client, args=(address, cfg, f"{tag}-{i}", t0, out), daemon=True)
-               for i in range(n)]
+def _clients(address: str, cfg: ServeBenchConfig, names: list[str], t0: float, out: dict | None = None,
+             queue=None) -> dict:
+    """Clients `names` as threads of this process; their books (into `queue` too, from a client process)."""
+    out = {} if out is None else out
+    threads = [threading.Thread(target=_client, args=(address, cfg, name, t0, out), daemon=True) for name in names]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=cfg.seconds + 300)
-    streams = [out.get(f"{tag}-{i}", {"stream": f"{tag}-{i}", "error": "the client did not finish"})
-               for i in range(n)]
+    if queue is not None:
+        queue.put(dict(out))
+    return out
+
+
+def trial(address: str, cfg: ServeBenchConfig, n: int, tag: str) -> dict:
+    """N clients at once for cfg.seconds; their books and the trial's totals."""
+    names = [f"{tag}-{i}" for i in range(n)]
+    procs = max(1, min(cfg.procs, n))
+    # every client connected (and, with processes, started) before the clocks start
+    t0 = time.monotonic() + 1.0 + 0.05 * n / procs + (3.0 if procs > 1 else 0.0)
+    if procs == 1:
+        out = _clients(address, cfg, names, t0)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        q = ctx.Queue()
+        ps = [ctx.Process(target=_clients, args=(address, cfg, names[i::procs], t0, None, q), daemon=True)
+              for i in range(procs)]
+        for p in ps:
+            p.start()
+        out = {}
+        for _ in ps:
+            try:
+                out.update(q.get(timeout=cfg.seconds + t0 - time.monotonic() + 330))
+            except Exception:   # a process that died: its clients are reported as not finished
+                break
+        for p in ps:
+            p.join(timeout=10)
+    streams = [out.get(name, {"stream": name, "error": "the client did not finish"}) for name in names]
     good = [s for s in streams if "error" not in s]
     lat = [x for s in good for x in s.pop("_lat")]
     errors = [f"{s['stream']}: {s['error']}" for s in streams if "error" in s]
@@ -138,10 +224,6 @@ def trial(address: str, cfg: ServeBenchConfig, n: int, tag: str) -> dict:
 
 def search(cfg: ServeBenchConfig, report: Callable[[dict], None] | None = None) -> dict:
     """Start the worker, run the trials (cfg.clients, or the doubling-then-bisecting search), stop the worker."""
-    args = ["--device", cfg.device, "--client-timeout", "60"]
-    args += ["--model", cfg.model] if cfg.model else []
-    args += ["--batch", str(cfg.batch)] if cfg.batch else []
-    args += ["--margin-ms", str(cfg.margin_ms)] if cfg.margin_ms is not None else []
     trials: list[dict] = []
 
     def run(n: int) -> bool:
@@ -151,7 +233,7 @@ def search(cfg: ServeBenchConfig, report: Callable[[dict], None] | None = None) 
             report(t)
         return t["ok"]
 
-    with _Worker(*args) as w:
+    with _Serve(cfg.serve_args(), cfg.log) as w:
         if cfg.clients:
             for n in cfg.clients:
                 run(n)
@@ -195,3 +277,59 @@ def plot(results: dict, path: str) -> None:
     b.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
+    """The worker's engine alone (no sockets), N streams at the model's rate stepped together per block: median
+    model ms (GPU synchronised), median whole step (plus preparing, decoding, output), and the real-time streams each
+    would carry. The first two blocks (bootstrap, first steady block) are not timed."""
+    import gc
+
+    from bridge.engines import ModelEngine, Speed
+
+    speed = Speed(graphs=cfg.graphs, dtype=cfg.dtype, noise=cfg.noise, slots=cfg.slots or max(ns),
+                  batch_decoder=cfg.batch_decoder)
+    eng = ModelEngine(cfg.model, device=cfg.device, margin_ms=0.0, speed=speed)
+    t_prep = time.perf_counter()
+    eng.prepare(max(ns))          # the long blocks the streams below open
+    prep_s = time.perf_counter() - t_prep
+    block_s = eng.open_audio().block_samples / eng.sample_rate
+    rows = []
+    for n in ns:
+        streams = [eng.open(eng.sample_rate, eng.channels, eng.channels, seed=k) for k in range(n)]
+        for s in streams:
+            s.set_param("mode", cfg.mode)
+            if cfg.steps is not None:
+                s.set_param("steps", cfg.steps)
+        x = np.random.default_rng(0).uniform(-0.3, 0.3, (streams[0].bm, eng.channels)).astype(np.float32)
+        model, whole, decode, gpu = [], [], [], []
+        for b in range(blocks + 2):
+            for s in streams:
+                s.feed(x)
+            t0 = time.perf_counter()
+            eng.step_together(streams)
+            for s in streams:
+                s.step()
+            if b >= 2:
+                whole.append((time.perf_counter() - t0) * 1e3)
+                model.append(eng.last_model_ms)
+                decode.append(eng.last_decode_ms)
+                if eng.last_gpu_ms is not None:
+                    gpu.append(eng.last_gpu_ms)
+        m, w = statistics.median(model), statistics.median(whole)
+        rows.append({"streams": n, "model_ms": round(m, 2), "step_ms": round(w, 2), "rest_ms": round(w - m, 2),
+                     "model_ms_per_stream": round(m / n, 3), "batch": max(s.batch for s in streams),
+                     "batched_decode_ms": round(statistics.median(decode), 2),
+                     "graph_gpu_ms": round(statistics.median(gpu), 3) if gpu else None,
+                     "realtime_streams_model": round(n * block_s * 1e3 / m, 1),
+                     "realtime_streams_step": round(n * block_s * 1e3 / w, 1), "model_all": [round(v, 2) for v in model],
+                     "step_all": [round(v, 2) for v in whole]})
+        del streams
+        gc.collect()
+    out = {"config": asdict(cfg), "engine": eng.name, "graphed": eng.graphed, "block_s": round(block_s, 4),
+           "prepare_s": round(prep_s, 1), "rows": rows}
+    if cfg.device.startswith("cuda"):
+        import torch
+        out["gpu"] = torch.cuda.get_device_name()
+        out["max_mem_GB"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    return out

@@ -10,7 +10,8 @@ import click
 
 OSC_MAP_HELP = ("sensor map (TOML, docs/installations.md): OSC addresses outside /lmdm/ drive stream parameters, "
                 "scaled, clipped and smoothed; unknown ones are ignored and counted in status")
-MODEL_HELP = "checkpoint path, `loopback` (input back one block later), or nothing for the embedded default"
+MODEL_HELP = ("checkpoint path, `loopback` (input back one block later), `random:PRESET` (a `lmdm bench model` "
+              "preset's shapes, random weights: benchmarks), or nothing for the embedded default")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -62,18 +63,32 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
               help=OSC_MAP_HELP)
 @click.option("--exit-with-parent", is_flag=True,
               help="stop when the program that started this worker goes, even killed (lmdm~ -spawn, the Max bridge)")
+@click.option("--graphs/--no-graphs", default=None,
+              help="model engines: fixed slots replaying one CUDA graph per batch bucket [default: on for cuda]")
+@click.option("--dtype", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="model engines: weights and activations")
+@click.option("--noise", type=click.Choice(["host", "device"]), default="host", show_default=True,
+              help="graphed engine: each stream's noise from its seeded CPU generator (the eager stream exactly), or "
+                   "drawn inside the graph (no host work)")
+@click.option("--slots", type=click.IntRange(1, 65536), default=64, show_default=True,
+              help="graphed engine: sessions the slot buffers hold before growing (growing recaptures the graphs)")
+@click.option("--batch-decoder/--no-batch-decoder", default=None,
+              help="decode every stream of a step in one batch (lmdm_core/decoding.py) [default: with "
+                   "the graphed engine]")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, device: str, t5: str | None, block: int,
           block_size: str, margin_ms: float | None, heartbeat_ms: int, batch: int | None, client_timeout: float | None,
           curve_keys: str | None, osc_allow: tuple[str, ...], insecure: bool, osc_map: str | None,
-          exit_with_parent: bool, verbose: bool) -> None:
+          exit_with_parent: bool, graphs: bool | None, dtype: str, noise: str, slots: int, batch_decoder: bool | None,
+          verbose: bool) -> None:
     """Run the headless worker that patches talk to (ZeroMQ audio, OSC parameters).
 
     \b
     Examples:
       lmdm serve                                  # embedded model, tcp://127.0.0.1:5555, OSC on 9000
       lmdm serve --model loopback --block 2048    # routing check: input back 2048 frames later
-      lmdm serve --model ckpt/lmdm.safetensors --device cuda
+      lmdm serve --model ckpt/lmdm.safetensors --device cuda --dtype bf16     # graphed engine (CUDA default)
+      lmdm serve --model random:saos-small --device cuda --dtype bf16       # SAOS-size, random weights (benchmarks)
       lmdm serve --zmq tcp://0.0.0.0:5555 --curve-keys keys --osc 0.0.0.0:9000 --osc-allow 192.168.1.0/24
       lmdm serve --zmq tcp://127.0.0.1:0 --osc 127.0.0.1:0     # free ports (printed on start)
       lmdm serve --osc 0.0.0.0:9000 --osc-allow 192.168.1.23 --osc-map sensors.toml   # docs/installations.md
@@ -99,7 +114,12 @@ def serve(zmq_addr: str, osc_addr: str, osc_reply: str, model: str | None, devic
                        client_timeout_ms=None if client_timeout is None else int(client_timeout * 1000),
                        curve_keys=curve_keys, osc_allow=exposure.osc_allow, block_size=block_size,
                        batch=BATCH if batch is None else batch)
-    engine = _engine(model, block, device, margin_ms, t5)
+    from bridge.engines import Speed
+
+    engine = _engine(model, block, device, margin_ms, t5,
+                     Speed(graphs=graphs, dtype=dtype, noise=noise, slots=slots, batch_decoder=batch_decoder))
+    if hasattr(engine, "prepare"):
+        engine.prepare(cfg.batch, block_size)   # the graphed engine's bucket graphs, before any client waits on them
     if block_size not in engine.block_sizes:
         raise click.ClickException(f"--block-size {block_size}: model {engine.name} streams "
                                    f"{' or '.join(engine.block_sizes)} blocks only")
@@ -176,11 +196,12 @@ def _values(settings: tuple[str, ...]) -> dict:
     return values
 
 
-def _engine(model: str | None, block: int, device: str, margin_ms: float | None, t5: str | None = None):
+def _engine(model: str | None, block: int, device: str, margin_ms: float | None, t5: str | None = None,
+            speed=None):
     from bridge.engines import load_engine
 
     try:
-        return load_engine(model, block=block, device=device, margin_ms=margin_ms, t5=t5)
+        return load_engine(model, block=block, device=device, margin_ms=margin_ms, t5=t5, speed=speed)
     except Exception as exc:  # missing file, bad checkpoint, unknown device: one clear line, no traceback
         raise click.ClickException(f"cannot load model {model!r}: {type(exc).__name__}: {exc}") from None
 
@@ -633,6 +654,17 @@ def bench_soak(minutes: float, clients: int, model: str, block: int, device: str
         raise SystemExit(1)
 
 
+def _counts(value: str | None, hint: str) -> tuple[int, ...]:
+    """`N[,N...]` -> the counts, each at least 1."""
+    try:
+        out = tuple(int(x) for x in value.split(",")) if value else ()
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected N[,N...]", param_hint=hint) from None
+    if any(n < 1 for n in out):
+        raise click.BadParameter("every N must be at least 1", param_hint=hint)
+    return out
+
+
 @click.command("serve")
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--device", default="cpu", show_default=True, help="torch device of the worker (`lmdm serve --device`)")
@@ -648,9 +680,25 @@ def bench_soak(minutes: float, clients: int, model: str, block: int, device: str
               help="client callback in frames (48 kHz)")
 @click.option("--steps", type=click.IntRange(1, 64), default=None, help="sampler steps on every stream")
 @click.option("--margin-ms", type=float, default=None, help="`lmdm serve --margin-ms` (default: measured or cached)")
+@click.option("--graphs/--no-graphs", default=None, help="`lmdm serve --graphs/--no-graphs` [default: on for cuda]")
+@click.option("--dtype", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="`lmdm serve --dtype`")
+@click.option("--noise", type=click.Choice(["host", "device"]), default="host", show_default=True,
+              help="`lmdm serve --noise`")
+@click.option("--slots", type=click.IntRange(1, 65536), default=None,
+              help="`lmdm serve --slots` (default: the largest N asked for)")
+@click.option("--batch-decoder/--no-batch-decoder", default=None,
+              help="`lmdm serve --batch-decoder/--no-batch-decoder` [default: its default]")
+@click.option("--procs", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="client processes the client threads are spread over (the bench's own Python is then no limit)")
+@click.option("--engine", "engine_ns", default=None, metavar="N[,N...]",
+              help="instead: time the worker's engine in this process for these N streams (no sockets), OUT.json")
+@click.option("--log", "log_path", default=None, type=click.Path(dir_okay=False), help="the worker's stderr here")
 @click.option("--out", "out_prefix", default="bench-serve", show_default=True, help="writes OUT.json and OUT.png")
 def bench_serve(model: str | None, device: str, batch: int | None, mode: str, seconds: float, max_clients: int,
-                clients: str | None, frames: int, steps: int | None, margin_ms: float | None, out_prefix: str) -> None:
+                clients: str | None, frames: int, steps: int | None, margin_ms: float | None, graphs: bool | None,
+                dtype: str, noise: str, slots: int | None, batch_decoder: bool | None, procs: int,
+                engine_ns: str | None, log_path: str | None, out_prefix: str) -> None:
     """N simulated real-time clients over ZeroMQ to a real `lmdm serve`: underruns, answer latency, compute per block,
     and the largest N with zero underruns (bridge/bench_serve.py has the definitions).
 
@@ -659,20 +707,37 @@ def bench_serve(model: str | None, device: str, batch: int | None, mode: str, se
       lmdm bench serve --max-clients 4 --seconds 20                 # embedded model on the CPU
       lmdm bench serve --device cuda --max-clients 1024 --seconds 60
       lmdm bench serve --clients 1,2 --seconds 5 --batch 1          # fixed N, batching off
+      lmdm bench serve --model random:saos-small --device cuda --dtype bf16 --batch 1024 --clients 256,512 \\
+          --seconds 60 --procs 8                                    # SAOS-size, random weights
+      lmdm bench serve --device cuda --dtype bf16 --engine 1,64,1024  # the engine alone, no sockets
     """
     import json
     import shlex
 
     from bridge import bench_serve as B
 
-    try:
-        fixed = tuple(int(x) for x in clients.split(",")) if clients else ()
-    except ValueError:
-        raise click.BadParameter(f"{clients!r}: expected N[,N...]", param_hint="--clients") from None
-    if any(n < 1 for n in fixed):
-        raise click.BadParameter("every N must be at least 1", param_hint="--clients")
+    fixed, ens = _counts(clients, "--clients"), _counts(engine_ns, "--engine")
     cfg = B.ServeBenchConfig(model=model, device=device, batch=batch, mode=mode, seconds=seconds,
-                             max_clients=max_clients, clients=fixed, frames=frames, steps=steps, margin_ms=margin_ms)
+                             max_clients=max_clients, clients=fixed, frames=frames, steps=steps, margin_ms=margin_ms,
+                             graphs=graphs, dtype=dtype, noise=noise, slots=slots, batch_decoder=batch_decoder,
+                             procs=procs, log=log_path)
+    if ens:
+        _setup_logging(False)
+        try:
+            results = B.engine_sweep(cfg, list(ens))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        results["command"] = "lmdm " + shlex.join(sys.argv[1:])
+        with open(f"{out_prefix}.json", "w") as f:
+            json.dump(results, f, indent=1)
+        for r in results["rows"]:
+            gpu = "-" if r["graph_gpu_ms"] is None else f"{r['graph_gpu_ms']:.2f}"
+            click.echo(f"N={r['streams']:5d}  graphs' GPU {gpu} ms  model {r['model_ms']:9.2f} ms  "
+                       f"whole step {r['step_ms']:9.2f} ms  "
+                       f"real-time streams: model {r['realtime_streams_model']:8.1f}  whole "
+                       f"{r['realtime_streams_step']:8.1f}")
+        click.echo(f"wrote {out_prefix}.json")
+        return
 
     def report(t: dict) -> None:
         click.echo(f"N={t['clients']:4d}  underruns {t['underruns']:4d} (worker {t['worker_underruns']})  "

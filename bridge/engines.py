@@ -8,14 +8,17 @@ one block, so the session can compute lazily (never beyond what was requested).
 - `ModelEngine`: an lmdm_core `AudioStream` at the model's rate in blocks of `block_samples`, with soxr streams
   between the client's rate and the model's; latency = one block + resampler lookahead + a compute margin.
   `step_together` computes the next block of several of its streams at once: their generators share model batches
-  (lmdm_core/batching.py), and each stream's next `step` hands its block out.
+  (lmdm_core/batching.py), and each stream's next `step` hands its block out. On CUDA (`Speed`, `lmdm serve
+  --graphs`, the default there) every steady block runs in fixed slots replaying one CUDA graph per batch bucket
+  (lmdm_core/slots.py), a block alone included (bucket 1); bootstrap blocks after a start or reset run eagerly.
 """
 from __future__ import annotations
 
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import numpy as np
 
@@ -148,9 +151,11 @@ class ModelStream:
     """An AudioStream behind two soxr streams (EngineStream): rates, channel counts and the decoder's alignment
     here; everything a mode does to the audio, and the model state's health, in the AudioStream."""
 
-    def __init__(self, audio: AudioStream, rate: int, channels: int, out_channels: int, margin_ms: float):
+    def __init__(self, audio: AudioStream, rate: int, channels: int, out_channels: int, margin_ms: float,
+                 together: Callable[[list["ModelStream"]], None] | None = None):
         import soxr
 
+        self._together = together   # the graphed engine: a block alone is a batch of one (its bucket-1 graph)
         self._soxr = soxr
         self.audio = audio
         self.rate, self.in_channels, self.out_channels = rate, channels, out_channels
@@ -213,6 +218,10 @@ class ModelStream:
             return out
         if len(self.buf) < self.bm:
             return None
+        if self._together is not None:
+            self._together([self])
+            out, self.done = self.done, None
+            return out
         t0 = time.perf_counter()
         wet = self.audio.process(self.take_block())
         self.compute_ms, self.batch = (time.perf_counter() - t0) * 1e3, 1
@@ -233,51 +242,306 @@ class ModelStream:
         return applied, (self.audio.understood if name in ("prompt", "prompt_b") else None)
 
 
+@dataclass
+class Speed:
+    """How a model engine computes (`lmdm serve --graphs/--no-graphs --dtype --noise --slots`).
+
+    graphs: the graphed engine (lmdm_core/slots.py: fixed slots, one CUDA graph per batch bucket) for every steady
+    block; None = on for CUDA devices, off elsewhere. graph=False with `pooled` runs the same slot bookkeeping eagerly
+    (any device; the tests use it). noise: "host" draws each stream's noise from its own seeded generator (the eager
+    engine's stream exactly), "device" inside the graph (no host work, not the eager stream). slots: sessions the
+    slot buffers hold before they grow (growing moves them and recaptures the graphs once)."""
+
+    graphs: bool | None = None
+    dtype: str = "fp32"
+    noise: str = "host"
+    slots: int = 64
+    pooled: bool = False
+    batch_decoder: bool | None = None   # decode every stream of a step in one batch (lmdm_core/decoding.py's
+                                        # BatchDecoder); None = with the graphed engine
+
+    def check(self, device: str) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
+        if self.noise not in ("host", "device"):
+            raise ValueError(f"noise must be host or device, got {self.noise!r}")
+        if self.graphs and not str(device).startswith("cuda"):
+            raise ValueError(f"CUDA graphs need a CUDA device, not {device!r} (use --no-graphs)")
+        if self.noise == "device" and not self.graphed(device):
+            raise ValueError("noise from the device needs the graphed engine (CUDA)")
+
+    def graphed(self, device: str) -> bool:
+        return self.graphs if self.graphs is not None else str(device).startswith("cuda")
+
+    def tag(self, device: str) -> str:
+        """Part of the compute-margin cache key (margin.py) when not the plain eager fp32 engine."""
+        if not self.graphed(device) and self.dtype == "fp32":
+            return ""
+        return f"|dtype={self.dtype}|graphs={int(self.graphed(device))}|noise={self.noise}"
+
+
+DTYPES = {"fp32": "float32", "bf16": "bfloat16"}
+RANDOM = "random:"   # `--model random:PRESET`: a model of a bench preset's shapes with seeded random weights
+
+
+def load_random(preset: str, device: str, dtype: Any):
+    """A LoadedModel of a `lmdm bench model` preset's shapes (DiT, stream, autoencoder) with seeded random weights
+    and the word encoder, for benchmarks at full size (e.g. random:saos-small: the SAOS-size DiT and Oobleck)."""
+    import torch
+
+    from lmdm_core.bench import PAIRS
+    from lmdm_core.config import SamplerConfig, TextConfig, autoencoder_preset, dit_preset, stream_preset
+    from lmdm_core.pipeline import build_model
+    from lmdm_core.text import DEFAULT_VOCAB
+
+    if preset not in PAIRS:
+        raise ValueError(f"unknown preset {preset!r} for {RANDOM}PRESET; choose from {sorted(PAIRS)}")
+    dit = dit_preset(preset)
+    dit.global_cond_dim = 0          # no number conditioners here: the word encoder gives tokens only
+    stream, ae = PAIRS[preset]
+    configs = {"dit": dit, "stream": stream_preset(stream), "sampler": SamplerConfig(),
+               "autoencoder": autoencoder_preset(ae),
+               "text": TextConfig(dim=dit.cond_token_dim, max_tokens=dit.max_cond_tokens, vocab=list(DEFAULT_VOCAB))}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        m = build_model(configs, f"{RANDOM}{preset} (untrained)", {"trained": False})
+    for mod in m.modules().values():
+        mod.to(device=device, dtype=dtype).eval().requires_grad_(False)
+    return m
+
+
+class _Probe:
+    """An AudioStream whose blocks go through the engine's own path (graphed where it serves graphed), so the compute
+    margin is measured on what serving runs."""
+
+    def __init__(self, engine: "ModelEngine", audio: AudioStream):
+        self.engine, self.audio = engine, audio
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.audio, name)
+
+    def process(self, block_in: np.ndarray) -> np.ndarray:
+        prepared = self.audio.prepare(block_in)
+        return self.audio.complete(prepared, self.engine.latents([self.audio.gen], [prepared.extras])[0])
+
+
+class _DecoderSlot:
+    """An AudioStream's decoder (push / reset / latency) over one slot of the engine's BatchDecoder: `push` hands out
+    the block the step's batched decode already made for this stream (`ready`), else decodes it alone."""
+
+    def __init__(self, dec: Any, slot: int):
+        self.dec, self.slot = dec, slot
+        self.ready: Any = None
+
+    @property
+    def latency(self) -> int:
+        return self.dec.latency
+
+    def reset(self) -> None:
+        self.ready = None
+        self.dec.reset([self.slot])
+
+    def push(self, z: Any) -> Any:
+        out, self.ready = self.ready, None
+        return self.dec.decode([self.slot], z) if out is None else out
+
+
 class ModelEngine:
-    """A checkpoint (or the embedded default) loaded through lmdm_core.pipeline (Engine)."""
+    """A checkpoint (or the embedded default, or `random:PRESET`) loaded through lmdm_core.pipeline (Engine)."""
 
     kind = "model"
 
     def __init__(self, path: str | None, device: str = "cpu", margin_ms: float | None = None,
-                 t5: str | None = None):
+                 t5: str | None = None, speed: Speed | None = None):
+        import torch
+
         from lmdm_core.pipeline import load_model
 
-        self.model = load_model(path, device=device, t5=t5)
+        self.speed = speed or Speed()
+        self.speed.check(device)
+        self.device = str(device)
+        dtype = getattr(torch, DTYPES[self.speed.dtype])
+        if path is not None and path.startswith(RANDOM):
+            self.model = load_random(path[len(RANDOM):], device, dtype)
+        else:
+            self.model = load_model(path, device=device, t5=t5, dtype=dtype)
+        self.graphed = self.speed.graphed(device)
+        self.pools: dict[tuple, Any] = {}          # slot_key -> SlotPool (graphed or pooled)
+        want = self.speed.batch_decoder
+        self.batch_decoder = bool(want or (want is None and self.graphed))
+        self.decoders: dict[str, Any] = {}         # block size -> BatchDecoder
+        self._free_rows: dict[str, list[int]] = {}
+        self.last_model_ms = self.last_decode_ms = 0.0
+        self.last_gpu_ms: float | None = None
         self.name = str(self.model.source)
         self.untrained = self.model.meta.get("trained", True) is False
         self.modes = self.model.modes
         self.block_sizes = tuple(self.model.block_sizes)
         self.sample_rate, self.channels = self.model.autoencoder.sample_rate, self.model.autoencoder.audio_channels
-        key = margin.model_key(self.name, str(device))
+        key = margin.model_key(self.name, str(device)) + self.speed.tag(device)
         self.margin_keys = {b: key if b == "long" else f"{key}|block_size={b}" for b in self.block_sizes}
         # Measured in delay mode (it encodes, generates and decodes), or read from the cache, at start for every block
         # size, and fixed for the engine's life, so a session's latency never changes under it.
-        self.margins_ms = {b: margin.calibrated(self.open_audio(block_size=b), k).margin_ms if margin_ms is None
-                           else margin_ms for b, k in self.margin_keys.items()}
+        self.margins_ms = {b: margin.calibrated(_Probe(self, self.open_audio(block_size=b)), k).margin_ms
+                           if margin_ms is None else margin_ms for b, k in self.margin_keys.items()}
 
     def info(self, rate: int) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "sample_rate": self.sample_rate, "channels": self.channels,
                 "block_sizes": list(self.block_sizes)}
 
+    @property
+    def sloted(self) -> bool:
+        return self.graphed or self.speed.pooled
+
+    def _pool(self, gen: Any) -> Any:
+        """The slot pool a steady generator's block runs in (made from the first one of its key), or None."""
+        from lmdm_core.slots import SlotPool, slot_key
+
+        key = slot_key(gen) if self.sloted and gen.steady else None
+        if key is None:
+            return None
+        if key not in self.pools:
+            self.pools[key] = SlotPool(gen, capacity=self.speed.slots, noise=self.speed.noise, graph=self.graphed)
+        return self.pools[key]
+
+    def prepare(self, batch: int, block_size: str = "long") -> None:
+        """Graphed engine: capture the bucket graphs up to `batch` sessions now (for the model's default settings at
+        this block size), so no session waits for a capture while others stream."""
+        from lmdm_core.slots import buckets_for
+
+        if not self.graphed:
+            return
+        probe = self.open_audio(block_size=block_size)
+        x = np.zeros((probe.channels, probe.block_samples), np.float32)
+        while not probe.gen.steady:
+            probe.process(x)
+        pool = self._pool(probe.gen)
+        sizes, b = set(), 1
+        while b < min(batch, pool.largest):
+            sizes.add(b)
+            b *= 2
+        sizes.update(buckets_for(batch, pool.largest))
+        pool.capture(sorted(sizes))
+        log.info("graphed engine (%s blocks): buckets %s captured, %d slots", block_size, sorted(sizes), pool.capacity)
+        dec = self._decoder(block_size)
+        if dec is not None:
+            dec.warm(sorted(sizes), probe.stream.block)
+            log.info("batched decoder (%s blocks): %d slots, warmed", block_size, dec.slots)
+
+    def latents(self, gens: list, extras: list) -> list:
+        """The next block of each generator: steady ones in their slot pool's bucket graphs (graphed engine), the
+        rest batched eagerly (lmdm_core/batching.py) as far as their states match."""
+        from lmdm_core.batching import next_blocks
+
+        out: list = [None] * len(gens)
+        by_pool: dict[int, tuple[Any, list[int]]] = {}
+        rest: list[int] = []
+        for i, g in enumerate(gens):
+            pool = self._pool(g)
+            if pool is None:
+                rest.append(i)
+            else:
+                by_pool.setdefault(id(pool), (pool, []))[1].append(i)
+        for pool, idx in by_pool.values():
+            for i, z in zip(idx, pool.step([gens[i] for i in idx], [extras[i] for i in idx])):
+                out[i] = z
+        if rest:
+            for i, z in zip(rest, next_blocks([gens[i] for i in rest], [extras[i] for i in rest])):
+                out[i] = z
+        return out
+
+    def _sync(self) -> None:
+        if self.device.startswith("cuda"):
+            import torch
+            torch.cuda.synchronize()
+
     def step_together(self, streams: list[ModelStream]) -> None:
         """The next block of each stream (each `block_ready`), with generators in matching states sharing one model
         batch; each stream's next `step` returns its block. compute_ms: the batch's model time plus the stream's own
         encoding and decoding; batch: the streams that shared its model batch."""
-        from lmdm_core.batching import groups, next_blocks
-
         t0 = time.perf_counter()
         prepared = [s.audio.prepare(s.take_block()) for s in streams]
         own = [(time.perf_counter() - t0) * 1e3 / len(streams)] * len(streams)
         gens = [s.audio.gen for s in streams]
-        for idx in groups(gens):
-            t1 = time.perf_counter()
-            zs = next_blocks([gens[i] for i in idx], [prepared[i].extras for i in idx])
-            model_ms = (time.perf_counter() - t1) * 1e3
-            for i, z in zip(idx, zs):
-                s, t2 = streams[i], time.perf_counter()
-                s.done = s.finish(s.audio.complete(prepared[i], z))
-                s.compute_ms = model_ms + own[i] + (time.perf_counter() - t2) * 1e3
-                s.batch = len(idx)
+        shared = self._shared(gens)
+        t1 = time.perf_counter()
+        zs = self.latents(gens, [p.extras for p in prepared])
+        self._sync()        # the GPU's work is asynchronous: model time is counted when it is done
+        model_ms = (time.perf_counter() - t1) * 1e3
+        self.last_model_ms = model_ms
+        gpu = [ms for ms in (p.gpu_ms() for p in self.pools.values()) if ms is not None]
+        self.last_gpu_ms = sum(gpu) if gpu else None   # the bucket graphs' own device time (CUDA events)
+        t2 = time.perf_counter()
+        self._decode_together(streams, zs)
+        self.last_decode_ms = decode_ms = (time.perf_counter() - t2) * 1e3
+        for i, z in enumerate(zs):
+            s, t3 = streams[i], time.perf_counter()
+            s.done = s.finish(s.audio.complete(prepared[i], z))   # a batched decoder's block is `ready` for it
+            s.compute_ms = model_ms + decode_ms + own[i] + (time.perf_counter() - t3) * 1e3
+            s.batch = shared[i]
+
+    def _decode_together(self, streams: list[ModelStream], zs: list) -> None:
+        """Streams on a batched decoder: this step's blocks decoded in one call per decoder, each stream's audio left
+        `ready` for its own `complete`. Non-finite latents are decoded as zeros, as `complete` would feed them."""
+        import torch
+
+        by_dec: dict[int, tuple[Any, list[int]]] = {}
+        for i, s in enumerate(streams):
+            d = s.audio.dec
+            if isinstance(d, _DecoderSlot):
+                by_dec.setdefault(id(d.dec), (d.dec, []))[1].append(i)
+        for dec, idx in by_dec.values():
+            with torch.inference_mode():
+                z = torch.cat([zs[i] for i in idx])
+                ok = torch.isfinite(z).flatten(1).all(1)
+                z = torch.where(ok[:, None, None], z, torch.zeros_like(z))
+                audio = dec.decode([streams[i].audio.dec.slot for i in idx], z).float().cpu()
+            for j, i in enumerate(idx):
+                streams[i].audio.dec.ready = audio[j:j + 1]
+
+    def _decoder(self, block_size: str) -> Any:
+        """The batched decoder of this block size (made on first use), or None."""
+        if not self.batch_decoder:
+            return None
+        if block_size not in self.decoders:
+            from lmdm_core.decoding import BatchDecoder
+
+            self.decoders[block_size] = BatchDecoder(
+                self.model.autoencoder, slots=self.speed.slots, lookahead=self.model.decoder_lookahead(block_size))
+            self._free_rows[block_size] = list(range(self.speed.slots - 1, -1, -1))
+        return self.decoders[block_size]
+
+    def _attach_decoder(self, audio: AudioStream, block_size: str) -> None:
+        """Give a session's AudioStream a slot of the batched decoder (while one is free); freed with the stream."""
+        import weakref
+
+        dec = self._decoder(block_size)
+        free = self._free_rows.get(block_size)
+        if dec is None or not free:
+            return
+        slot = free.pop()
+        dec.reset([slot])
+        audio.dec = _DecoderSlot(dec, slot)
+        weakref.finalize(audio, free.append, slot)
+
+    def _shared(self, gens: list) -> list[int]:
+        """Per generator: how many of `gens` share its model batch (its slot pool's, or its eager group's)."""
+        from lmdm_core.batching import groups
+        from lmdm_core.slots import slot_key
+
+        counts: dict[Any, int] = {}
+        keys = []
+        for g in gens:
+            key = ("slots", slot_key(g)) if self.sloted and g.steady and slot_key(g) is not None else None
+            keys.append(key)
+            if key is not None:
+                counts[key] = counts.get(key, 0) + 1
+        out = [counts[k] if k is not None else 0 for k in keys]
+        rest = [i for i, k in enumerate(keys) if k is None]
+        for idx in groups([gens[i] for i in rest]):
+            for j in idx:
+                out[rest[j]] = len(idx)
+        return out
 
     def open_audio(self, seed: int = 0, block_size: str = "long") -> AudioStream:
         from lmdm_core.pipeline import AudioStream
@@ -286,14 +550,16 @@ class ModelEngine:
 
     def open(self, rate: int, channels: int, out_channels: int, seed: int = 0,
              block_size: str = "long") -> ModelStream:
-        return ModelStream(self.open_audio(seed, block_size), rate, channels, out_channels,
-                           self.margins_ms[block_size])
+        audio = self.open_audio(seed, block_size)
+        self._attach_decoder(audio, block_size)       # before the stream reads the decoder's latency
+        return ModelStream(audio, rate, channels, out_channels, self.margins_ms[block_size],
+                           self.step_together if self.sloted or self.decoders else None)
 
 
 def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu",
-                margin_ms: float | None = None, t5: str | None = None) -> Engine:
-    """`--model` value -> engine: "loopback", a checkpoint path, or None for the embedded default; `t5`: where a
-    T5-conditioned model loads T5 from (`--t5`)."""
+                margin_ms: float | None = None, t5: str | None = None, speed: Speed | None = None) -> Engine:
+    """`--model` value -> engine: "loopback", a checkpoint path, `random:PRESET`, or None for the embedded default;
+    `t5`: where a T5-conditioned model loads T5 from (`--t5`); `speed`: how a model engine computes."""
     if model == "loopback":
         return LoopbackEngine(block)
-    return ModelEngine(model, device=device, margin_ms=margin_ms, t5=t5)
+    return ModelEngine(model, device=device, margin_ms=margin_ms, t5=t5, speed=speed)

@@ -50,14 +50,21 @@ def groups(gens: list[StreamingGenerator]) -> list[list[int]]:
     return out
 
 
-def next_blocks(gens: list[StreamingGenerator], extras: list[dict[str, torch.Tensor] | None] | None = None
-                ) -> list[torch.Tensor]:
-    """`[g.next_block(e) for g, e in zip(gens, extras)]`, computed in as few model batches as the states allow."""
+def checked_extras(gens: list[StreamingGenerator], extras: list[dict[str, torch.Tensor] | None] | None
+                   ) -> list[dict[str, torch.Tensor] | None]:
+    """The extras of a batched call (None: none for each), refusing a count mismatch or a generator given twice."""
     extras = extras if extras is not None else [None] * len(gens)
     if len(extras) != len(gens):
         raise ValueError(f"{len(gens)} generators but {len(extras)} extras")
     if len({id(g) for g in gens}) != len(gens):
         raise ValueError("a generator appears twice: one block each per call")
+    return extras
+
+
+def next_blocks(gens: list[StreamingGenerator], extras: list[dict[str, torch.Tensor] | None] | None = None
+                ) -> list[torch.Tensor]:
+    """`[g.next_block(e) for g, e in zip(gens, extras)]`, computed in as few model batches as the states allow."""
+    extras = checked_extras(gens, extras)
     out: list[torch.Tensor | None] = [None] * len(gens)
     for idx in groups(gens):
         members = [gens[i] for i in idx]

@@ -17,6 +17,9 @@ seed of `torch.cuda.manual_seed`, but not the eager engine's stream).
 graph=False runs the captured work eagerly over the same static buffers instead of replaying a graph, on any device:
 the CPU tests check the static-buffer bookkeeping with it (prompt changes, substitutions, appends), which the graph
 then only replays. The generator is driven through its public block pieces (streaming.py), nothing private.
+
+`lmdm bench model --cuda-graphs` runs this one-stream engine; the worker (`lmdm serve --device cuda`) runs the same
+captured block per batch bucket over fixed per-session slots (slots.py), a stream alone being a bucket of one.
 """
 from __future__ import annotations
 
@@ -27,6 +30,13 @@ from .sampler import sample_pingpong
 from .streaming import BlockInputs, StreamingGenerator
 
 NOISE = ("host", "device")
+
+
+def schedule_key(gen: StreamingGenerator) -> tuple:
+    """What a captured block bakes in besides tensor shapes: a change (the `steps` parameter, guidance on/off, the
+    cfg mode, the schedule) needs a new capture. The guidance scale itself is a buffer."""
+    sm = gen.sampler
+    return (sm.steps, gen.guidance, sm.cfg_mode if gen.guidance else None, sm.logsnr_min, sm.logsnr_max, gen.batch)
 
 
 class _Static:
@@ -46,8 +56,13 @@ class _Static:
         self.out = torch.empty(b, c, blk, device=dev, dtype=gen.dtype)
         g0 = gen.global_vec
         self.global_vec = None if g0 is None else g0.clone()
+        # the guidance scale is read from here, not baked into the graph: turning `cfg` needs no recapture
+        self.scale = torch.ones(b, 1, 1, device=dev, dtype=gen.dtype) if gen.guidance else None
+        self.schedule = schedule_key(gen)     # what the graph baked in: steps and the sampler's schedule
 
-    def fits(self, cross: CrossKV, global_vec: torch.Tensor | None) -> bool:
+    def fits(self, gen: StreamingGenerator, cross: CrossKV, global_vec: torch.Tensor | None) -> bool:
+        if schedule_key(gen) != self.schedule or tuple(self.kv[0][0].shape) != tuple(gen.kv[0][0].shape):
+            return False
         same_global = (global_vec is None) == (self.global_vec is None) and (
             global_vec is None or global_vec.shape == self.global_vec.shape)
         return (same_global and cross.kv[0][0].shape == self.cross.kv[0][0].shape
@@ -96,7 +111,7 @@ class GraphedGenerator:
         if noise is None:
             noise = torch.randn(g.sampler.steps, *g.block_shape, device=g.device, dtype=torch.float32)
         x0 = sample_pingpong(g.velocity(inputs), g.block_shape, g.sampler.steps, None, g.device, g.dtype,
-                             g.sampler, noise=noise)
+                             g.sampler, noise=noise, scale=st.scale)
         st.load_kv(g.kv)
         g.kv = st.kv
         st.out.copy_(x0)
@@ -133,9 +148,11 @@ class GraphedGenerator:
         if not g.steady:
             return g.next_block(extras)
         cross, global_vec = g.cross_kv(), g.global_vec
-        if self._st is None or (self.use_graph and self.graph is None) or not self._st.fits(cross, global_vec):
+        if self._st is None or (self.use_graph and self.graph is None) or not self._st.fits(g, cross, global_vec):
             self.capture()
         st = self._st
+        if st.scale is not None:
+            st.scale.fill_(g.sampler.cfg)
         if global_vec is not None:
             st.global_vec.copy_(global_vec)
         if st.cross_version != g.conditions_version:

@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from bridge.client import Client
 from bridge.engines import ModelEngine
@@ -63,6 +64,81 @@ def test_step_together_equals_each_stream_alone(engine):
             assert np.isfinite(y).all()
     assert shared == [[3, 3, 3], [2, 2], [3, 3, 3]]  # one block behind the others, stream 1 stacks with them again
     assert frames > together[0].block  # real output came back, not only the decoder lookahead
+
+
+def _block_each_way(engine, together, alone, x, i, one_by_one):
+    """Block i of every stream: `together` through the engine (stepped together, or each through its own `step`),
+    `alone` one after another on the reference engine; each stream's output must be the same."""
+    for s in together + alone:
+        s.feed(x[i * s.block:(i + 1) * s.block])
+    if not one_by_one:
+        engine.step_together(together)
+    for k, (s, a) in enumerate(zip(together, alone)):
+        y, ref = s.step(), a.step()
+        assert y is not None and y.shape == ref.shape
+        assert np.abs(y - ref).max(initial=0.0) <= TOL, (i, k)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device (run on the GPU machine)"))])
+def test_slot_engine_equals_each_stream_alone(tiny_ckpt, engine, device):
+    """The slot engine (CPU: Speed(pooled=True), lmdm_core/slots.py's bookkeeping run eagerly; CUDA: the graphed
+    engine `lmdm serve --device cuda` runs, bucket graphs replayed): blocks batched in slots, or alone through `step`
+    (a bucket of one), equal the plain eager engine's streams computed alone, while prompts, steps, mode and guidance
+    change between blocks and a stream restarts."""
+    from bridge.engines import Speed
+
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        engine = ModelEngine(str(tiny_ckpt), device="cuda", margin_ms=0.0, speed=Speed(graphs=False))
+        speed = Speed(graphs=True, slots=2, batch_decoder=False)
+    else:
+        speed = Speed(pooled=True, slots=2)
+    slotted = ModelEngine(str(tiny_ckpt), device=device, margin_ms=0.0, speed=speed)
+    assert slotted.graphed == (device == "cuda")
+    rng = np.random.default_rng(1)
+    together, alone = [_open(slotted, k) for k in range(3)], [_open(engine, k) for k in range(3)]
+    x = rng.uniform(-0.3, 0.3, (together[0].block * 8, 2)).astype(np.float32)
+    events = {2: [(0, "prompt", "airy bells"), (2, "steps", 3)], 3: [(1, "mode", "delay"), (0, "cfg", 1.0)],
+              4: [(2, "cfg", 4.0)]}
+    shared = []
+    for i in range(6):
+        for k, name, value in events.get(i, []):
+            together[k].set_param(name, value)
+            alone[k].set_param(name, value)
+        if i == 4:
+            together[1].reset()
+            alone[1].reset()
+        _block_each_way(slotted, together, alone, x, i, one_by_one=i == 1)   # 1: each its own bucket of one
+        shared.append([s.batch for s in together])
+    # block 0: all bootstrap (eager, stacked); 2: stream 2's steps make another key; 3-5: every stream in its own
+    # state (guidance off rebuilds stream 0's generator, stream 1 restarts)
+    assert shared == [[3, 3, 3], [1, 1, 1], [2, 2, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]]
+    assert len(slotted.pools) == 3
+    assert sum(p.replays for p in slotted.pools.values()) >= 8
+    assert sum(p.sessions for p in slotted.pools.values()) >= 3
+
+
+def test_batched_decoder_equals_each_stream_alone(tiny_ckpt, engine):
+    """With the batched decoder (lmdm_core/decoding.py) every step's blocks are decoded in one call:
+    each stream's audio equals the plain engine's stream alone, through a restart and a stream stepped alone."""
+    from bridge.engines import Speed, _DecoderSlot
+
+    slotted = ModelEngine(str(tiny_ckpt), margin_ms=0.0, speed=Speed(pooled=True, slots=3, batch_decoder=True))
+    together, alone = [_open(slotted, k) for k in range(3)], [_open(engine, k) for k in range(3)]
+    assert all(isinstance(s.audio.dec, _DecoderSlot) for s in together)
+    x = np.random.default_rng(2).uniform(-0.3, 0.3, (together[0].block * 6, 2)).astype(np.float32)
+    for i in range(4):
+        if i == 2:
+            together[0].reset()
+            alone[0].reset()
+        _block_each_way(slotted, together, alone, x, i, one_by_one=i == 3)
+    extra = slotted.open(48000, 2, 2)          # past the decoder's slots: decodes with its own
+    assert not isinstance(extra.audio.dec, _DecoderSlot)
+    del together
+    import gc
+    gc.collect()
+    assert isinstance(slotted.open(48000, 2, 2).audio.dec, _DecoderSlot)   # a closed stream's slot is free again
 
 
 def test_due_sessions_are_served_latest_first(engine):

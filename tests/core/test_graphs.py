@@ -111,3 +111,38 @@ def test_graphed_equals_eager_on_cuda(stream, noise, cfg, short):
         torch.cuda.manual_seed(0)
         again = _stream(GraphedGenerator(gen(), noise=noise), model, stream)
         assert (again - out).abs().max().item() <= 1e-4
+
+
+def test_static_buffers_stay_coherent_when_the_worker_changes_the_stream(stream):
+    """What the worker does between blocks: the guidance scale and `steps` turned (the sampler is shared and changed
+    in place), a restart (`reset`), the stream stepped by someone else (batching.py sets `.kv` to its own slices).
+    The static buffers follow the generator's cache each time: graph=False equals the eager stream throughout."""
+    from lmdm_core.batching import next_blocks
+
+    model = make_model(input_adds={"context": 65, "curves": 3})
+
+    def gen():
+        g = StreamingGenerator(model, stream, SamplerConfig(steps=4, cfg=2.0), mode="block_causal", batch=1, seed=3)
+        g.set_conditions(random_conditions(model, 1, seed=1))
+        return g
+
+    eager, static = gen(), GraphedGenerator(gen(), noise="host", graph=False)
+    other = [gen(), gen()]         # two more streams to batch the wrapped generator with
+    for i in range(10):
+        for g in (eager, static):
+            if i == 3:
+                g.sampler.cfg = 3.5
+            if i == 5:
+                g.sampler.steps = 2
+            if i == 7:
+                g.reset()
+        if i == 4:   # the inner generator stepped elsewhere: its cache is batching's slices now
+            got = next_blocks([static.gen] + other[:1])[0]
+            other[1].next_block()
+        else:
+            got = static.next_block()
+            for o in other:
+                o.next_block()
+        assert (got - eager.next_block()).abs().max().item() <= 1e-5, i
+    assert static.replays >= 4
+    assert static._st.scale is not None and static._st.schedule[0] == 2   # recaptured for the new step count
