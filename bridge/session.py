@@ -7,6 +7,7 @@ pending request needs more output, so it never computes beyond the furthest posi
 """
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ import numpy as np
 from bridge import params as P
 from bridge.engines import Engine, EngineStream, map_channels
 from bridge.protocol import Generated, Hello, bound_input
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,13 +49,17 @@ class Session:
         self.latency = self.base_latency
         self.values = P.defaults()
         self._clear()
+        self.refused: dict[str, str] = {}   # worker defaults this model refused: name -> why (logged)
         for name, value in values.items():
             if value != P.SPECS[name].default:
                 try:
                     self.set_param(name, value)
-                except P.ParamError:
+                except P.ParamError as exc:
                     if name == "mode" and hello.mode is not None:  # the mode asked for in hello must work;
                         raise                                       # defaults the model lacks may not
+                    self.refused[name] = str(exc)
+                    log.warning("stream %s: default %s=%r refused (%s); it keeps %r", self.stream, name, value, exc,
+                                self.values[name])
 
     # --- clocks -------------------------------------------------------------------------------------------------
 

@@ -130,6 +130,18 @@ def test_a_mode_the_model_lacks_is_refused_and_the_session_keeps_its_mode(tiny_e
         Session(Hello(stream="j", rate=44100, channels=1, out_channels=1, mode="jam"), tiny_engine,
                 {**P.defaults(), "mode": "jam"})
 
+    assert not Session(hello, tiny_engine, P.defaults()).refused
+
+
+def test_a_default_the_model_refuses_is_logged_and_the_session_opens(tiny_engine, caplog):
+    """A worker default (set over OSC before the stream opened) the model cannot take is not dropped silently."""
+    hello = Hello(stream="d", rate=tiny_engine.sample_rate, channels=1, out_channels=1)
+    with caplog.at_level("WARNING", logger="bridge.session"):
+        s = Session(hello, tiny_engine, {**P.defaults(), "mode": "jam", "mix": 0.25})
+    assert s.values["mode"] == "delay" and s.values["mix"] == 0.25
+    assert list(s.refused) == ["mode"] and "'stem' input" in s.refused["mode"]
+    assert "default mode='jam' refused" in caplog.text
+
 
 def test_pump_computes_no_more_than_asked_and_says_so(tiny_engine):
     hello = Hello(stream="p", rate=tiny_engine.sample_rate, channels=1, out_channels=1)
