@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli import main as lmdm
-from lmdm_core import bench
+from lmdm_core import ae_bench, bench
 from lmdm_core.arc import cli as arc_cli
 from lmdm_core.data import cli as data_cli
 from lmdm_core.eval import cli as eval_cli
@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 ENTRIES: dict[str, tuple[click.Command, str]] = {
     "lmdm_core.bench": (bench.command, "bench model"),
     "lmdm_core.ae_bench": (train_cli.ae_cost, "train ae-cost"),
+    "lmdm_core.ae_bench decoder": (ae_bench.decoder_command, "bench decoder"),   # python -m MODULE WORD
     "lmdm_core.training.run": (train_cli.run, "train run"),
     "lmdm_core.training.ae_gan": (train_cli.ae_v2, "train ae-v2"),
     "lmdm_core.data.build": (data_cli.build, "data build"),
@@ -61,8 +62,9 @@ def _script_calls() -> list[tuple[str, str, list[str]]]:
     for sh in sorted((REPO / "scripts" / "gpu").glob("*.sh")):
         text = re.sub(r"\\\n", " ", sh.read_text())
         for line in (ln for ln in text.splitlines() if not ln.lstrip().startswith("#")):
-            for m in re.finditer(r"-m (lmdm_core(?:\.\w+)*)(.*)", line):
-                calls.append((sh.name, m.group(1), re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", m.group(2))))
+            for m in re.finditer(r"-m (lmdm_core(?:\.\w+)*)(?: ([a-z]+)\b)?(.*)", line):
+                module = f"{m.group(1)} {m.group(2)}" if f"{m.group(1)} {m.group(2)}" in ENTRIES else m.group(1)
+                calls.append((sh.name, module, re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", m.group(3))))
     return calls
 
 
@@ -78,9 +80,9 @@ def test_gpu_scripts_pass_only_flags_their_commands_take():
 
 @pytest.mark.parametrize("module", ["lmdm_core.training.run", "lmdm_core.training.ae_gan", "lmdm_core.data.build",
                                     "lmdm_core.eval", "lmdm_core.arc.run", "lmdm_core.bench", "lmdm_core.arc.bench",
-                                    "lmdm_core.arc.compare", "lmdm_core.ae_bench"])
+                                    "lmdm_core.arc.compare", "lmdm_core.ae_bench", "lmdm_core.ae_bench decoder"])
 def test_python_m_runs_the_click_command(module):
-    r = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", *module.split(), "--help"], cwd=REPO, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.startswith(f"Usage: python -m {module} ")
