@@ -318,7 +318,10 @@ def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
                 if eng.last_gpu_ms is not None:
                     gpu.append(eng.last_gpu_ms)
         m, w = statistics.median(model), statistics.median(whole)
-        rows.append({"streams": n, "model_ms": round(m, 2), "step_ms": round(w, 2), "rest_ms": round(w - m, 2), "rest_ms_per_stream": round((w - m) / n, 3),
+        # host: the step less the model and the batched decode (preparing, per-stream work, checks, copies)
+        host = statistics.median(a - b - c for a, b, c in zip(whole, model, decode))
+        rows.append({"streams": n, "model_ms": round(m, 2), "step_ms": round(w, 2), "rest_ms": round(w - m, 2),
+                     "rest_ms_per_stream": round((w - m) / n, 3), "host_ms_per_stream": round(host / n, 3),
                      "model_ms_per_stream": round(m / n, 3), "batch": max(s.batch for s in streams),
                      "batched_decode_ms": round(statistics.median(decode), 2),
                      "graph_gpu_ms": round(statistics.median(gpu), 3) if gpu else None,

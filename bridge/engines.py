@@ -515,8 +515,9 @@ class ModelEngine:
                     ok = torch.tensor([finite[i] for i in idx], device=z.device)
                     z = torch.where(ok[:, None, None], z, torch.zeros_like(z))
                 audio = dec.decode([streams[i].audio.dec.slot for i in idx], z).float()
-                flat = audio.flatten(1)
-                peak = torch.where(torch.isfinite(flat).all(1), flat.abs().amax(1), torch.nan)
+                lo, hi = audio.flatten(1).aminmax(dim=1)     # NaN where a row has one (documented)
+                peak = torch.maximum(hi, -lo)
+                peak = torch.where(torch.isfinite(peak), peak, torch.nan)   # an inf is not finite either
                 audio, peak = audio.cpu(), peak.tolist()
             for j, i in enumerate(idx):
                 streams[i].audio.dec.ready = audio[j:j + 1]
