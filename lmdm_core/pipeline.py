@@ -449,7 +449,11 @@ def prepare_all(streams: list[AudioStream], blocks: list[np.ndarray]) -> list[Pr
     with torch.inference_mode():
         for idx in by_key.values():
             p = next(streams[idx[0]].ae.parameters())
-            audio = torch.from_numpy(np.stack([xs[i] for i in idx])).to(p.device, p.dtype)
-            for j, i in enumerate(idx):
-                out[i] = streams[i].prepare_checked(xs[i], audio[j:j + 1])
+            if p.device.type == "cpu" and p.dtype == torch.float32:   # nothing to copy: each block as it is
+                rows = [torch.from_numpy(xs[i])[None] for i in idx]
+            else:
+                audio = torch.from_numpy(np.stack([xs[i] for i in idx])).to(p.device, p.dtype)
+                rows = [audio[j:j + 1] for j in range(len(idx))]
+            for i, row in zip(idx, rows):
+                out[i] = streams[i].prepare_checked(xs[i], row)
     return out

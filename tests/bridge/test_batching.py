@@ -141,10 +141,15 @@ def test_batched_decoder_equals_each_stream_alone(tiny_ckpt, engine):
     assert isinstance(slotted.open(48000, 2, 2).audio.dec, _DecoderSlot)   # a closed stream's slot is free again
 
 
-def test_prepare_all_equals_each_prepare(engine):
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])   # bf16: the inputs go through the one stacked copy
+def test_prepare_all_equals_each_prepare(tiny_ckpt, engine, dtype):
     """`prepare_all` (one copy of every stream's input to the device) prepares each stream as its own `prepare`:
     the same latents and extras and the same encoder state, a non-finite input zeroed and counted, feedback added."""
+    from bridge.engines import Speed
     from lmdm_core.pipeline import prepare_all
+
+    if dtype != "fp32":
+        engine = ModelEngine(str(tiny_ckpt), margin_ms=0.0, speed=Speed(dtype=dtype))
 
     pairs = [(engine.open_audio(seed=k), engine.open_audio(seed=k)) for k in range(3)]
     for a, b in pairs:
