@@ -59,6 +59,7 @@ class ServeBenchConfig:
     noise: str = "host"           # `lmdm serve --noise`
     slots: int | None = None      # `lmdm serve --slots` (None: max_clients, or the largest of `clients`)
     batch_decoder: bool | None = None   # `lmdm serve --batch-decoder/--no-batch-decoder` (None: its default)
+    pooled: bool = False          # engine sweep: the slot engine without graphs (bridge.engines.Speed.pooled)
     procs: int = 1                # client processes (threads spread over them)
     log: str | None = None        # the worker's stderr goes here (None: dropped)
 
@@ -288,7 +289,7 @@ def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
     from bridge.engines import ModelEngine, Speed
 
     speed = Speed(graphs=cfg.graphs, dtype=cfg.dtype, noise=cfg.noise, slots=cfg.slots or max(ns),
-                  batch_decoder=cfg.batch_decoder)
+                  batch_decoder=cfg.batch_decoder, pooled=cfg.pooled)
     eng = ModelEngine(cfg.model, device=cfg.device, margin_ms=0.0, speed=speed)
     t_prep = time.perf_counter()
     eng.prepare(max(ns))          # the long blocks the streams below open
@@ -317,7 +318,10 @@ def engine_sweep(cfg: ServeBenchConfig, ns: list[int], blocks: int = 3) -> dict:
                 if eng.last_gpu_ms is not None:
                     gpu.append(eng.last_gpu_ms)
         m, w = statistics.median(model), statistics.median(whole)
+        # host: the step less the model and the batched decode (preparing, per-stream work, checks, copies)
+        host = statistics.median(a - b - c for a, b, c in zip(whole, model, decode))
         rows.append({"streams": n, "model_ms": round(m, 2), "step_ms": round(w, 2), "rest_ms": round(w - m, 2),
+                     "rest_ms_per_stream": round((w - m) / n, 3), "host_ms_per_stream": round(host / n, 3),
                      "model_ms_per_stream": round(m / n, 3), "batch": max(s.batch for s in streams),
                      "batched_decode_ms": round(statistics.median(decode), 2),
                      "graph_gpu_ms": round(statistics.median(gpu), 3) if gpu else None,

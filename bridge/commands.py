@@ -689,6 +689,8 @@ def _counts(value: str | None, hint: str) -> tuple[int, ...]:
               help="`lmdm serve --slots` (default: the largest N asked for)")
 @click.option("--batch-decoder/--no-batch-decoder", default=None,
               help="`lmdm serve --batch-decoder/--no-batch-decoder` [default: its default]")
+@click.option("--pooled", is_flag=True, default=False,
+              help="with --engine: the slot engine's bookkeeping without CUDA graphs (any device, e.g. the CPU)")
 @click.option("--procs", type=click.IntRange(1, 256), default=1, show_default=True,
               help="client processes the client threads are spread over (the bench's own Python is then no limit)")
 @click.option("--engine", "engine_ns", default=None, metavar="N[,N...]",
@@ -697,8 +699,8 @@ def _counts(value: str | None, hint: str) -> tuple[int, ...]:
 @click.option("--out", "out_prefix", default="bench-serve", show_default=True, help="writes OUT.json and OUT.png")
 def bench_serve(model: str | None, device: str, batch: int | None, mode: str, seconds: float, max_clients: int,
                 clients: str | None, frames: int, steps: int | None, margin_ms: float | None, graphs: bool | None,
-                dtype: str, noise: str, slots: int | None, batch_decoder: bool | None, procs: int,
-                engine_ns: str | None, log_path: str | None, out_prefix: str) -> None:
+                dtype: str, noise: str, slots: int | None, batch_decoder: bool | None, pooled: bool,
+                procs: int, engine_ns: str | None, log_path: str | None, out_prefix: str) -> None:
     """N simulated real-time clients over ZeroMQ to a real `lmdm serve`: underruns, answer latency, compute per block,
     and the largest N with zero underruns (bridge/bench_serve.py has the definitions).
 
@@ -710,6 +712,7 @@ def bench_serve(model: str | None, device: str, batch: int | None, mode: str, se
       lmdm bench serve --model random:saos-small --device cuda --dtype bf16 --batch 1024 --clients 256,512 \\
           --seconds 60 --procs 8                                    # SAOS-size, random weights
       lmdm bench serve --device cuda --dtype bf16 --engine 1,64,1024  # the engine alone, no sockets
+      lmdm bench serve --model random:tiny --engine 1,16,64 --pooled --batch-decoder  # its slot path on the CPU
     """
     import json
     import shlex
@@ -720,7 +723,7 @@ def bench_serve(model: str | None, device: str, batch: int | None, mode: str, se
     cfg = B.ServeBenchConfig(model=model, device=device, batch=batch, mode=mode, seconds=seconds,
                              max_clients=max_clients, clients=fixed, frames=frames, steps=steps, margin_ms=margin_ms,
                              graphs=graphs, dtype=dtype, noise=noise, slots=slots, batch_decoder=batch_decoder,
-                             procs=procs, log=log_path)
+                             pooled=pooled, procs=procs, log=log_path)
     if ens:
         _setup_logging(False)
         try:

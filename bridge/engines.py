@@ -393,11 +393,16 @@ class ModelEngine:
     def sloted(self) -> bool:
         return self.graphed or self.speed.pooled
 
-    def _pool(self, gen: Any) -> Any:
-        """The slot pool a steady generator's block runs in (made from the first one of its key), or None."""
-        from lmdm_core.slots import SlotPool, slot_key
+    def _key(self, gen: Any) -> tuple | None:
+        """The slot key a generator's next block runs under, or None where it runs eagerly."""
+        from lmdm_core.slots import slot_key
 
-        key = slot_key(gen) if self.sloted and gen.steady else None
+        return slot_key(gen) if self.sloted and gen.steady else None
+
+    def _pool(self, gen: Any, key: tuple | None) -> Any:
+        """The slot pool of a steady generator's key (made from the first one of it), or None for no key."""
+        from lmdm_core.slots import SlotPool
+
         if key is None:
             return None
         if key not in self.pools:
@@ -415,7 +420,7 @@ class ModelEngine:
         x = np.zeros((probe.channels, probe.block_samples), np.float32)
         while not probe.gen.steady:
             probe.process(x)
-        pool = self._pool(probe.gen)
+        pool = self._pool(probe.gen, self._key(probe.gen))
         sizes, b = set(), 1
         while b < min(batch, pool.largest):
             sizes.add(b)
@@ -428,22 +433,25 @@ class ModelEngine:
             dec.warm(sorted(sizes), probe.stream.block)
             log.info("batched decoder (%s blocks): %d slots, warmed", block_size, dec.slots)
 
-    def latents(self, gens: list, extras: list) -> list:
+    def latents(self, gens: list, extras: list, keys: list | None = None) -> list:
         """The next block of each generator: steady ones in their slot pool's bucket graphs (graphed engine), the
-        rest batched eagerly (lmdm_core/batching.py) as far as their states match."""
+        rest batched eagerly (lmdm_core/batching.py) as far as their states match. `keys`: each one's `_key`, where
+        the caller has them."""
         from lmdm_core.batching import next_blocks
 
+        keys = keys if keys is not None else [self._key(g) for g in gens]
         out: list = [None] * len(gens)
         by_pool: dict[int, tuple[Any, list[int]]] = {}
         rest: list[int] = []
-        for i, g in enumerate(gens):
-            pool = self._pool(g)
+        for i, (g, key) in enumerate(zip(gens, keys)):
+            pool = self._pool(g, key)
             if pool is None:
                 rest.append(i)
             else:
                 by_pool.setdefault(id(pool), (pool, []))[1].append(i)
         for pool, idx in by_pool.values():
-            for i, z in zip(idx, pool.step([gens[i] for i in idx], [extras[i] for i in idx])):
+            zs = pool.step([gens[i] for i in idx], [extras[i] for i in idx], [keys[i] for i in idx])
+            for i, z in zip(idx, zs):
                 out[i] = z
         if rest:
             for i, z in zip(rest, next_blocks([gens[i] for i in rest], [extras[i] for i in rest])):
@@ -458,33 +466,43 @@ class ModelEngine:
     def step_together(self, streams: list[ModelStream]) -> None:
         """The next block of each stream (each `block_ready`), with generators in matching states sharing one model
         batch; each stream's next `step` returns its block. compute_ms: the batch's model time plus the stream's own
-        encoding and decoding; batch: the streams that shared its model batch."""
+        encoding and decoding; batch: the streams that shared its model batch. What can be done for the whole step
+        at once is: one copy of the inputs to the device, one finiteness check of the latents, one copy of the decoded
+        audio back with its checks, so no stream waits on the device by itself."""
+        from lmdm_core.pipeline import prepare_all
+
         t0 = time.perf_counter()
-        prepared = [s.audio.prepare(s.take_block()) for s in streams]
+        prepared = prepare_all([s.audio for s in streams], [s.take_block() for s in streams])
         own = [(time.perf_counter() - t0) * 1e3 / len(streams)] * len(streams)
         gens = [s.audio.gen for s in streams]
-        shared = self._shared(gens)
+        keys = [self._key(g) for g in gens]
+        shared = self._shared(gens, keys)
         t1 = time.perf_counter()
-        zs = self.latents(gens, [p.extras for p in prepared])
+        zs = self.latents(gens, [p.extras for p in prepared], keys)
         self._sync()        # the GPU's work is asynchronous: model time is counted when it is done
         model_ms = (time.perf_counter() - t1) * 1e3
         self.last_model_ms = model_ms
         gpu = [ms for ms in (p.gpu_ms() for p in self.pools.values()) if ms is not None]
         self.last_gpu_ms = sum(gpu) if gpu else None   # the bucket graphs' own device time (CUDA events)
         t2 = time.perf_counter()
-        self._decode_together(streams, zs)
+        finite = _finite(zs)
+        peaks = self._decode_together(streams, zs, finite)
         self.last_decode_ms = decode_ms = (time.perf_counter() - t2) * 1e3
         for i, z in enumerate(zs):
             s, t3 = streams[i], time.perf_counter()
-            s.done = s.finish(s.audio.complete(prepared[i], z))   # a batched decoder's block is `ready` for it
+            # a batched decoder's block is `ready` for it, measured (peak) with the batch
+            s.done = s.finish(s.audio.complete(prepared[i], z, finite=finite[i], peak=peaks[i]))
             s.compute_ms = model_ms + decode_ms + own[i] + (time.perf_counter() - t3) * 1e3
             s.batch = shared[i]
 
-    def _decode_together(self, streams: list[ModelStream], zs: list) -> None:
+    def _decode_together(self, streams: list[ModelStream], zs: list, finite: list[bool]) -> list[float | None]:
         """Streams on a batched decoder: this step's blocks decoded in one call per decoder, each stream's audio left
-        `ready` for its own `complete`. Non-finite latents are decoded as zeros, as `complete` would feed them."""
+        `ready` for its own `complete`. Non-finite latents are decoded as zeros, as `complete` would feed them.
+        Returns per stream its audio's peak (`AudioStream.complete`), measured on the device for the whole batch and
+        brought back with the audio in one copy; None for a stream decoded by its own decoder."""
         import torch
 
+        peaks: list[float | None] = [None] * len(streams)
         by_dec: dict[int, tuple[Any, list[int]]] = {}
         for i, s in enumerate(streams):
             d = s.audio.dec
@@ -493,11 +511,18 @@ class ModelEngine:
         for dec, idx in by_dec.values():
             with torch.inference_mode():
                 z = torch.cat([zs[i] for i in idx])
-                ok = torch.isfinite(z).flatten(1).all(1)
-                z = torch.where(ok[:, None, None], z, torch.zeros_like(z))
-                audio = dec.decode([streams[i].audio.dec.slot for i in idx], z).float().cpu()
+                if not all(finite[i] for i in idx):
+                    ok = torch.tensor([finite[i] for i in idx], device=z.device)
+                    z = torch.where(ok[:, None, None], z, torch.zeros_like(z))
+                audio = dec.decode([streams[i].audio.dec.slot for i in idx], z).float()
+                lo, hi = audio.flatten(1).aminmax(dim=1)     # NaN where a row has one (documented)
+                peak = torch.maximum(hi, -lo)
+                peak = torch.where(torch.isfinite(peak), peak, torch.nan)   # an inf is not finite either
+                audio, peak = audio.cpu(), peak.tolist()
             for j, i in enumerate(idx):
                 streams[i].audio.dec.ready = audio[j:j + 1]
+                peaks[i] = peak[j]
+        return peaks
 
     def _decoder(self, block_size: str) -> Any:
         """The batched decoder of this block size (made on first use), or None."""
@@ -524,16 +549,13 @@ class ModelEngine:
         audio.dec = _DecoderSlot(dec, slot)
         weakref.finalize(audio, free.append, slot)
 
-    def _shared(self, gens: list) -> list[int]:
-        """Per generator: how many of `gens` share its model batch (its slot pool's, or its eager group's)."""
+    def _shared(self, gens: list, keys: list) -> list[int]:
+        """Per generator: how many of `gens` share its model batch (its slot pool's, or its eager group's);
+        `keys`: each one's `_key`."""
         from lmdm_core.batching import groups
-        from lmdm_core.slots import slot_key
 
         counts: dict[Any, int] = {}
-        keys = []
-        for g in gens:
-            key = ("slots", slot_key(g)) if self.sloted and g.steady and slot_key(g) is not None else None
-            keys.append(key)
+        for key in keys:
             if key is not None:
                 counts[key] = counts.get(key, 0) + 1
         out = [counts[k] if k is not None else 0 for k in keys]
@@ -554,6 +576,22 @@ class ModelEngine:
         self._attach_decoder(audio, block_size)       # before the stream reads the decoder's latency
         return ModelStream(audio, rate, channels, out_channels, self.margins_ms[block_size],
                            self.step_together if self.sloted or self.decoders else None)
+
+
+def _finite(zs: list) -> list[bool]:
+    """Whether each latent block is all finite: one check per block shape and one copy back for the whole step,
+    instead of a check (and a wait on the device) per stream."""
+    import torch
+
+    by_shape: dict[tuple, list[int]] = {}
+    for i, z in enumerate(zs):
+        by_shape.setdefault((tuple(z.shape), z.device), []).append(i)
+    out = [True] * len(zs)
+    with torch.inference_mode():
+        for idx in by_shape.values():
+            for i, ok in zip(idx, torch.isfinite(torch.stack([zs[i].reshape(-1) for i in idx])).all(1).tolist()):
+                out[i] = ok
+    return out
 
 
 def load_engine(model: str | None, *, block: int = 4096, device: str = "cpu",

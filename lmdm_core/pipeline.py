@@ -15,6 +15,7 @@ lookahead of autoencoder.BlockStream).
 from __future__ import annotations
 
 import copy
+import math
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,7 @@ class PreparedBlock:
 
     z_in: torch.Tensor | None              # the input's latents (modes that encode)
     extras: dict[str, torch.Tensor]        # the mode's input-add group for the generator
+    dtype: torch.dtype | None = None       # the autoencoder's when prepared (complete decodes in it)
 
 
 class AudioStream:
@@ -314,7 +316,15 @@ class AudioStream:
 
     def prepare(self, block_in: np.ndarray) -> "PreparedBlock":
         """`process` up to the generator: the input checked, fed back and encoded. Then `self.gen` computes the
-        latents of `extras` (alone, or batched with other streams: lmdm_core/batching.py) and `complete` ends it."""
+        latents of `extras` (alone, or batched with other streams: lmdm_core/batching.py) and `complete` ends it.
+        `prepare_all` does the same for several streams with one copy to the device."""
+        x = self.checked_input(block_in)
+        p = next(self.ae.parameters())
+        with torch.inference_mode():
+            return self.prepare_checked(x, torch.from_numpy(x)[None].to(p.device, p.dtype))
+
+    def checked_input(self, block_in: np.ndarray) -> np.ndarray:
+        """`prepare`'s host part: the block's shape checked, the feedback added, non-finite samples zeroed."""
         x = np.asarray(block_in, dtype=np.float32)
         want = (self.channels, self.block_samples)
         if x.shape != want:
@@ -326,21 +336,28 @@ class AudioStream:
         if not np.isfinite(x).all():
             self.nonfinite_inputs += 1
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-        p = next(self.ae.parameters())
+        return x
+
+    def prepare_checked(self, x: np.ndarray, audio: torch.Tensor) -> "PreparedBlock":
+        """`prepare`'s device part: `x` from `checked_input`, `audio` [1, channels, samples] its copy on the
+        autoencoder's device and dtype (a row of a batch's one copy with `prepare_all`)."""
         with torch.inference_mode():
-            audio = torch.from_numpy(x)[None].to(p.device, p.dtype)
             z_in = None
             if self.mode.encodes:
                 z_in = torch.nan_to_num(self.enc.push(audio), nan=0.0, posinf=0.0, neginf=0.0)
             else:
                 self.enc.skip(audio)            # the input still serves as left context if the mode changes
-            return PreparedBlock(z_in, self._extras(z_in, x))
+            return PreparedBlock(z_in, self._extras(z_in, x), audio.dtype)
 
-    def complete(self, block: "PreparedBlock", z: torch.Tensor) -> np.ndarray:
-        """`process` after the generator: z [1, C, block] the latents it made for `block.extras`."""
-        p = next(self.ae.parameters())
+    def complete(self, block: "PreparedBlock", z: torch.Tensor, finite: bool | None = None,
+                 peak: float | None = None) -> np.ndarray:
+        """`process` after the generator: z [1, C, block] the latents it made for `block.extras`. An engine that
+        checked a whole batch at once passes what it found, so nothing is looked at (or waited for) per stream:
+        `finite` whether z is all finite; `peak` the largest |sample| of the audio the decoder's next push returns
+        for this block (NaN where not all finite). None: checked here."""
+        dtype = block.dtype if block.dtype is not None else next(self.ae.parameters()).dtype
         with torch.inference_mode():
-            ok = bool(torch.isfinite(z).all())
+            ok = bool(torch.isfinite(z).all()) if finite is None else finite
             if not ok:
                 z = torch.zeros_like(z)
             if self.mode.substitutes:
@@ -348,11 +365,13 @@ class AudioStream:
             elif not ok:
                 self.gen.substitute(z)
             self._frames += z.shape[-1]
-            y = self.dec.push(z.to(p.dtype))[0].float().cpu().numpy()
-        if not ok or not np.isfinite(y).all():
+            y = self.dec.push(z.to(dtype))[0].float().cpu().numpy()
+        if peak is None:
+            peak = float(np.abs(y).max(initial=0.0)) if np.isfinite(y).all() else math.nan
+        if not ok or math.isnan(peak):
             self.nonfinite_outputs += 1
             y = self._recover()
-        elif np.abs(y).max(initial=0.0) > EXPLODED:
+        elif peak > EXPLODED:
             y = self._recover()
         else:
             self._recovered_last = False
@@ -415,3 +434,26 @@ class AudioStream:
             p = next(self.m.dit.parameters())
             return {mode.group: torch.as_tensor(c)[None].to(p.device, p.dtype)}
         return {}
+
+
+def prepare_all(streams: list[AudioStream], blocks: list[np.ndarray]) -> list[PreparedBlock]:
+    """`[s.prepare(b) for s, b in zip(streams, blocks)]` with one host-to-device copy of the inputs per autoencoder
+    and block shape instead of one per stream (the worker's engine prepares every stream of a step at once)."""
+    if len(streams) != len(blocks):
+        raise ValueError(f"{len(streams)} streams but {len(blocks)} blocks")
+    xs = [s.checked_input(b) for s, b in zip(streams, blocks)]
+    by_key: dict[tuple, list[int]] = {}
+    for i, (s, x) in enumerate(zip(streams, xs)):
+        by_key.setdefault((id(s.ae), x.shape), []).append(i)
+    out: list[PreparedBlock | None] = [None] * len(streams)
+    with torch.inference_mode():
+        for idx in by_key.values():
+            p = next(streams[idx[0]].ae.parameters())
+            if p.device.type == "cpu" and p.dtype == torch.float32:   # nothing to copy: each block as it is
+                rows = [torch.from_numpy(xs[i])[None] for i in idx]
+            else:
+                audio = torch.from_numpy(np.stack([xs[i] for i in idx])).to(p.device, p.dtype)
+                rows = [audio[j:j + 1] for j in range(len(idx))]
+            for i, row in zip(idx, rows):
+                out[i] = streams[i].prepare_checked(xs[i], row)
+    return out

@@ -272,12 +272,17 @@ class SlotPool:
             self.captures += 1
 
     @torch.inference_mode()
-    def step(self, gens: list[StreamingGenerator], extras: list[dict[str, torch.Tensor] | None] | None = None
-             ) -> list[torch.Tensor]:
-        """The next block of each generator (all steady, all of this pool's key), as alone."""
+    def step(self, gens: list[StreamingGenerator], extras: list[dict[str, torch.Tensor] | None] | None = None,
+             keys: list[tuple | None] | None = None) -> list[torch.Tensor]:
+        """The next block of each generator (all steady, all of this pool's key), as alone. `keys`: the generators'
+        `slot_key`s where the caller has just computed them (a key costs a few microseconds a stream)."""
         extras = checked_extras(gens, extras)
-        for g in gens:
-            if not g.steady or slot_key(g) != self.key:
+        if keys is None:
+            keys = [slot_key(g) for g in gens]
+        if len(keys) != len(gens):
+            raise ValueError(f"{len(gens)} generators but {len(keys)} keys")
+        for g, key in zip(gens, keys):
+            if not g.steady or key != self.key:
                 raise ValueError("every generator must be steady and of this pool's key (slot_key)")
         slots = [self._slot(g) for g in gens]       # may grow the pool: before any bucket is filled
         out: list[torch.Tensor] = []
@@ -297,10 +302,12 @@ class SlotPool:
             self._load(g, sl)
         begun = [g.begin_block(e) for g, e in zip(gens, extras)]
         n = len(gens)
-        bk.idx[:n * self.rpm].copy_(torch.cat([self._row_index(sl.index) for sl in slots]))
+        # every member's model-batch rows at once (not one arange per member), copied to the device once
+        rows = (torch.tensor([sl.index for sl in slots])[:, None] * self.rpm + torch.arange(self.rpm)).flatten()
+        bk.idx[:n * self.rpm].copy_(rows)
         self._scratch(bk, n)
-        bk.target_add[:n * b].copy_(torch.cat([t for _, t in begun]))
-        bk.pending_add[:n * b].copy_(torch.cat([g.pending_input_add() for g in gens]))
+        torch.cat([t for _, t in begun], out=bk.target_add[:n * b])      # straight into the static rows
+        torch.cat([g.pending_input_add() for g in gens], out=bk.pending_add[:n * b])
         if bk.noise is not None:
             bk.noise[:, :n * b].copy_(torch.cat([g.draw_noise() for g in gens], dim=1))
         if bk.scale is not None:
@@ -308,7 +315,7 @@ class SlotPool:
         if self.use_graph:
             if bk.graph is None:
                 self.capture((size,))
-                bk.idx[:n * self.rpm].copy_(torch.cat([self._row_index(sl.index) for sl in slots]))
+                bk.idx[:n * self.rpm].copy_(rows)
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             bk.graph.replay()

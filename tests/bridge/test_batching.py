@@ -141,6 +141,94 @@ def test_batched_decoder_equals_each_stream_alone(tiny_ckpt, engine):
     assert isinstance(slotted.open(48000, 2, 2).audio.dec, _DecoderSlot)   # a closed stream's slot is free again
 
 
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])   # bf16: the inputs go through the one stacked copy
+def test_prepare_all_equals_each_prepare(tiny_ckpt, engine, dtype):
+    """`prepare_all` (one copy of every stream's input to the device) prepares each stream as its own `prepare`:
+    the same latents and extras and the same encoder state, a non-finite input zeroed and counted, feedback added."""
+    from bridge.engines import Speed
+    from lmdm_core.pipeline import prepare_all
+
+    if dtype != "fp32":
+        engine = ModelEngine(str(tiny_ckpt), margin_ms=0.0, speed=Speed(dtype=dtype))
+
+    pairs = [(engine.open_audio(seed=k), engine.open_audio(seed=k)) for k in range(3)]
+    for a, b in pairs:
+        a.set_param("mode", "delay")
+        b.set_param("mode", "delay")
+    pairs[2][0].set_param("feedback", 0.5)
+    pairs[2][1].set_param("feedback", 0.5)
+    rng = np.random.default_rng(4)
+    shape = (pairs[0][0].channels, pairs[0][0].block_samples)
+    for i in range(2):
+        blocks = [rng.uniform(-0.3, 0.3, shape).astype(np.float32) for _ in pairs]
+        if i == 1:
+            blocks[1][0, 7] = np.nan
+        together = prepare_all([a for a, _ in pairs], blocks)
+        for k, ((a, b), p) in enumerate(zip(pairs, together)):
+            ref = b.prepare(blocks[k])
+            assert torch.equal(p.z_in, ref.z_in) and p.extras.keys() == ref.extras.keys(), (i, k)
+            assert all(torch.equal(p.extras[g], ref.extras[g]) for g in ref.extras)
+            assert a.nonfinite_inputs == b.nonfinite_inputs
+            y = a.complete(p, a.gen.next_block(p.extras))
+            assert np.array_equal(y, b.complete(ref, b.gen.next_block(ref.extras)))
+    assert [a.nonfinite_inputs for a, _ in pairs] == [0, 1, 0]
+    with pytest.raises(ValueError, match="2 streams but 1 blocks"):
+        prepare_all([a for a, _ in pairs[:2]], blocks[:1])
+
+
+def test_a_stream_gone_bad_recovers_in_a_batch_as_alone(tiny_ckpt, engine):
+    """A wild sample reaching one stream's model inside a batched step (slot engine, batched decoder): the step's
+    one finiteness check of the latents and the audio's peaks measured with the batch make the same recovery as the
+    stream's own checks alone; the streams beside it go on as alone."""
+    from bridge.engines import Speed
+
+    slotted = ModelEngine(str(tiny_ckpt), margin_ms=0.0, speed=Speed(pooled=True, slots=3, batch_decoder=True))
+    rate = engine.sample_rate        # the model's rate: no resampler between the spike and the model
+    together = [slotted.open(rate, 1, 1, seed=k) for k in range(3)]
+    alone = [engine.open(rate, 1, 1, seed=k) for k in range(3)]
+    for s in together + alone:
+        s.set_param("mode", "delay")
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        x = rng.uniform(-0.3, 0.3, (together[0].bm, 1)).astype(np.float32)
+        for k, (s, a) in enumerate(zip(together, alone)):
+            xk = x.copy()
+            if (i, k) == (1, 1):
+                xk[100, 0] = 3.4e38
+            s.feed(xk)
+            a.feed(xk)
+        slotted.step_together(together)
+        for k, (s, a) in enumerate(zip(together, alone)):
+            y, ref = s.step(), a.step()
+            assert y.shape == ref.shape and np.abs(y - ref).max(initial=0.0) <= TOL, (i, k)
+    assert together[1].recoveries >= 1
+    assert [s.recoveries for s in together] == [a.recoveries for a in alone]
+    assert [s.audio.nonfinite_outputs for s in together] == [a.audio.nonfinite_outputs for a in alone]
+
+
+@pytest.mark.parametrize("bad", ["exploded", "nonfinite"])
+def test_bad_audio_recovers_in_a_batch_as_alone(tiny_ckpt, bad):
+    """The decoded audio's checks made once for the batch (its peaks measured on the device, one copy back): a
+    decoder whose audio explodes or goes NaN (its last convolution's weights made so, alike in both engines, before
+    their decoders copy them) silences and recovers every stream as the stream's own checks do alone."""
+    from bridge.engines import Speed
+
+    slotted = ModelEngine(str(tiny_ckpt), margin_ms=0.0, speed=Speed(pooled=True, slots=2, batch_decoder=True))
+    plain = ModelEngine(str(tiny_ckpt), margin_ms=0.0)
+    for eng in (slotted, plain):
+        last = [m for m in eng.model.autoencoder.decoder.modules() if isinstance(m, torch.nn.Conv1d)][-1]
+        with torch.no_grad():
+            last.weight.mul_(1e4) if bad == "exploded" else last.weight[0, 0, 0].fill_(float("nan"))
+    together, alone = [_open(slotted, k) for k in range(2)], [_open(plain, k) for k in range(2)]
+    x = np.random.default_rng(5).uniform(-0.3, 0.3, (together[0].block * 4, 2)).astype(np.float32)
+    for i in range(3):
+        _block_each_way(slotted, together, alone, x, i, one_by_one=False)
+    assert [s.recoveries for s in together] == [a.recoveries for a in alone] and together[0].recoveries >= 1
+    bad_counts = [s.audio.nonfinite_outputs for s in together]
+    assert bad_counts == [a.audio.nonfinite_outputs for a in alone]
+    assert (min(bad_counts) > 0) == (bad == "nonfinite")
+
+
 def test_due_sessions_are_served_latest_first(engine):
     """Slack = requested index minus the client's stated play position: a session further behind goes first."""
     hello = lambda sid: Hello(stream=sid, rate=48000, channels=2, out_channels=2)  # noqa: E731
