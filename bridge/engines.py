@@ -421,11 +421,7 @@ class ModelEngine:
         while not probe.gen.steady:
             probe.process(x)
         pool = self._pool(probe.gen, self._key(probe.gen))
-        sizes, b = set(), 1
-        while b < min(batch, pool.largest):
-            sizes.add(b)
-            b *= 2
-        sizes.update(buckets_for(batch, pool.largest))
+        sizes = {b for n in range(1, batch + 1) for b in buckets_for(n, pool.largest)}   # every bucket a step can use
         pool.capture(sorted(sizes))
         log.info("graphed engine (%s blocks): buckets %s captured, %d slots", block_size, sorted(sizes), pool.capacity)
         dec = self._decoder(block_size)
