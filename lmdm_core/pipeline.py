@@ -318,10 +318,7 @@ class AudioStream:
         """`process` up to the generator: the input checked, fed back and encoded. Then `self.gen` computes the
         latents of `extras` (alone, or batched with other streams: lmdm_core/batching.py) and `complete` ends it.
         `prepare_all` does the same for several streams with one copy to the device."""
-        x = self.checked_input(block_in)
-        p = next(self.ae.parameters())
-        with torch.inference_mode():
-            return self.prepare_checked(x, torch.from_numpy(x)[None].to(p.device, p.dtype))
+        return prepare_all([self], [block_in])[0]
 
     def checked_input(self, block_in: np.ndarray) -> np.ndarray:
         """`prepare`'s host part: the block's shape checked, the feedback added, non-finite samples zeroed."""
